@@ -1,0 +1,71 @@
+// swift-tools-version: 6.0
+//
+// Elanus: a standalone vector database server in the Milvus mould.
+// Module layout follows ../shared/DESIGN.md section 1: leaf C targets wrap one C library each,
+// ElanusCore is pure vocabulary, and only ElanusServer knows HTTP routes and JSON envelopes.
+import PackageDescription
+
+let package = Package(
+    name: "Elanus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "elanus", targets: ["elanus"]),
+        .executable(name: "elanus-bench", targets: ["elanus-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C leaves.
+        .target(name: "CSystem"),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .target(
+            name: "CFaiss",
+            cxxSettings: [.headerSearchPath("compat"), .unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("faiss"), .linkedLibrary("openblas"), .linkedLibrary("gomp")]
+        ),
+
+        // Swift modules, bottom to top.
+        .target(name: "ElanusCore"),
+        .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB"]),
+        .target(name: "ElanusHTTP", dependencies: ["CSystem", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "ElanusEngine",
+            dependencies: ["ElanusCore", "ElanusStorage", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "ElanusServer",
+            dependencies: [
+                "ElanusCore", "ElanusEngine", "ElanusHTTP", "CSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "elanus",
+            dependencies: [
+                "ElanusServer", "CSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "elanus-bench",
+            dependencies: ["CFaiss", "ElanusHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Tests: one target per module, shared fixtures in ElanusTestSupport, and end-to-end tests
+        // that start the real `elanus` binary.
+        .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
+        .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
+        .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
+        .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ElanusTestSupport", "ElanusCore", "ElanusHTTP"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,53 @@
+// C interface over our faiss shim. Debian's libfaiss.a has no C API compiled in, so this header
+// is the whole boundary between Swift and faiss. Every call that can fail returns -1 (or NULL)
+// and leaves the faiss exception text in a thread-local buffer that vf_last_error() returns;
+// no C++ exception ever crosses into Swift.
+#ifndef ELANUS_CFAISS_H
+#define ELANUS_CFAISS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The message of the last failed call on this thread ("" when none).
+const char *vf_last_error(void);
+
+/// 1 when the AVX2+FMA kernels are in use on this CPU, 0 when the portable loops are.
+int vf_simd_kernels_active(void);
+
+/// Distance kernels: the same functions faiss calls (our override of distances_simd.cpp.o).
+float vf_l2sqr(const float *x, const float *y, size_t d);
+float vf_inner_product(const float *x, const float *y, size_t d);
+float vf_norm_l2sqr(const float *x, size_t d);
+void vf_l2sqr_ny(float *out, const float *x, const float *y, size_t d, size_t ny);
+void vf_inner_products_ny(float *out, const float *x, const float *y, size_t d, size_t ny);
+
+/// The portable scalar loops, kept callable so tests and the benchmark can compare against them.
+float vf_l2sqr_scalar(const float *x, const float *y, size_t d);
+float vf_inner_product_scalar(const float *x, const float *y, size_t d);
+
+/// OpenMP threads for faiss calls made from the calling thread (omp_set_num_threads is per thread).
+void vf_set_omp_threads(int n);
+
+/// Metric ids, as faiss numbers them.
+enum { VF_METRIC_INNER_PRODUCT = 0, VF_METRIC_L2 = 1 };
+
+/// An owned faiss::Index.
+typedef struct vf_index vf_index;
+
+/// Builds an index from a faiss factory string ("Flat", "HNSW32", "IVF1024,Flat", ...).
+int vf_index_factory(int d, const char *description, int metric, vf_index **out);
+int vf_index_add(vf_index *index, int64_t n, const float *x);
+int vf_index_search(const vf_index *index, int64_t n, const float *x, int64_t k, float *distances, int64_t *labels);
+int64_t vf_index_ntotal(const vf_index *index);
+int vf_index_dimension(const vf_index *index);
+void vf_index_free(vf_index *index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,47 @@
+// Tiny C helpers for what Swift's Glibc module does not export (epoll, accept4) or cannot call
+// (varargs fcntl, C's stdout). Each one is a thin, documented pass-through.
+#ifndef ELANUS_CSYSTEM_H
+#define ELANUS_CSYSTEM_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. Returns the fd or -1 (errno set).
+int csys_accept_nonblocking(int listen_fd);
+
+/// Sets O_NONBLOCK on or off. Returns 0 or -1 (errno set).
+int csys_set_nonblocking(int fd, int on);
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int csys_epoll_create(void);
+
+/// epoll_ctl with the given events and the fd stored as the event's user data.
+int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+
+/// epoll_wait that writes up to `max` ready fds and their event masks. Returns the count or -1.
+int csys_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max, int timeout_ms);
+
+/// Makes stdout and stderr line-buffered, so a crash loses no earlier log line.
+void csys_line_buffer_stdio(void);
+
+/// Blocks SIGINT, SIGTERM and SIGPIPE in the calling thread (and the threads it creates later),
+/// so that `csys_wait_for_shutdown_signal` can take them synchronously with sigwait.
+void csys_block_shutdown_signals(void);
+
+/// Waits for SIGINT or SIGTERM and returns the signal number.
+int csys_wait_for_shutdown_signal(void);
+
+/// Sends SIGTERM to this process (used to wake the signal waiter on a programmatic shutdown).
+void csys_raise_sigterm(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

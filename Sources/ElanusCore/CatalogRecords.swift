@@ -1,0 +1,84 @@
+/// Catalog records: the plain values the coordinator persists in the meta store and the server
+/// renders in describe responses.
+
+public struct DatabaseInfo: Codable, Equatable, Sendable {
+    public var id: Int64
+    public var name: String
+    public var properties: [KeyValue]
+    public var createdAt: UInt64
+
+    public init(id: Int64, name: String, properties: [KeyValue] = [], createdAt: UInt64 = 0) {
+        self.id = id
+        self.name = name
+        self.properties = properties
+        self.createdAt = createdAt
+    }
+}
+
+public struct PartitionInfo: Codable, Equatable, Sendable {
+    public var id: Int64
+    public var name: String
+    public var createdAt: UInt64
+
+    public init(id: Int64, name: String, createdAt: UInt64) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+/// An index as declared (name, field, type, metric, params). Building indexes is the index
+/// node's work; the catalog only records what was asked for.
+public struct IndexSpec: Codable, Equatable, Sendable {
+    public var indexName: String
+    public var fieldName: String
+    public var indexType: String
+    public var metricType: String
+    public var params: [KeyValue]
+
+    public init(indexName: String, fieldName: String, indexType: String, metricType: String, params: [KeyValue] = []) {
+        self.indexName = indexName
+        self.fieldName = fieldName
+        self.indexType = indexType
+        self.metricType = metricType
+        self.params = params
+    }
+}
+
+public enum LoadState: String, Codable, Sendable {
+    case notLoad = "LoadStateNotLoad"
+    case loading = "LoadStateLoading"
+    case loaded = "LoadStateLoaded"
+}
+
+public struct CollectionInfo: Codable, Equatable, Sendable {
+    public var id: Int64
+    public var databaseID: Int64
+    public var name: String
+    public var schema: CollectionSchema
+    public var shardsNum: Int
+    public var consistencyLevel: ConsistencyLevel
+    public var properties: [KeyValue]
+    public var partitions: [PartitionInfo]
+    public var indexes: [IndexSpec]
+    public var loaded: Bool
+    public var createdAt: UInt64
+
+    public init(
+        id: Int64, databaseID: Int64, name: String, schema: CollectionSchema, shardsNum: Int,
+        consistencyLevel: ConsistencyLevel, properties: [KeyValue], partitions: [PartitionInfo],
+        indexes: [IndexSpec], loaded: Bool, createdAt: UInt64
+    ) {
+        self.id = id
+        self.databaseID = databaseID
+        self.name = name
+        self.schema = schema
+        self.shardsNum = shardsNum
+        self.consistencyLevel = consistencyLevel
+        self.properties = properties
+        self.partitions = partitions
+        self.indexes = indexes
+        self.loaded = loaded
+        self.createdAt = createdAt
+    }
+}

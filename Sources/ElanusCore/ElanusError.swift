@@ -1,0 +1,58 @@
+/// The one error type of Elanus. Every layer converts its typed failures into this value at its
+/// edge; only ElanusServer turns it into the REST envelope (`{"code": N, "message": "..."}`).
+public struct ElanusError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "[\(code.rawValue)] \(message)" }
+
+    /// Whether the caller caused it (bad input) rather than the server (I/O, bugs).
+    public var isCallerFault: Bool { code != .unexpected && code != .notReady }
+}
+
+/// Milvus error codes (pkg/util/merr), the subset Elanus answers with.
+public enum ErrorCode: Int, Sendable, CaseIterable {
+    case notReady = 1
+    case collectionNotFound = 100
+    case collectionNotLoaded = 101
+    case partitionNotFound = 200
+    case indexNotFound = 700
+    case databaseNotFound = 800
+    case databaseNumLimit = 801
+    case databaseInvalidName = 802
+    case invalidParameter = 1100
+    case parameterMissing = 1101
+    case parameterTooLarge = 1102
+    case fieldNotFound = 1700
+    case unauthenticated = 1800
+    case invalidJSON = 1801
+    case missingRequired = 1802
+    case insertData = 1804
+    case invalidPrimaryKey = 1806
+    case rateLimited = 1807
+    case unexpected = 65535
+}
+
+extension ElanusError {
+    /// 1100, with Milvus's ": invalid parameter" suffix.
+    public static func invalidParameter(_ message: String) -> ElanusError {
+        ElanusError(.invalidParameter, "\(message): invalid parameter")
+    }
+
+    public static func collectionNotFound(database: String, collection: String) -> ElanusError {
+        ElanusError(.collectionNotFound, "can't find collection[database=\(database)][collection=\(collection)]")
+    }
+
+    public static func databaseNotFound(_ name: String) -> ElanusError {
+        ElanusError(.databaseNotFound, "database not found[database=\(name)]")
+    }
+
+    public static func unexpected(_ message: String) -> ElanusError {
+        ElanusError(.unexpected, message)
+    }
+}

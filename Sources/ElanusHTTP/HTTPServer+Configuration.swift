@@ -1,0 +1,26 @@
+extension HTTPServer {
+    /// Everything the transport needs to know; the daemon fills it from Config/elanus.yaml.
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        /// 0 picks a free port (tests); `HTTPServer.port` reports the one bound.
+        public var port = 19530
+        /// Connections beyond this are answered 503 and closed.
+        public var maxConnections = 1024
+        /// Threads that run handlers. Each connection has at most one request in flight.
+        public var workerThreads = 8
+        public var maxHeaderBytes = 64 << 10
+        public var maxBodyBytes = 64 << 20
+        /// A keep-alive connection with no request in progress is closed after this long.
+        public var idleTimeoutMs = 60_000
+        /// The request line and headers must arrive within this long of the first byte.
+        public var headerTimeoutMs = 10_000
+        /// The whole request (head and body) must arrive within this long of the first byte.
+        public var requestTimeoutMs = 60_000
+        /// A response the peer does not drain within this long is abandoned and the connection closed.
+        public var writeTimeoutMs = 30_000
+        /// Headers added to every response, including the transport's own error replies (CORS, nosniff).
+        public var extraHeaders: [(String, String)] = []
+
+        public init() {}
+    }
+}

@@ -1,0 +1,273 @@
+import CSystem
+import Dispatch
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+
+/// An HTTP/1.1 server over POSIX sockets: keep-alive, pipelining, Content-Length and chunked
+/// bodies, `Expect: 100-continue`, a connection cap, size limits and timeouts.
+///
+/// Threads: one reactor thread owns the listening socket and every idle connection (epoll,
+/// one-shot), reads and parses; complete requests go to a fixed worker pool, which runs the
+/// handler synchronously, writes the response and hands the connection back. A connection has
+/// at most one request in flight, so pipelined requests are answered in order.
+public final class HTTPServer: @unchecked Sendable {
+    public let configuration: Configuration
+    private let handler: any HTTPHandler
+    private let logger: Logger
+    private let limits: HTTPRequestParser.Limits
+
+    private var listenFD: Int32 = -1
+    private var epollFD: Int32 = -1
+    public private(set) var port = 0
+
+    /// Every open connection, by fd. All epoll_ctl calls and closes happen under this lock, so a
+    /// closed fd number cannot be reused by accept while someone still acts on the old one.
+    private let table = Mutex<[Int32: Connection]>([:])
+    private var workers: WorkerPool!
+    private let stopping = Atomic<Bool>(false)
+    private let reactorDone = DispatchSemaphore(value: 0)
+    private let inFlight = Atomic<Int>(0)
+
+    public init(configuration: Configuration, handler: any HTTPHandler, logger: Logger = Logger(label: "elanus.http")) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.limits = HTTPRequestParser.Limits(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+    }
+
+    /// Binds, listens and starts the reactor and the workers. Returns the bound port.
+    @discardableResult
+    public func start() throws -> Int {
+        let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
+        listenFD = fd
+        port = boundPort
+        epollFD = csys_epoll_create()
+        guard epollFD >= 0 else { throw SocketError(operation: "epoll_create", errno: errno) }
+        guard csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, EPOLLIN.rawValue) == 0 else {
+            throw SocketError(operation: "epoll_ctl", errno: errno)
+        }
+        workers = WorkerPool(threads: configuration.workerThreads, name: "elanus-http-worker")
+        let reactor = Thread { [self] in
+            self.runReactor()
+            self.reactorDone.signal()
+        }
+        reactor.name = "elanus-http-reactor"
+        reactor.start()
+        logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+        return port
+    }
+
+    /// Number of open client connections.
+    public var connectionCount: Int { table.withLock { $0.count } }
+
+    /// Stops accepting, lets requests in flight finish for up to `graceMs`, then closes every
+    /// connection and stops all threads. Idle keep-alive connections are closed at once.
+    public func shutdown(graceMs: Int = 10_000) {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        reactorDone.wait()
+        let deadline = MonotonicClock.nowMs() + graceMs
+        while inFlight.load(ordering: .acquiring) > 0 && MonotonicClock.nowMs() < deadline {
+            usleep(10_000)
+        }
+        if inFlight.load(ordering: .acquiring) > 0 {
+            logger.warning("shutdown grace period elapsed with requests in flight", metadata: ["inFlight": "\(inFlight.load(ordering: .acquiring))"])
+            // shutdown(2), not close(2): a worker may still hold the fd, and closing it here would let
+            // the number be reused by an unrelated file that the worker would then write into.
+            table.withLock { for (fd, c) in $0 where c.busy { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+        }
+        workers.stop(threads: configuration.workerThreads)
+        table.withLock { connections in
+            for (_, c) in connections where !c.closed {
+                c.closed = true
+                close(c.fd)
+            }
+            connections.removeAll()
+        }
+        close(epollFD)
+        logger.info("http server stopped")
+    }
+
+    // MARK: - Reactor
+
+    private func runReactor() {
+        var fds = [Int32](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        var lastSweep = MonotonicClock.nowMs()
+        while !stopping.load(ordering: .acquiring) {
+            let n = csys_epoll_wait(epollFD, &fds, &events, 256, 100)
+            if n < 0 && errno != EINTR {
+                logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
+                break
+            }
+            for i in 0..<max(0, Int(n)) {
+                if fds[i] == listenFD {
+                    acceptPending()
+                } else if let connection = table.withLock({ $0[fds[i]] }) {
+                    serviceReadable(connection)
+                }
+            }
+            let now = MonotonicClock.nowMs()
+            if now - lastSweep >= 100 {
+                sweepTimeouts(now: now)
+                lastSweep = now
+            }
+        }
+        // Stop accepting, and close every connection the reactor owns (idle or half-received).
+        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0)
+        close(listenFD)
+        let idle = table.withLock { $0.values.filter { !$0.busy } }
+        for connection in idle { closeConnection(connection) }
+    }
+
+    private func acceptPending() {
+        while true {
+            let fd = csys_accept_nonblocking(listenFD)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK {
+                    logger.warning("accept failed", metadata: ["errno": "\(errno)"])
+                    // EMFILE and friends: back off briefly instead of spinning on a level-triggered fd.
+                    usleep(10_000)
+                }
+                return
+            }
+            Socket.setNoDelay(fd)
+            let accepted: Bool = table.withLock { connections in
+                guard connections.count < configuration.maxConnections else { return false }
+                let connection = Connection(fd: fd, limits: limits, now: MonotonicClock.nowMs())
+                connections[fd] = connection
+                _ = csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
+                return true
+            }
+            if !accepted {
+                let body = Array("{\"code\":1807,\"message\":\"too many connections: the server allows \(configuration.maxConnections)\"}".utf8)
+                let response = HTTPResponse(status: 503, headers: HTTPHeaders([("Content-Type", "application/json; charset=utf-8")]), body: body)
+                Socket.trySend(fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+                close(fd)
+            }
+        }
+    }
+
+    /// Reads and parses on the reactor; a complete request goes to a worker.
+    private func serviceReadable(_ connection: Connection) {
+        let result = connection.readAvailable()
+        if case .eof = result {
+            closeConnection(connection)
+            return
+        }
+        if connection.requestStartMs == nil && connection.parser.hasPartialRequest {
+            connection.requestStartMs = MonotonicClock.nowMs()
+        }
+        advance(connection, onReactor: true)
+    }
+
+    /// Runs the parser over buffered bytes. On the reactor it dispatches a complete request; on a
+    /// worker (after a response) it handles the next pipelined request in place.
+    /// Returns only once the connection has been re-armed, dispatched or closed.
+    private func advance(_ connection: Connection, onReactor: Bool) {
+        while true {
+            let event: HTTPRequestParser.Event
+            do {
+                event = try connection.parser.next()
+            } catch {
+                let response = HTTPResponse.text(error.status, error.reason + "\n")
+                Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+                logger.debug("rejected malformed request", metadata: ["status": "\(error.status)", "reason": "\(error.reason)"])
+                closeConnection(connection)
+                return
+            }
+            switch event {
+            case .needMore:
+                if connection.requestStartMs == nil && connection.parser.hasPartialRequest {
+                    connection.requestStartMs = MonotonicClock.nowMs()
+                }
+                rearm(connection)
+                return
+            case .expectContinue:
+                Socket.trySend(connection.fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            case .request(let head, let body):
+                let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive)
+                connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
+                if onReactor {
+                    table.withLock { _ in connection.busy = true }
+                    inFlight.add(1, ordering: .acquiringAndReleasing)
+                    workers.submit { [self] in
+                        self.respond(connection, to: request)
+                    }
+                    return
+                }
+                inFlight.add(1, ordering: .acquiringAndReleasing)
+                guard respondInPlace(connection, to: request) else { return }
+            }
+        }
+    }
+
+    private func respond(_ connection: Connection, to request: HTTPRequest) {
+        guard respondInPlace(connection, to: request) else { return }
+        advance(connection, onReactor: false)
+    }
+
+    /// Runs the handler and writes its response. Returns false when the connection was closed.
+    private func respondInPlace(_ connection: Connection, to request: HTTPRequest) -> Bool {
+        let response = handler.handle(request)
+        let keepAlive = request.keepAlive && !stopping.load(ordering: .acquiring)
+        let bytes = response.serialized(keepAlive: keepAlive, extraHeaders: configuration.extraHeaders, headOnly: request.method == "HEAD")
+        let sent = Socket.sendAll(connection.fd, bytes, timeoutMs: configuration.writeTimeoutMs)
+        connection.lastActivityMs = MonotonicClock.nowMs()
+        inFlight.subtract(1, ordering: .acquiringAndReleasing)
+        if !sent || !keepAlive {
+            closeConnection(connection)
+            return false
+        }
+        return true
+    }
+
+    private func rearm(_ connection: Connection) {
+        table.withLock { _ in
+            guard !connection.closed else { return }
+            if stopping.load(ordering: .acquiring) {
+                connection.busy = false
+                return
+            }
+            connection.busy = false
+            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
+        }
+        // A connection handed back after shutdown began is closed by whoever holds it.
+        if stopping.load(ordering: .acquiring) { closeConnection(connection) }
+    }
+
+    private func closeConnection(_ connection: Connection) {
+        table.withLock { connections in
+            guard !connection.closed else { return }
+            connection.closed = true
+            connections.removeValue(forKey: connection.fd)
+            close(connection.fd)  // close removes the fd from the epoll set too
+        }
+    }
+
+    /// Closes connections that sat idle too long and answers 408 to requests that arrive too slowly
+    /// (slow-loris clients), so that stalled peers cannot hold connection slots forever.
+    private func sweepTimeouts(now: Int) {
+        let expired: [(Connection, Bool)] = table.withLock { connections in
+            var out: [(Connection, Bool)] = []
+            for connection in connections.values where !connection.busy {
+                if let start = connection.requestStartMs {
+                    let limit = connection.parser.isReadingHead ? configuration.headerTimeoutMs : configuration.requestTimeoutMs
+                    if now - start > limit { out.append((connection, true)) }
+                } else if now - connection.lastActivityMs > configuration.idleTimeoutMs {
+                    out.append((connection, false))
+                }
+            }
+            return out
+        }
+        for (connection, slowRequest) in expired {
+            if slowRequest {
+                let response = HTTPResponse.text(408, "request was not received in time\n")
+                Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+            }
+            closeConnection(connection)
+        }
+    }
+}
