@@ -18,6 +18,7 @@ public struct ElanusError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Milvus error codes (pkg/util/merr), the subset Elanus answers with.
 public enum ErrorCode: Int, Sendable, CaseIterable {
     case notReady = 1
+    case unimplemented = 10
     case collectionNotFound = 100
     case collectionNotLoaded = 101
     case partitionNotFound = 200

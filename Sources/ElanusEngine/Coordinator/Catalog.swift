@@ -1,0 +1,329 @@
+import ElanusCore
+import ElanusStorage
+import Foundation
+import Synchronization
+
+/// The coordinator's catalog: databases and collections with their schemas, partitions, declared
+/// indexes, properties and load state, persisted in the meta store.
+///
+/// Ordering and durability: every change is validated against the in-memory state, committed to
+/// the meta store as one atomic batch (synced before `commit` returns), and only then applied in
+/// memory. A caller that got success therefore knows the change survives a SIGKILL, and readers
+/// never see a change that could still be lost. The lock is held across the commit so that two
+/// DDL calls cannot interleave between validation and persistence; DDL is rare, so the fsync
+/// under the lock costs nothing that matters.
+public final class Catalog: Sendable {
+    public static let defaultDatabase = "default"
+    public static let maxDatabases = 64
+    public static let defaultPartition = "_default"
+    public static let defaultPartitionsWithKey = 16
+
+    struct State {
+        var databases: [String: DatabaseInfo] = [:]
+        var collections: [Int64: CollectionInfo] = [:]
+        /// database id -> collection name -> collection id
+        var names: [Int64: [String: Int64]] = [:]
+        var nextID: Int64 = 0
+    }
+
+    private let store: any MetaStore
+    private let state: Mutex<State>
+    private let limits: SchemaLimits
+    private let clock: @Sendable () -> UInt64
+
+    /// Loads the catalog from `store`, creating the default database on first start.
+    /// `clock` gives wall-clock milliseconds (injected so tests control it).
+    public init(
+        store: any MetaStore, limits: SchemaLimits = SchemaLimits(),
+        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
+    ) throws(ElanusError) {
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+        var loaded = State()
+        for (_, value) in try store.scan(prefix: Keys.databasePrefix) {
+            let db: DatabaseInfo = try Keys.decode(value)
+            loaded.databases[db.name] = db
+            loaded.names[db.id, default: [:]] = [:]
+        }
+        for (_, value) in try store.scan(prefix: Keys.collectionPrefix) {
+            let collection: CollectionInfo = try Keys.decode(value)
+            loaded.collections[collection.id] = collection
+            loaded.names[collection.databaseID, default: [:]][collection.name] = collection.id
+        }
+        // IDs never repeat: start past both the persisted high-water mark and every ID in use.
+        let persistedNext = try store.get(Keys.nextID).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+        let maxUsed = (loaded.collections.values.flatMap { [$0.id] + $0.partitions.map(\.id) } + loaded.databases.values.map(\.id)).max() ?? 0
+        loaded.nextID = max(persistedNext, maxUsed + 1, Int64(clock()) << 18)
+        if loaded.databases[Catalog.defaultDatabase] == nil {
+            let db = DatabaseInfo(id: 1, name: Catalog.defaultDatabase, createdAt: clock())
+            try store.commit([.put(Keys.database(db.id), try Keys.encode(db))])
+            loaded.databases[db.name] = db
+            loaded.names[db.id] = [:]
+        }
+        state = Mutex(loaded)
+    }
+
+    // MARK: - Databases
+
+    public func listDatabases() -> [String] {
+        state.withLock { s in s.databases.values.sorted { $0.id < $1.id }.map(\.name) }
+    }
+
+    public func database(_ name: String) throws(ElanusError) -> DatabaseInfo {
+        try state.withLock { s throws(ElanusError) in try s.database(name) }
+    }
+
+    public func createDatabase(_ name: String, properties: [KeyValue] = []) throws(ElanusError) {
+        try validateName(name, kind: .database, limits: limits)
+        try state.withLock { s throws(ElanusError) in
+            if s.databases[name] != nil { throw .unexpected("database already exist: \(name)") }
+            if s.databases.count >= Catalog.maxDatabases {
+                throw ElanusError(.databaseNumLimit, "database number (\(s.databases.count)) exceeds max configuration (\(Catalog.maxDatabases))")
+            }
+            let id = s.nextID
+            let db = DatabaseInfo(id: id, name: name, properties: properties, createdAt: clock())
+            try store.commit([.put(Keys.database(id), try Keys.encode(db)), .put(Keys.nextID, Keys.idBytes(id + 1))])
+            s.nextID = id + 1
+            s.databases[name] = db
+            s.names[id] = [:]
+        }
+    }
+
+    /// Drops an empty database. Dropping one that does not exist succeeds, as in Milvus.
+    public func dropDatabase(_ name: String) throws(ElanusError) {
+        if name == Catalog.defaultDatabase { throw .unexpected("can not drop default database") }
+        try state.withLock { s throws(ElanusError) in
+            guard let db = s.databases[name] else { return }
+            if let names = s.names[db.id], !names.isEmpty {
+                throw .unexpected("database:\(name) not empty, must drop all collections before drop database")
+            }
+            try store.commit([.delete(Keys.database(db.id))])
+            s.databases[name] = nil
+            s.names[db.id] = nil
+        }
+    }
+
+    /// Sets (`set`) and removes (`remove`) database properties.
+    public func alterDatabase(_ name: String, set: [KeyValue] = [], remove: [String] = []) throws(ElanusError) {
+        try state.withLock { s throws(ElanusError) in
+            var db = try s.database(name)
+            for kv in set { db.properties.set(kv.key, kv.value) }
+            db.properties.removeAll { remove.contains($0.key) }
+            try store.commit([.put(Keys.database(db.id), try Keys.encode(db))])
+            s.databases[name] = db
+        }
+    }
+
+    // MARK: - Collections
+
+    public func listCollections(database: String) throws(ElanusError) -> [String] {
+        try state.withLock { s throws(ElanusError) in
+            let db = try s.database(database)
+            return (s.names[db.id] ?? [:]).values.compactMap { s.collections[$0] }.sorted { $0.id < $1.id }.map(\.name)
+        }
+    }
+
+    public func collection(database: String, name: String) throws(ElanusError) -> CollectionInfo {
+        try state.withLock { s throws(ElanusError) in try s.collection(database: database, name: name) }
+    }
+
+    public func hasCollection(database: String, name: String) throws(ElanusError) -> Bool {
+        try state.withLock { s throws(ElanusError) in
+            let db = try s.database(database)
+            return s.names[db.id]?[name] != nil
+        }
+    }
+
+    /// Creates a collection. Re-creating an existing one with the same schema succeeds and returns
+    /// it unchanged (`created` false); a different schema under the same name is refused.
+    @discardableResult
+    public func createCollection(_ request: CreateCollectionRequest) throws(ElanusError) -> (info: CollectionInfo, created: Bool) {
+        try validateName(request.name, kind: .collection, limits: limits)
+        try request.schema.validate(limits: limits)
+        guard request.shardsNum >= 1 && request.shardsNum <= limits.maxShards else {
+            throw .invalidParameter("maximum shards's number should be limited to \(limits.maxShards), got \(request.shardsNum)")
+        }
+        let hasPartitionKey = request.schema.partitionKeyField != nil
+        let partitionsNum = hasPartitionKey ? (request.partitionsNum ?? Catalog.defaultPartitionsWithKey) : 1
+        if !hasPartitionKey, let n = request.partitionsNum, n > 0 {
+            throw .invalidParameter("partition num should not be set when there is no partition key field")
+        }
+        guard partitionsNum >= 1 && partitionsNum <= limits.maxPartitions else {
+            throw .invalidParameter("partition number (\(partitionsNum)) exceeds max configuration (\(limits.maxPartitions))")
+        }
+        try validateProperties(request.properties)
+        for index in request.indexes where request.schema.field(named: index.fieldName) == nil {
+            throw ElanusError(.missingRequired, "missing required parameters, error: field \(index.fieldName) of index \(index.indexName) does not exist in the schema")
+        }
+        return try state.withLock { s throws(ElanusError) in
+            let db = try s.database(request.database)
+            if let existingID = s.names[db.id]?[request.name], let existing = s.collections[existingID] {
+                guard existing.schema.sameDefinition(as: request.schema) && existing.shardsNum == request.shardsNum else {
+                    throw .unexpected("create duplicate collection with different parameters, collection: \(request.name)")
+                }
+                return (existing, false)
+            }
+            var nextID = s.nextID
+            func allocate() -> Int64 {
+                defer { nextID += 1 }
+                return nextID
+            }
+            var schema = request.schema
+            for i in schema.fields.indices { schema.fields[i].fieldID = 100 + Int64(i) }
+            let now = clock()
+            let collectionID = allocate()
+            let partitions =
+                hasPartitionKey
+                ? (0..<partitionsNum).map { PartitionInfo(id: allocate(), name: "\(Catalog.defaultPartition)_\($0)", createdAt: now) }
+                : [PartitionInfo(id: allocate(), name: Catalog.defaultPartition, createdAt: now)]
+            let info = CollectionInfo(
+                id: collectionID, databaseID: db.id, name: request.name, schema: schema, shardsNum: request.shardsNum,
+                consistencyLevel: request.consistencyLevel, properties: request.properties, partitions: partitions,
+                indexes: request.indexes, loaded: false, createdAt: now)
+            try store.commit([.put(Keys.collection(info.id), try Keys.encode(info)), .put(Keys.nextID, Keys.idBytes(nextID))])
+            s.nextID = nextID
+            s.collections[info.id] = info
+            s.names[db.id, default: [:]][info.name] = info.id
+            return (info, true)
+        }
+    }
+
+    /// Drops a collection. Dropping one that does not exist succeeds, as in Milvus.
+    public func dropCollection(database: String, name: String) throws(ElanusError) {
+        try state.withLock { s throws(ElanusError) in
+            let db = try s.database(database)
+            guard let id = s.names[db.id]?[name] else { return }
+            try store.commit([.delete(Keys.collection(id))])
+            s.collections[id] = nil
+            s.names[db.id]?[name] = nil
+        }
+    }
+
+    public func renameCollection(database: String, name: String, newDatabase: String?, newName: String) throws(ElanusError) {
+        try validateName(newName, kind: .collection, limits: limits)
+        try state.withLock { s throws(ElanusError) in
+            var info = try s.collection(database: database, name: name)
+            let target = try s.database(newDatabase ?? database)
+            if s.names[target.id]?[newName] != nil {
+                throw .unexpected("duplicated new collection name \(newName) in database \(target.name) with other collection name or alias")
+            }
+            let oldDatabaseID = info.databaseID
+            info.name = newName
+            info.databaseID = target.id
+            try store.commit([.put(Keys.collection(info.id), try Keys.encode(info))])
+            s.names[oldDatabaseID]?[name] = nil
+            s.names[target.id, default: [:]][newName] = info.id
+            s.collections[info.id] = info
+        }
+    }
+
+    /// Marks a collection loaded. Like Milvus, every vector field needs an index first.
+    public func load(database: String, name: String) throws(ElanusError) {
+        try update(database: database, name: name) { info throws(ElanusError) in
+            for field in info.schema.vectorFields where !info.indexes.contains(where: { $0.fieldName == field.name }) {
+                throw ElanusError(
+                    .indexNotFound,
+                    "index not found[collection=\(name)]: there is no vector index on field: [\(field.name)], please create index firstly")
+            }
+            info.loaded = true
+        }
+    }
+
+    public func release(database: String, name: String) throws(ElanusError) {
+        try update(database: database, name: name) { info throws(ElanusError) in info.loaded = false }
+    }
+
+    public func alterCollectionProperties(database: String, name: String, set: [KeyValue]) throws(ElanusError) {
+        try validateProperties(set)
+        try update(database: database, name: name) { info throws(ElanusError) in
+            for kv in set { info.properties.set(kv.key, kv.value) }
+        }
+    }
+
+    public func dropCollectionProperties(database: String, name: String, keys: [String]) throws(ElanusError) {
+        try update(database: database, name: name) { info throws(ElanusError) in
+            info.properties.removeAll { keys.contains($0.key) }
+        }
+    }
+
+    private func update(database: String, name: String, _ change: (inout CollectionInfo) throws(ElanusError) -> Void) throws(ElanusError) {
+        try state.withLock { s throws(ElanusError) in
+            var info = try s.collection(database: database, name: name)
+            try change(&info)
+            guard info != s.collections[info.id] else { return }
+            try store.commit([.put(Keys.collection(info.id), try Keys.encode(info))])
+            s.collections[info.id] = info
+        }
+    }
+
+    /// Checks the collection properties whose values Elanus interprets.
+    private func validateProperties(_ properties: [KeyValue]) throws(ElanusError) {
+        for kv in properties {
+            switch kv.key {
+            case "collection.ttl.seconds":
+                guard let ttl = Int64(kv.value), ttl >= 0 else {
+                    throw .invalidParameter("collection TTL \(kv.value) is not a valid non-negative integer")
+                }
+            case "mmap.enabled":
+                guard ["true", "false"].contains(kv.value.lowercased()) else {
+                    throw .invalidParameter("invalid mmap.enabled value: \(kv.value), expected true or false")
+                }
+            default: break
+            }
+        }
+    }
+}
+
+extension Catalog.State {
+    func database(_ name: String) throws(ElanusError) -> DatabaseInfo {
+        guard let db = databases[name] else { throw ElanusError.databaseNotFound(name) }
+        return db
+    }
+
+    func collection(database: String, name: String) throws(ElanusError) -> CollectionInfo {
+        let db = try self.database(database)
+        guard let id = names[db.id]?[name], let info = collections[id] else {
+            throw ElanusError.collectionNotFound(database: database, collection: name)
+        }
+        return info
+    }
+}
+
+extension CollectionSchema {
+    /// Equal as a user would define it: field IDs (assigned by the catalog) do not count.
+    func sameDefinition(as other: CollectionSchema) -> Bool {
+        var a = self
+        var b = other
+        for i in a.fields.indices { a.fields[i].fieldID = 0 }
+        for i in b.fields.indices { b.fields[i].fieldID = 0 }
+        return a == b
+    }
+}
+
+/// Meta-store key layout of the catalog, and its value encoding (JSON, sorted keys).
+enum Keys {
+    static let databasePrefix = "catalog/database/"
+    static let collectionPrefix = "catalog/collection/"
+    static let nextID = "catalog/next-id"
+
+    static func database(_ id: Int64) -> String { databasePrefix + padded(id) }
+    static func collection(_ id: Int64) -> String { collectionPrefix + padded(id) }
+    static func padded(_ id: Int64) -> String {
+        let digits = String(id)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+    static func idBytes(_ id: Int64) -> [UInt8] { Array(String(id).utf8) }
+
+    static func encode<T: Encodable>(_ value: T) throws(ElanusError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do { return Array(try encoder.encode(value)) } catch { throw .unexpected("catalog encode failed: \(error)") }
+    }
+
+    static func decode<T: Decodable>(_ bytes: [UInt8]) throws(ElanusError) -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
+            throw .unexpected("catalog record is corrupt: \(error)")
+        }
+    }
+}

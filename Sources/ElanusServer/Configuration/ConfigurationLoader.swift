@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import Yams
+
+/// Builds a ServerConfiguration from, in increasing precedence: the defaults, the YAML file,
+/// command-line flags, and `ELANUS_*` environment variables.
+///
+/// Every setting has a dotted key (`server.port`) and an environment name derived from it
+/// (`ELANUS_SERVER_PORT`); a few common ones also have short names (`ELANUS_PORT`).
+public struct ConfigurationLoader {
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The settings by dotted key, and how each is applied.
+    static let settings: [(key: String, short: String?, apply: @Sendable (inout ServerConfiguration, String) throws -> Void)] = [
+        ("server.host", "ELANUS_HOST", { c, v in c.host = v }),
+        ("server.port", "ELANUS_PORT", { c, v in c.port = try int(v, "server.port", 0...65535) }),
+        ("server.maxConnections", nil, { c, v in c.maxConnections = try int(v, "server.maxConnections", 1...1_000_000) }),
+        ("server.workerThreads", nil, { c, v in c.workerThreads = try int(v, "server.workerThreads", 0...1024) }),
+        ("server.maxHeaderBytes", nil, { c, v in c.maxHeaderBytes = try int(v, "server.maxHeaderBytes", 1024...(16 << 20)) }),
+        ("server.maxBodyBytes", nil, { c, v in c.maxBodyBytes = try int(v, "server.maxBodyBytes", 1024...(1 << 31)) }),
+        ("server.idleTimeoutSeconds", nil, { c, v in c.idleTimeoutSeconds = try seconds(v, "server.idleTimeoutSeconds") }),
+        ("server.headerTimeoutSeconds", nil, { c, v in c.headerTimeoutSeconds = try seconds(v, "server.headerTimeoutSeconds") }),
+        ("server.requestTimeoutSeconds", nil, { c, v in c.requestTimeoutSeconds = try seconds(v, "server.requestTimeoutSeconds") }),
+        ("server.writeTimeoutSeconds", nil, { c, v in c.writeTimeoutSeconds = try seconds(v, "server.writeTimeoutSeconds") }),
+        ("server.shutdownGraceSeconds", nil, { c, v in c.shutdownGraceSeconds = try seconds(v, "server.shutdownGraceSeconds") }),
+        ("storage.dataDir", "ELANUS_DATA_DIR", { c, v in c.dataDirectory = v }),
+        ("log.level", "ELANUS_LOG_LEVEL", { c, v in
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw Error(description: "log.level: '\(v)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            c.logLevel = level
+        }),
+    ]
+
+    /// `ELANUS_SERVER_MAX_BODY_BYTES` for `server.maxBodyBytes`.
+    static func environmentName(_ key: String) -> String {
+        var out = "ELANUS_"
+        for ch in key {
+            if ch == "." {
+                out += "_"
+            } else if ch.isUppercase {
+                out += "_" + String(ch)
+            } else {
+                out += ch.uppercased()
+            }
+        }
+        return out
+    }
+
+    /// Loads the configuration. `flags` are dotted keys given on the command line.
+    public static func load(file: String?, flags: [String: String], environment: [String: String]) throws -> ServerConfiguration {
+        var values: [String: String] = [:]
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw Error(description: "cannot read configuration file \(file)")
+            }
+            values = try flattenYAML(text, file: file)
+        }
+        for (key, value) in flags { values[key] = value }
+        for setting in settings {
+            if let short = setting.short, let value = environment[short] { values[setting.key] = value }
+            if let value = environment[environmentName(setting.key)] { values[setting.key] = value }
+        }
+        var configuration = ServerConfiguration()
+        let known = Set(settings.map(\.key))
+        for key in values.keys.sorted() where !known.contains(key) {
+            throw Error(description: "unknown configuration key '\(key)' (known keys: \(known.sorted().joined(separator: ", ")))")
+        }
+        for setting in settings {
+            if let value = values[setting.key] { try setting.apply(&configuration, value) }
+        }
+        return configuration
+    }
+
+    static func flattenYAML(_ text: String, file: String) throws -> [String: String] {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch { throw Error(description: "\(file): invalid YAML: \(error)") }
+        var out: [String: String] = [:]
+        func walk(_ value: Any?, _ path: String) throws {
+            switch value {
+            case nil: return
+            case let map as [String: Any]:
+                for (k, v) in map { try walk(v, path.isEmpty ? k : path + "." + k) }
+            case let map as [AnyHashable: Any]:
+                for (k, v) in map { try walk(v, path.isEmpty ? "\(k)" : path + ".\(k)") }
+            case is [Any]:
+                throw Error(description: "\(file): \(path) must be a scalar, not a list")
+            default:
+                out[path] = "\(value!)"
+            }
+        }
+        try walk(node, "")
+        return out
+    }
+
+    static func int(_ text: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw Error(description: "\(key): '\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    static func seconds(_ text: String, _ key: String) throws -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0, value <= 86_400 else {
+            throw Error(description: "\(key): '\(text)' is not a number of seconds in (0, 86400]")
+        }
+        return value
+    }
+}

@@ -1,0 +1,52 @@
+import ElanusHTTP
+import Logging
+
+/// Every setting of the daemon, with its default. Config/elanus.yaml documents each key; the
+/// ConfigurationLoader is the only code that reads files, flags or the environment.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 19530
+    public var maxConnections = 1024
+    /// 0 means "pick from the core count".
+    public var workerThreads = 0
+    public var maxHeaderBytes = 64 << 10
+    public var maxBodyBytes = 64 << 20
+    public var idleTimeoutSeconds = 60.0
+    public var headerTimeoutSeconds = 10.0
+    public var requestTimeoutSeconds = 60.0
+    public var writeTimeoutSeconds = 30.0
+    public var shutdownGraceSeconds = 10.0
+    public var dataDirectory = "./data"
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// The transport's view of these settings, with the CORS headers Milvus sends on every response.
+    public var http: HTTPServer.Configuration {
+        var c = HTTPServer.Configuration()
+        c.host = host
+        c.port = port
+        c.maxConnections = maxConnections
+        c.workerThreads = workerThreads > 0 ? workerThreads : max(4, 2 * System.coreCount)
+        c.maxHeaderBytes = maxHeaderBytes
+        c.maxBodyBytes = maxBodyBytes
+        c.idleTimeoutMs = Int(idleTimeoutSeconds * 1000)
+        c.headerTimeoutMs = Int(headerTimeoutSeconds * 1000)
+        c.requestTimeoutMs = Int(requestTimeoutSeconds * 1000)
+        c.writeTimeoutMs = Int(writeTimeoutSeconds * 1000)
+        c.extraHeaders = [
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Access-Control-Allow-Headers", "Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization, accept, origin, Cache-Control, X-Requested-With, DB-Name, Request-Timeout, Accept-Type-Allow-Int64"),
+            ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        return c
+    }
+}
+
+enum System {
+    static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+import Glibc

@@ -1,0 +1,47 @@
+import CSystem
+import ElanusCore
+import ElanusEngine
+import ElanusHTTP
+import Logging
+
+/// The `elanus serve` lifecycle: listen, recover, serve until SIGINT/SIGTERM, shut down cleanly.
+///
+/// Ordering: the HTTP listener starts before recovery so that `/health` can answer 503 while the
+/// catalog (and later the WAL) is replayed; API routes answer "not ready" until the engine is in
+/// the slot. On shutdown the listener stops first, requests in flight get a bounded grace period,
+/// and only then are the stores closed, so no handler ever touches a closed RocksDB handle.
+public enum Daemon {
+    /// Runs the server and returns the process exit code.
+    public static func run(configuration: ServerConfiguration, logger: Logger) -> Int32 {
+        let slot = EngineSlot()
+        let server = HTTPServer(
+            configuration: configuration.http, handler: RESTHandler(slot: slot, logger: Logger(label: "elanus.rest")),
+            logger: Logger(label: "elanus.http"))
+        do {
+            try server.start()
+        } catch {
+            logger.critical("cannot start the HTTP server: \(error)")
+            return 1
+        }
+        let engine: Engine
+        do {
+            engine = try Engine(configuration: Engine.Configuration(dataDirectory: configuration.dataDirectory), logger: Logger(label: "elanus.engine"))
+        } catch {
+            logger.critical("cannot open the data directory \(configuration.dataDirectory): \(error.message)")
+            server.shutdown(graceMs: 0)
+            return 1
+        }
+        slot.set(engine)
+        logger.info("elanus is ready", metadata: ["address": "\(configuration.host):\(server.port)", "dataDir": "\(configuration.dataDirectory)"])
+
+        let signal = csys_wait_for_shutdown_signal()
+        logger.info("shutting down", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        server.shutdown(graceMs: Int(configuration.shutdownGraceSeconds * 1000))
+        slot.set(nil)
+        engine.close()
+        logger.info("stopped cleanly")
+        return 0
+    }
+}
+
+import Glibc

@@ -1,0 +1,110 @@
+import ElanusCore
+import ElanusEngine
+import ElanusHTTP
+
+/// `collections/*` DDL routes.
+enum CollectionRoutes {
+    static func register(into routes: inout [String: RouteHandler]) {
+        routes["collections/create"] = create
+        routes["collections/describe"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            return Envelope.success(Render.describe(try catalog.collection(database: database, name: name)))
+        }
+        routes["collections/list"] = { context in
+            let body = try context.body("DatabaseReq")
+            let names = try context.engine.catalog.listCollections(database: try context.database(body))
+            return Envelope.success(.array(names.map { .string($0) }))
+        }
+        routes["collections/has"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            return Envelope.success(["has": .bool(try catalog.hasCollection(database: database, name: name))])
+        }
+        routes["collections/drop"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            try catalog.dropCollection(database: database, name: name)
+            return Envelope.success([:])
+        }
+        routes["collections/rename"] = { context in
+            let body = try context.body("RenameCollectionReq")
+            let name = try body.string("collectionName", required: true)!
+            let newName = try body.string("newCollectionName", required: true)!
+            let newDatabase = try body.string("newDbName").flatMap { $0.isEmpty ? nil : $0 }
+            try context.engine.catalog.renameCollection(
+                database: try context.database(body), name: name, newDatabase: newDatabase, newName: newName)
+            return Envelope.success([:])
+        }
+        routes["collections/get_stats"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            _ = try catalog.collection(database: database, name: name)
+            // Rows arrive with the write path; until then every collection is truthfully empty.
+            return Envelope.success(["rowCount": 0])
+        }
+        routes["collections/load"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            try catalog.load(database: database, name: name)
+            return Envelope.success([:])
+        }
+        routes["collections/release"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            try catalog.release(database: database, name: name)
+            return Envelope.success([:])
+        }
+        routes["collections/get_load_state"] = { context in
+            let t = try target(context)
+            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let info = try catalog.collection(database: database, name: name)
+            switch Render.loadState(info) {
+            case .loaded: return Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
+            case let state: return Envelope.success(["loadState": .string(state.rawValue)])
+            }
+        }
+        routes["collections/alter_properties"] = { context in
+            let body = try context.body("CollectionReqWithProperties")
+            let name = try body.string("collectionName", required: true)!
+            try context.engine.catalog.alterCollectionProperties(
+                database: try context.database(body), name: name, set: try body.stringMap("properties") ?? [])
+            return Envelope.success([:])
+        }
+        routes["collections/drop_properties"] = { context in
+            let body = try context.body("DropCollectionPropertiesReq")
+            let name = try body.string("collectionName", required: true)!
+            try context.engine.catalog.dropCollectionProperties(
+                database: try context.database(body), name: name, keys: try body.stringArray("propertyKeys") ?? [])
+            return Envelope.success([:])
+        }
+    }
+
+    private static func create(_ context: RouteContext) throws(ElanusError) -> HTTPResponse {
+        let body = try context.body("CollectionReq")
+        let database = try context.database(body)
+        let decoded = try CreateCollectionDecoder.decode(body, database: database)
+        let catalog = context.engine.catalog
+        let info = try catalog.createCollection(decoded.request).info
+        if decoded.loadAfterCreate {
+            // Milvus creates first and loads second: a load failure leaves the collection in place.
+            try loadAfterCreate(catalog, database: database, name: info.name)
+        }
+        return Envelope.success([:])
+    }
+
+    private static func loadAfterCreate(_ catalog: Catalog, database: String, name: String) throws(ElanusError) {
+        do {
+            try catalog.load(database: database, name: name)
+        } catch {
+            throw .unexpected("collection \(name) was created but could not be loaded: \(error.message)")
+        }
+    }
+
+    /// The (catalog, database, collectionName) of a request whose body is a CollectionNameReq.
+    private static func target(_ context: RouteContext) throws(ElanusError) -> (catalog: Catalog, database: String, name: String) {
+        let body = try context.body("CollectionNameReq")
+        let name = try body.string("collectionName", required: true)!
+        return (context.engine.catalog, try context.database(body), name)
+    }
+}

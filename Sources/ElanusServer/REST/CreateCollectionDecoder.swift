@@ -1,0 +1,184 @@
+import ElanusCore
+import ElanusEngine
+
+/// Turns a `collections/create` body into a CreateCollectionRequest: quick-setup mode (no
+/// schema fields: `dimension`, `idType`, `metricType`, ...) or schema mode (`schema.fields`,
+/// `indexParams`). Decoding errors are JSON-shape errors (1801/1802) or 1100; the schema's own
+/// rules are checked by ElanusCore's validator when the catalog creates the collection.
+enum CreateCollectionDecoder {
+    struct Decoded {
+        var request: CreateCollectionRequest
+        /// Quick setup and schema mode with indexParams load the collection after creating it.
+        var loadAfterCreate: Bool
+    }
+
+    static func decode(_ body: RequestBody, database: String) throws(ElanusError) -> Decoded {
+        let name = try body.string("collectionName", required: true)!
+        let params = try body.object("params") ?? RequestBody(members: [], structName: body.structName)
+        let schemaBody = try body.object("schema")
+        let fieldsJSON = try schemaBody?.array("fields") ?? []
+
+        var request = CreateCollectionRequest(database: database, name: name, schema: CollectionSchema(fields: []))
+        request.shardsNum = Int(try paramInt(params, "shardsNum") ?? 1)
+        if let level = try paramString(params, "consistencyLevel"), !level.isEmpty {
+            request.consistencyLevel = try ConsistencyLevel.parse(level)
+        }
+        if let ttl = try paramInt(params, "ttlSeconds") { request.properties.set("collection.ttl.seconds", String(ttl)) }
+        if let mmap = try paramBool(params, "mmap.enabled") { request.properties.set("mmap.enabled", String(mmap)) }
+        if let isolation = try paramBool(params, "partitionKeyIsolation") {
+            request.properties.set("partitionkey.isolation", String(isolation))
+        }
+        if let n = try paramInt(params, "partitionsNum") { request.partitionsNum = Int(n) }
+        let dynamicOverride = try paramBool(params, "enableDynamicField")
+        if let functions = try schemaBody?.array("functions"), !functions.isEmpty {
+            throw .invalidParameter("functions (BM25, TextEmbedding, Rerank) are not supported by Elanus yet")
+        }
+
+        var loadAfterCreate = false
+        if fieldsJSON.isEmpty {
+            // Quick setup: an id primary key, one float vector field, an AUTOINDEX, loaded.
+            guard let dimension = try body.int("dimension"), dimension > 0 else {
+                throw .invalidParameter("dimension is required for quickly create collection(default metric type: COSINE)")
+            }
+            let primaryName = try body.string("primaryFieldName").flatMap { $0.isEmpty ? nil : $0 } ?? "id"
+            let vectorName = try body.string("vectorFieldName").flatMap { $0.isEmpty ? nil : $0 } ?? "vector"
+            let metric = try body.string("metricType").flatMap { $0.isEmpty ? nil : $0 } ?? "COSINE"
+            var primary = FieldSchema(name: primaryName, dataType: .int64, isPrimary: true, autoID: try body.bool("autoID") ?? false)
+            switch try body.string("idType") ?? "" {
+            case "", "Int64": break
+            case "VarChar", "Varchar":
+                guard let maxLength = try paramInt(params, "max_length") else {
+                    throw .invalidParameter("max_length is required in params for a VarChar primary key")
+                }
+                primary.dataType = .varChar
+                primary.typeParams = [KeyValue("max_length", String(maxLength))]
+            case let other:
+                throw .invalidParameter("idType can only be [Int64, VarChar], default: Int64, got: \(other)")
+            }
+            let vector = FieldSchema(name: vectorName, dataType: .floatVector, typeParams: [KeyValue("dim", String(dimension))])
+            request.schema = CollectionSchema(fields: [primary, vector], enableDynamicField: dynamicOverride ?? true)
+            let spec = IndexSpec(indexName: vectorName, fieldName: vectorName, indexType: "AUTOINDEX", metricType: metric)
+            try IndexRules.validate(spec, field: vector)
+            request.indexes = [spec]
+            loadAfterCreate = true
+        } else {
+            let schemaBody = schemaBody!
+            let autoID = try schemaBody.bool("autoID") ?? false
+            var fields: [FieldSchema] = []
+            for element in fieldsJSON {
+                guard case .object(let members) = element else {
+                    throw body.wrongType("fields", element, expected: "httpserver.FieldSchema")
+                }
+                fields.append(try decodeField(RequestBody(members: members, structName: "FieldSchema"), autoID: autoID))
+            }
+            let schemaDynamic = try schemaBody.bool("enableDynamicField") ?? false
+            let enableDynamic = dynamicOverride ?? schemaDynamic
+            request.schema = CollectionSchema(fields: fields, enableDynamicField: enableDynamic)
+            if let indexParams = try body.array("indexParams"), !indexParams.isEmpty {
+                request.indexes = try indexParams.map { (element) throws(ElanusError) -> IndexSpec in
+                    guard case .object(let members) = element else {
+                        throw body.wrongType("indexParams", element, expected: "httpserver.IndexParam")
+                    }
+                    return try decodeIndex(RequestBody(members: members, structName: "IndexParam"), schema: request.schema)
+                }
+                loadAfterCreate = true
+            }
+        }
+        request.schema.description = try body.string("description") ?? ""
+        return Decoded(request: request, loadAfterCreate: loadAfterCreate)
+    }
+
+    static func decodeField(_ body: RequestBody, autoID: Bool) throws(ElanusError) -> FieldSchema {
+        let name = try body.string("fieldName", required: true)!
+        let typeName = try body.string("dataType", required: true)!
+        guard let type = DataType(rawValue: typeName) else {
+            throw .invalidParameter("invalid data type \(typeName) of field \(name), the names are case-sensitive (e.g. Int64, VarChar, FloatVector)")
+        }
+        var field = FieldSchema(name: name, dataType: type)
+        field.description = try body.string("description") ?? ""
+        if let elementName = try body.string("elementDataType"), !elementName.isEmpty {
+            guard let element = DataType(rawValue: elementName) else {
+                throw .invalidParameter("invalid element data type \(elementName) of field \(name)")
+            }
+            field.elementType = element
+        }
+        field.isPrimary = try body.bool("isPrimary") ?? false
+        field.isPartitionKey = try body.bool("isPartitionKey") ?? false
+        field.isClusteringKey = try body.bool("isClusteringKey") ?? false
+        field.nullable = try body.bool("nullable") ?? false
+        field.autoID = field.isPrimary && autoID
+        field.typeParams = try body.stringMap("elementTypeParams") ?? []
+        if let value = body["defaultValue"], !value.isNull {
+            if field.isPrimary { throw .invalidParameter("primary field not support default_value") }
+            field.defaultValue = try ScalarValue.defaultValue(from: value, for: type, field: name)
+        }
+        return field
+    }
+
+    static func decodeIndex(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> IndexSpec {
+        let fieldName = try body.string("fieldName", required: true)!
+        guard let field = schema.field(named: fieldName) else {
+            throw ElanusError(.missingRequired, "missing required parameters, error: field \(fieldName) of indexParams does not exist in the schema")
+        }
+        var params = try body.stringMap("params") ?? []
+        var indexType = try body.string("indexType") ?? ""
+        if indexType.isEmpty, let fromParams = params["index_type"] { indexType = fromParams }
+        params.removeAll { $0.key == "index_type" || $0.key == "metric_type" }
+        let spec = IndexSpec(
+            indexName: try body.string("indexName").flatMap { $0.isEmpty ? nil : $0 } ?? fieldName,
+            fieldName: fieldName, indexType: indexType.isEmpty ? "AUTOINDEX" : indexType,
+            metricType: try body.string("metricType") ?? "", params: params)
+        try IndexRules.validate(spec, field: field)
+        return spec
+    }
+
+    // `params` values may be strings or numbers (Milvus stringifies them).
+    static func paramString(_ params: RequestBody, _ key: String) throws(ElanusError) -> String? {
+        guard let value = params[key], !value.isNull else { return nil }
+        return RequestBody.stringify(value)
+    }
+
+    static func paramInt(_ params: RequestBody, _ key: String) throws(ElanusError) -> Int64? {
+        guard let text = try paramString(params, key) else { return nil }
+        guard let value = Int64(text) else { throw .invalidParameter("\(key) must be an integer, got \(text)") }
+        return value
+    }
+
+    static func paramBool(_ params: RequestBody, _ key: String) throws(ElanusError) -> Bool? {
+        guard let text = try paramString(params, key) else { return nil }
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .invalidParameter("\(key) must be true or false, got \(text)")
+        }
+    }
+}
+
+/// Which index types and metrics a field accepts. Building the indexes is a later capability;
+/// the catalog records only specs that a Milvus user could have created.
+enum IndexRules {
+    static let floatTypes: Set<String> = ["AUTOINDEX", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW"]
+    static let binaryTypes: Set<String> = ["AUTOINDEX", "BIN_FLAT", "BIN_IVF_FLAT"]
+    static let sparseTypes: Set<String> = ["AUTOINDEX", "SPARSE_INVERTED_INDEX", "SPARSE_WAND"]
+    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP"]
+
+    static func validate(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) {
+        let (types, metrics): (Set<String>, Set<String>) =
+            switch field.dataType {
+            case .floatVector, .float16Vector, .bfloat16Vector: (floatTypes, ["L2", "IP", "COSINE"])
+            case .binaryVector: (binaryTypes, ["HAMMING", "JACCARD", "SUBSTRUCTURE", "SUPERSTRUCTURE"])
+            case .sparseFloatVector: (sparseTypes, ["IP", "BM25"])
+            default: (scalarTypes, [])
+            }
+        guard types.contains(spec.indexType) else {
+            throw .invalidParameter(
+                "index type \(spec.indexType) is not supported for field \(field.name) of type \(field.dataType.rawValue), supported: \(types.sorted().joined(separator: ", "))")
+        }
+        if field.dataType.isVector {
+            guard spec.metricType.isEmpty || metrics.contains(spec.metricType.uppercased()) else {
+                throw .invalidParameter(
+                    "metric type \(spec.metricType) is not supported for field \(field.name) of type \(field.dataType.rawValue), supported: \(metrics.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ElanusCore
+
+/// Response bodies shaped the way Milvus shapes them (Go encoding/json field names).
+enum Render {
+    static func keyValues(_ pairs: [KeyValue]) -> JSON {
+        .array(pairs.map { kv in
+            kv.value.isEmpty ? ["key": .string(kv.key)] : ["key": .string(kv.key), "value": .string(kv.value)]
+        })
+    }
+
+    /// `{"Data":{"LongData":5}}` and friends: the proto form Milvus's tests assert.
+    static func defaultValue(_ value: ScalarValue, type: DataType) -> JSON {
+        let inner: (String, JSON) =
+            switch value {
+            case .bool(let b): ("BoolData", .bool(b))
+            case .int(let i): (type == .int64 ? "LongData" : "IntData", .int(i))
+            case .float(let f): ("FloatData", .double(Double(f)))
+            case .double(let d): ("DoubleData", .double(d))
+            case .string(let s): ("StringData", .string(s))
+            }
+        return ["Data": .object([(key: inner.0, value: inner.1)])]
+    }
+
+    static func field(_ f: FieldSchema) -> JSON {
+        var members: [(key: String, value: JSON)] = [
+            ("name", .string(f.name)), ("id", .int(f.fieldID)), ("type", .string(f.dataType.rawValue)),
+            ("primaryKey", .bool(f.isPrimary)), ("partitionKey", .bool(f.isPartitionKey)),
+            ("clusteringKey", .bool(f.isClusteringKey)), ("autoId", .bool(f.autoID)),
+            ("description", .string(f.description)), ("nullable", .bool(f.nullable)),
+        ]
+        if !f.typeParams.isEmpty { members.append(("params", keyValues(f.typeParams))) }
+        if let element = f.elementType { members.append(("elementType", .string(element.rawValue))) }
+        if let value = f.defaultValue { members.append(("defaultValue", defaultValue(value, type: f.dataType))) }
+        return .object(members)
+    }
+
+    static func loadState(_ info: CollectionInfo) -> LoadState { info.loaded ? .loaded : .notLoad }
+
+    /// `collections/describe`. `indexes` lists the index of the first vector field only, as Milvus does.
+    static func describe(_ info: CollectionInfo) -> JSON {
+        let firstVector = info.schema.vectorFields.first?.name
+        let indexes = info.indexes.filter { $0.fieldName == firstVector }.map { spec -> JSON in
+            ["indexName": .string(spec.indexName), "fieldName": .string(spec.fieldName), "metricType": .string(spec.metricType)]
+        }
+        return .object([
+            ("collectionName", .string(info.name)),
+            ("collectionID", .int(info.id)),
+            ("description", .string(info.schema.description)),
+            ("autoId", .bool(info.schema.primaryField?.autoID ?? false)),
+            ("fields", .array(info.schema.fields.map(field))),
+            ("functions", .array([])),
+            ("aliases", .array([])),
+            ("indexes", .array(indexes)),
+            ("load", .string(loadState(info).rawValue)),
+            ("shardsNum", .int(Int64(info.shardsNum))),
+            ("partitionsNum", .int(Int64(info.partitions.count))),
+            ("consistencyLevel", .string(info.consistencyLevel.rawValue)),
+            ("enableDynamicField", .bool(info.schema.enableDynamicField)),
+            ("properties", keyValues(info.properties)),
+        ])
+    }
+}

@@ -1,0 +1,166 @@
+import CRocksDB
+import ElanusCore
+import Glibc
+
+/// A failure reported by RocksDB, with its own message.
+public struct RocksDBError: Error, CustomStringConvertible, Sendable {
+    public var operation: String
+    public var message: String
+    public var description: String { "rocksdb \(operation): \(message)" }
+
+    var asElanusError: ElanusError { .unexpected(description) }
+}
+
+/// The one wrapper over the RocksDB C API. It owns the database handle and its option objects.
+///
+/// Thread-safety: RocksDB's DB object is safe for concurrent reads and writes, so every call takes
+/// only a read lock; `close()` takes the write lock, so it waits for calls in progress and later
+/// calls fail cleanly instead of touching a freed handle.
+public final class RocksDB: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var createIfMissing = true
+        public var parallelism: Int32 = 2
+        public init() {}
+    }
+
+    public enum Mutation: Sendable {
+        case put(key: [UInt8], value: [UInt8])
+        case delete(key: [UInt8])
+    }
+
+    private var db: OpaquePointer?
+    private let options: OpaquePointer
+    private let readOptions: OpaquePointer
+    private let syncWrite: OpaquePointer
+    private let plainWrite: OpaquePointer
+    private let lock = ReadWriteLock()
+    public let path: String
+
+    public init(path: String, options: Options = Options()) throws(RocksDBError) {
+        self.path = path
+        self.options = rocksdb_options_create()
+        rocksdb_options_set_create_if_missing(self.options, options.createIfMissing ? 1 : 0)
+        rocksdb_options_increase_parallelism(self.options, options.parallelism)
+        readOptions = rocksdb_readoptions_create()
+        syncWrite = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(syncWrite, 1)
+        plainWrite = rocksdb_writeoptions_create()
+        var error: UnsafeMutablePointer<CChar>?
+        let handle = rocksdb_open(self.options, path, &error)
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            destroyOptions()
+            if message.contains("lock") {
+                throw RocksDBError(operation: "open \(path)", message: "\(message) (is another elanus process using this data directory?)")
+            }
+            throw RocksDBError(operation: "open \(path)", message: message)
+        }
+        db = handle
+    }
+
+    deinit {
+        close()
+        destroyOptions()
+    }
+
+    private func destroyOptions() {
+        rocksdb_options_destroy(options)
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_writeoptions_destroy(syncWrite)
+        rocksdb_writeoptions_destroy(plainWrite)
+    }
+
+    /// Closes the database. RocksDB flushes its memtables and releases the directory lock.
+    public func close() {
+        lock.withWriteLock {
+            if let db { rocksdb_close(db) }
+            db = nil
+        }
+    }
+
+    private func withDB<T>(_ operation: String, _ body: (OpaquePointer) throws(RocksDBError) -> T) throws(RocksDBError) -> T {
+        try lock.withReadLock { () throws(RocksDBError) -> T in
+            guard let db else { throw RocksDBError(operation: operation, message: "database is closed") }
+            return try body(db)
+        }
+    }
+
+    private static func check(_ error: UnsafeMutablePointer<CChar>?, _ operation: String) throws(RocksDBError) {
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            throw RocksDBError(operation: operation, message: message)
+        }
+    }
+
+    public func get(_ key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
+        try withDB("get") { db throws(RocksDBError) in
+            var error: UnsafeMutablePointer<CChar>?
+            var length = 0
+            let value = key.withUnsafeBufferPointer { k in
+                k.withMemoryRebound(to: CChar.self) { rocksdb_get(db, readOptions, $0.baseAddress, k.count, &length, &error) }
+            }
+            try RocksDB.check(error, "get")
+            guard let value else { return nil }
+            defer { rocksdb_free(value) }
+            return Array(UnsafeRawBufferPointer(start: value, count: length))
+        }
+    }
+
+    /// Applies the mutations atomically (one WriteBatch). With `sync`, it returns only after the
+    /// RocksDB WAL has been fsynced, so the batch survives a SIGKILL or power loss.
+    public func write(_ mutations: [Mutation], sync: Bool) throws(RocksDBError) {
+        try withDB("write") { db throws(RocksDBError) in
+            let batch = rocksdb_writebatch_create()
+            defer { rocksdb_writebatch_destroy(batch) }
+            for mutation in mutations {
+                switch mutation {
+                case .put(let key, let value):
+                    key.withUnsafeBufferPointer { k in
+                        value.withUnsafeBufferPointer { v in
+                            k.withMemoryRebound(to: CChar.self) { kc in
+                                v.withMemoryRebound(to: CChar.self) { vc in
+                                    rocksdb_writebatch_put(batch, kc.baseAddress, k.count, vc.baseAddress, v.count)
+                                }
+                            }
+                        }
+                    }
+                case .delete(let key):
+                    key.withUnsafeBufferPointer { k in
+                        k.withMemoryRebound(to: CChar.self) { rocksdb_writebatch_delete(batch, $0.baseAddress, k.count) }
+                    }
+                }
+            }
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_write(db, sync ? syncWrite : plainWrite, batch, &error)
+            try RocksDB.check(error, "write")
+        }
+    }
+
+    /// Every key starting with `prefix`, in key order, with its value.
+    public func scan(prefix: [UInt8]) throws(RocksDBError) -> [(key: [UInt8], value: [UInt8])] {
+        try withDB("scan") { db throws(RocksDBError) in
+            let iterator = rocksdb_create_iterator(db, readOptions)
+            defer { rocksdb_iter_destroy(iterator) }
+            prefix.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, p.count) }
+            }
+            var out: [(key: [UInt8], value: [UInt8])] = []
+            while rocksdb_iter_valid(iterator) != 0 {
+                var keyLength = 0
+                var valueLength = 0
+                let k = rocksdb_iter_key(iterator, &keyLength)!
+                let key = Array(UnsafeRawBufferPointer(start: k, count: keyLength))
+                guard key.starts(with: prefix) else { break }
+                let v = rocksdb_iter_value(iterator, &valueLength)
+                out.append((key: key, value: v.map { Array(UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? []))
+                rocksdb_iter_next(iterator)
+            }
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_iter_get_error(iterator, &error)
+            try RocksDB.check(error, "scan")
+            return out
+        }
+    }
+}
