@@ -50,7 +50,8 @@ public final class RocksDB: @unchecked Sendable {
         if let error {
             let message = String(cString: error)
             rocksdb_free(error)
-            destroyOptions()
+            // No cleanup here: every stored property is initialised, so Swift runs deinit for this
+            // failed init, and deinit releases the option objects (doing it here too double-frees).
             if message.contains("lock") {
                 throw RocksDBError(operation: "open \(path)", message: "\(message) (is another elanus process using this data directory?)")
             }
