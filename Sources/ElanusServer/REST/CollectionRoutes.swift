@@ -7,8 +7,7 @@ enum CollectionRoutes {
     static func register(into routes: inout [String: RouteHandler]) {
         routes["collections/create"] = create
         routes["collections/describe"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             return Envelope.success(Render.describe(try catalog.collection(database: database, name: name)))
         }
         routes["collections/list"] = { context in
@@ -17,13 +16,11 @@ enum CollectionRoutes {
             return Envelope.success(.array(names.map { .string($0) }))
         }
         routes["collections/has"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             return Envelope.success(["has": .bool(try catalog.hasCollection(database: database, name: name))])
         }
         routes["collections/drop"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             try catalog.dropCollection(database: database, name: name)
             return Envelope.success([:])
         }
@@ -37,27 +34,23 @@ enum CollectionRoutes {
             return Envelope.success([:])
         }
         routes["collections/get_stats"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             _ = try catalog.collection(database: database, name: name)
             // Rows arrive with the write path; until then every collection is truthfully empty.
             return Envelope.success(["rowCount": 0])
         }
         routes["collections/load"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             try catalog.load(database: database, name: name)
             return Envelope.success([:])
         }
         routes["collections/release"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             try catalog.release(database: database, name: name)
             return Envelope.success([:])
         }
         routes["collections/get_load_state"] = { context in
-            let t = try target(context)
-            let (catalog, database, name) = (t.catalog, t.database, t.name)
+            let (catalog, database, name) = try target(context)
             let info = try catalog.collection(database: database, name: name)
             switch Render.loadState(info) {
             case .loaded: return Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
