@@ -29,7 +29,7 @@ let package = Package(
 
         // Swift modules, bottom to top.
         .target(name: "ElanusCore"),
-        .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB"]),
+        .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
         .target(name: "ElanusHTTP", dependencies: ["CSystem", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",

@@ -70,3 +70,45 @@ int csys_wait_for_shutdown_signal(void) {
 }
 
 void csys_raise_sigterm(void) { kill(getpid(), SIGTERM); }
+
+// ---- CRC-32C ----
+
+static uint32_t crc_table[256];
+static int crc_hw = 0;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_table[i] = c;
+    }
+    __builtin_cpu_init();
+    crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hardware(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t v;
+        __builtin_memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+
+uint32_t csys_crc32c(uint32_t crc, const void *data, size_t length) {
+    pthread_once(&crc_once, crc_init);
+    const uint8_t *p = (const uint8_t *)data;
+    crc = ~crc;
+    if (crc_hw) {
+        crc = crc_hardware(crc, p, length);
+    } else {
+        while (length--) crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    }
+    return ~crc;
+}

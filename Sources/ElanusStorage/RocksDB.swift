@@ -26,6 +26,8 @@ public final class RocksDB: @unchecked Sendable {
     public enum Mutation: Sendable {
         case put(key: [UInt8], value: [UInt8])
         case delete(key: [UInt8])
+        /// Deletes every key in [start, end).
+        case deleteRange(start: [UInt8], end: [UInt8])
     }
 
     private var db: OpaquePointer?
@@ -131,6 +133,16 @@ public final class RocksDB: @unchecked Sendable {
                     key.withUnsafeBufferPointer { k in
                         k.withMemoryRebound(to: CChar.self) { rocksdb_writebatch_delete(batch, $0.baseAddress, k.count) }
                     }
+                case .deleteRange(let start, let end):
+                    start.withUnsafeBufferPointer { s in
+                        end.withUnsafeBufferPointer { e in
+                            s.withMemoryRebound(to: CChar.self) { sc in
+                                e.withMemoryRebound(to: CChar.self) { ec in
+                                    rocksdb_writebatch_delete_range(batch, sc.baseAddress, s.count, ec.baseAddress, e.count)
+                                }
+                            }
+                        }
+                    }
                 }
             }
             var error: UnsafeMutablePointer<CChar>?
@@ -141,14 +153,19 @@ public final class RocksDB: @unchecked Sendable {
 
     /// Every key starting with `prefix`, in key order, with its value.
     public func scan(prefix: [UInt8]) throws(RocksDBError) -> [(key: [UInt8], value: [UInt8])] {
+        try scan(prefix: prefix, from: prefix, limit: Int.max)
+    }
+
+    /// Keys starting with `prefix`, from `start` (inclusive) on, at most `limit` of them.
+    public func scan(prefix: [UInt8], from start: [UInt8], limit: Int) throws(RocksDBError) -> [(key: [UInt8], value: [UInt8])] {
         try withDB("scan") { db throws(RocksDBError) in
             let iterator = rocksdb_create_iterator(db, readOptions)
             defer { rocksdb_iter_destroy(iterator) }
-            prefix.withUnsafeBufferPointer { p in
+            start.withUnsafeBufferPointer { p in
                 p.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, p.count) }
             }
             var out: [(key: [UInt8], value: [UInt8])] = []
-            while rocksdb_iter_valid(iterator) != 0 {
+            while rocksdb_iter_valid(iterator) != 0 && out.count < limit {
                 var keyLength = 0
                 var valueLength = 0
                 let k = rocksdb_iter_key(iterator, &keyLength)!
@@ -162,6 +179,23 @@ public final class RocksDB: @unchecked Sendable {
             rocksdb_iter_get_error(iterator, &error)
             try RocksDB.check(error, "scan")
             return out
+        }
+    }
+
+    /// The greatest key that starts with `prefix`, if any.
+    public func lastKey(prefix: [UInt8]) throws(RocksDBError) -> [UInt8]? {
+        try withDB("lastKey") { db throws(RocksDBError) in
+            let iterator = rocksdb_create_iterator(db, readOptions)
+            defer { rocksdb_iter_destroy(iterator) }
+            let bound = prefix + [UInt8](repeating: 0xFF, count: 16)
+            bound.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek_for_prev(iterator, $0.baseAddress, p.count) }
+            }
+            guard rocksdb_iter_valid(iterator) != 0 else { return nil }
+            var length = 0
+            let k = rocksdb_iter_key(iterator, &length)!
+            let key = Array(UnsafeRawBufferPointer(start: k, count: length))
+            return key.starts(with: prefix) ? key : nil
         }
     }
 }

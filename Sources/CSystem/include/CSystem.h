@@ -3,6 +3,7 @@
 #ifndef ELANUS_CSYSTEM_H
 #define ELANUS_CSYSTEM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -39,6 +40,10 @@ int csys_wait_for_shutdown_signal(void);
 
 /// Sends SIGTERM to this process (used to wake the signal waiter on a programmatic shutdown).
 void csys_raise_sigterm(void);
+
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start). Uses the SSE4.2
+/// crc32 instruction when the CPU has it, a table otherwise; both give the same value.
+uint32_t csys_crc32c(uint32_t crc, const void *data, size_t length);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,160 @@
+import ElanusCore
+import Foundation
+import Synchronization
+
+/// The LogBroker on RocksDB (`<data-dir>/wal`), with group commit.
+///
+/// Submitters only assign a position and queue the record (under a short lock); one committer
+/// thread takes everything queued, writes it as a single WriteBatch with sync=true, then
+/// completes every ticket in it. Writers that arrive while a sync is in progress therefore share
+/// the next one: throughput grows with concurrency instead of collapsing to one fsync per write.
+/// Groups are written one after another, so records become durable in position order.
+///
+/// If a write fails (disk full, I/O error) the broker fails every pending ticket and refuses all
+/// later submissions: positions already handed out may have a hole, so nothing may follow them.
+public final class RocksLogBroker: LogBroker, @unchecked Sendable {
+    private struct Pending {
+        var key: [UInt8]
+        var value: [UInt8]
+        var ticket: LogTicket
+    }
+
+    private struct State {
+        var nextPosition: [String: UInt64] = [:]
+        var pending: [Pending] = []
+        var failure: ElanusError?
+        var closed = false
+    }
+
+    private let db: RocksDB
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let committerDone = DispatchSemaphore(value: 0)
+    /// Number of synced WriteBatches so far (how well group commit is grouping).
+    public let syncCount = Atomic<Int>(0)
+
+    public init(path: String) throws(ElanusError) {
+        do { db = try RocksDB(path: path) } catch { throw error.asElanusError }
+        let thread = Thread { [self] in
+            self.runCommitter()
+            self.committerDone.signal()
+        }
+        thread.name = "elanus-wal-committer"
+        thread.start()
+    }
+
+    public func submit(channel: String, payload: [UInt8]) -> LogTicket {
+        // Looked up before taking the lock: it may read RocksDB.
+        let known = state.withLock { $0.nextPosition[channel] }
+        var firstPosition: UInt64? = nil
+        if known == nil {
+            do { firstPosition = try lastPosition(channel: channel) + 1 } catch { return LogTicket(failed: error) }
+        }
+        return state.withLock { s in
+            if s.closed { return LogTicket(failed: .unexpected("log broker is closed")) }
+            if let failure = s.failure { return LogTicket(failed: failure) }
+            let position = s.nextPosition[channel] ?? firstPosition!
+            s.nextPosition[channel] = position + 1
+            let ticket = LogTicket(position: position)
+            s.pending.append(Pending(
+                key: LogRecordCodec.key(channel, position), value: LogRecordCodec.encodeValue(position, payload), ticket: ticket))
+            if s.pending.count == 1 { wake.signal() }
+            return ticket
+        }
+    }
+
+    private func runCommitter() {
+        while true {
+            wake.wait()
+            while true {
+                let (group, closed) = state.withLock { s in
+                    let group = s.pending
+                    s.pending = []
+                    return (group, s.closed)
+                }
+                if group.isEmpty {
+                    if closed { return }
+                    break
+                }
+                var error: ElanusError?
+                do {
+                    try db.write(group.map { .put(key: $0.key, value: $0.value) }, sync: true)
+                    syncCount.add(1, ordering: .relaxed)
+                } catch let e {
+                    error = e.asElanusError
+                    state.withLock { s in
+                        s.failure = .unexpected("the write-ahead log failed and accepts no more writes: \(e.description)")
+                    }
+                }
+                for item in group { item.ticket.complete(error) }
+            }
+        }
+    }
+
+    public func read(channel: String, from position: UInt64, limit: Int) throws(ElanusError) -> [LogRecord] {
+        let prefix = LogRecordCodec.channelPrefix(channel)
+        let entries: [(key: [UInt8], value: [UInt8])]
+        do {
+            entries = try db.scan(prefix: prefix, from: LogRecordCodec.key(channel, max(position, 1)), limit: limit)
+        } catch {
+            throw error.asElanusError
+        }
+        var out: [LogRecord] = []
+        out.reserveCapacity(entries.count)
+        for entry in entries {
+            guard let p = LogRecordCodec.position(fromKey: entry.key, prefixLength: prefix.count) else {
+                throw .unexpected("WAL key of channel \(channel) is malformed")
+            }
+            out.append(LogRecord(position: p, payload: try LogRecordCodec.decodeValue(entry.value, channel: channel, position: p)))
+        }
+        return out
+    }
+
+    public func lastPosition(channel: String) throws(ElanusError) -> UInt64 {
+        if let next = state.withLock({ $0.nextPosition[channel] }) { return next - 1 }
+        let prefix = LogRecordCodec.channelPrefix(channel)
+        do {
+            guard let key = try db.lastKey(prefix: prefix) else { return 0 }
+            return LogRecordCodec.position(fromKey: key, prefixLength: prefix.count) ?? 0
+        } catch {
+            throw error.asElanusError
+        }
+    }
+
+    public func truncate(channel: String, below position: UInt64) throws(ElanusError) {
+        let last = try lastPosition(channel: channel)
+        let cut = min(position, last)
+        guard cut > 1 else { return }
+        do {
+            try db.write([.deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, cut))], sync: true)
+        } catch {
+            throw error.asElanusError
+        }
+    }
+
+    public func drop(channel: String) throws(ElanusError) {
+        state.withLock { _ = $0.nextPosition.removeValue(forKey: channel) }
+        do {
+            try db.write([.deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, UInt64.max))], sync: true)
+        } catch {
+            throw error.asElanusError
+        }
+    }
+
+    /// Lets queued records reach the disk, stops the committer and closes RocksDB.
+    public func close() {
+        let first = state.withLock { s in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard first else { return }
+        wake.signal()
+        committerDone.wait()
+        db.close()
+    }
+
+    /// For tests that prove corruption is detected: writes raw bytes under a record's key.
+    public func overwriteRawValueForTesting(channel: String, position: UInt64, value: [UInt8]) throws {
+        try db.write([.put(key: LogRecordCodec.key(channel, position), value: value)], sync: true)
+    }
+}
