@@ -19,11 +19,25 @@ public struct PartitionInfo: Codable, Equatable, Sendable {
     public var id: Int64
     public var name: String
     public var createdAt: UInt64
+    /// Whether the query node serves this partition (collections/load, partitions/load).
+    public var loaded: Bool
 
-    public init(id: Int64, name: String, createdAt: UInt64) {
+    public init(id: Int64, name: String, createdAt: UInt64, loaded: Bool = false) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
+        self.loaded = loaded
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, createdAt, loaded }
+
+    // Records written before per-partition load state existed have no "loaded" key.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        createdAt = try c.decode(UInt64.self, forKey: .createdAt)
+        loaded = try c.decodeIfPresent(Bool.self, forKey: .loaded) ?? false
     }
 }
 
@@ -61,13 +75,17 @@ public struct CollectionInfo: Codable, Equatable, Sendable {
     public var properties: [KeyValue]
     public var partitions: [PartitionInfo]
     public var indexes: [IndexSpec]
-    public var loaded: Bool
     public var createdAt: UInt64
+
+    /// A collection is loaded when any of its partitions is (Milvus reports partial loads so).
+    public var loaded: Bool { partitions.contains(where: \.loaded) }
+
+    public func partition(named name: String) -> PartitionInfo? { partitions.first(where: { $0.name == name }) }
 
     public init(
         id: Int64, databaseID: Int64, name: String, schema: CollectionSchema, shardsNum: Int,
         consistencyLevel: ConsistencyLevel, properties: [KeyValue], partitions: [PartitionInfo],
-        indexes: [IndexSpec], loaded: Bool, createdAt: UInt64
+        indexes: [IndexSpec], createdAt: UInt64
     ) {
         self.id = id
         self.databaseID = databaseID
@@ -78,7 +96,6 @@ public struct CollectionInfo: Codable, Equatable, Sendable {
         self.properties = properties
         self.partitions = partitions
         self.indexes = indexes
-        self.loaded = loaded
         self.createdAt = createdAt
     }
 }

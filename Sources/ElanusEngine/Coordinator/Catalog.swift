@@ -28,8 +28,8 @@ public final class Catalog: Sendable {
 
     private let store: any MetaStore
     private let state: Mutex<State>
-    private let limits: SchemaLimits
-    private let clock: @Sendable () -> UInt64
+    let limits: SchemaLimits
+    let clock: @Sendable () -> UInt64
 
     /// Loads the catalog from `store`, creating the default database on first start.
     /// `clock` gives wall-clock milliseconds (injected so tests control it).
@@ -180,7 +180,7 @@ public final class Catalog: Sendable {
             let info = CollectionInfo(
                 id: collectionID, databaseID: db.id, name: request.name, schema: schema, shardsNum: request.shardsNum,
                 consistencyLevel: request.consistencyLevel, properties: request.properties, partitions: partitions,
-                indexes: request.indexes, loaded: false, createdAt: now)
+                indexes: request.indexes, createdAt: now)
             try store.commit([.put(Keys.collection(info.id), try Keys.encode(info)), .put(Keys.nextID, Keys.idBytes(nextID))])
             s.nextID = nextID
             s.collections[info.id] = info
@@ -218,20 +218,26 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Marks a collection loaded. Like Milvus, every vector field needs an index first.
+    /// Loads every partition. Like Milvus, every vector field needs an index first.
     public func load(database: String, name: String) throws(ElanusError) {
         try update(database: database, name: name) { info throws(ElanusError) in
-            for field in info.schema.vectorFields where !info.indexes.contains(where: { $0.fieldName == field.name }) {
-                throw ElanusError(
-                    .indexNotFound,
-                    "index not found[collection=\(name)]: there is no vector index on field: [\(field.name)], please create index firstly")
-            }
-            info.loaded = true
+            try Catalog.checkIndexedForLoad(info)
+            for i in info.partitions.indices { info.partitions[i].loaded = true }
         }
     }
 
     public func release(database: String, name: String) throws(ElanusError) {
-        try update(database: database, name: name) { info throws(ElanusError) in info.loaded = false }
+        try update(database: database, name: name) { info throws(ElanusError) in
+            for i in info.partitions.indices { info.partitions[i].loaded = false }
+        }
+    }
+
+    static func checkIndexedForLoad(_ info: CollectionInfo) throws(ElanusError) {
+        for field in info.schema.vectorFields where !info.indexes.contains(where: { $0.fieldName == field.name }) {
+            throw ElanusError(
+                .indexNotFound,
+                "index not found[collection=\(info.name)]: there is no vector index on field: [\(field.name)], please create index firstly")
+        }
     }
 
     public func alterCollectionProperties(database: String, name: String, set: [KeyValue]) throws(ElanusError) {
@@ -247,12 +253,24 @@ public final class Catalog: Sendable {
         }
     }
 
-    private func update(database: String, name: String, _ change: (inout CollectionInfo) throws(ElanusError) -> Void) throws(ElanusError) {
+    func update(database: String, name: String, _ change: (inout CollectionInfo) throws(ElanusError) -> Void) throws(ElanusError) {
+        try update(database: database, name: name) { (info: inout CollectionInfo, _: inout Int64) throws(ElanusError) in try change(&info) }
+    }
+
+    /// Applies `change` to a collection under the lock and persists the result (and the ID counter,
+    /// when the change allocated IDs from it) in one commit before publishing it in memory.
+    func update(
+        database: String, name: String, _ change: (inout CollectionInfo, inout Int64) throws(ElanusError) -> Void
+    ) throws(ElanusError) {
         try state.withLock { s throws(ElanusError) in
             var info = try s.collection(database: database, name: name)
-            try change(&info)
+            var nextID = s.nextID
+            try change(&info, &nextID)
             guard info != s.collections[info.id] else { return }
-            try store.commit([.put(Keys.collection(info.id), try Keys.encode(info))])
+            var mutations: [MetaMutation] = [.put(Keys.collection(info.id), try Keys.encode(info))]
+            if nextID != s.nextID { mutations.append(.put(Keys.nextID, Keys.idBytes(nextID))) }
+            try store.commit(mutations)
+            s.nextID = nextID
             s.collections[info.id] = info
         }
     }

@@ -50,12 +50,23 @@ enum CollectionRoutes {
             return Envelope.success([:])
         }
         routes["collections/get_load_state"] = { context in
-            let (catalog, database, name) = try target(context)
-            let info = try catalog.collection(database: database, name: name)
-            switch Render.loadState(info) {
-            case .loaded: return Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
-            case let state: return Envelope.success(["loadState": .string(state.rawValue)])
+            let body = try context.body("CollectionNameReq")
+            let name = try body.string("collectionName", required: true)!
+            let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
+            // With partitionNames, the state of those partitions; otherwise of the collection.
+            var loaded = info.loaded
+            if let names = try body.stringArray("partitionNames"), !names.isEmpty {
+                loaded = true
+                for partition in names {
+                    guard let p = info.partition(named: partition) else {
+                        throw ElanusError(.partitionNotFound, "partition not found[partition=\(partition)]")
+                    }
+                    loaded = loaded && p.loaded
+                }
             }
+            return loaded
+                ? Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
+                : Envelope.success(["loadState": .string(LoadState.notLoad.rawValue)])
         }
         routes["collections/alter_properties"] = { context in
             let body = try context.body("CollectionReqWithProperties")

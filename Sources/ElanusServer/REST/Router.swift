@@ -48,6 +48,7 @@ public final class RESTHandler: HTTPHandler {
         var routes: [String: RouteHandler] = [:]
         CollectionRoutes.register(into: &routes)
         DatabaseRoutes.register(into: &routes)
+        PartitionRoutes.register(into: &routes)
         self.routes = routes
     }
 
@@ -59,8 +60,6 @@ public final class RESTHandler: HTTPHandler {
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "entities/insert", "entities/upsert", "entities/delete", "entities/get", "entities/query", "entities/search",
         "entities/hybrid_search", "entities/advanced_search",
-        "partitions/list", "partitions/has", "partitions/create", "partitions/drop", "partitions/get_stats",
-        "partitions/load", "partitions/release",
         "indexes/create", "indexes/list", "indexes/describe", "indexes/drop", "indexes/alter_properties",
         "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",

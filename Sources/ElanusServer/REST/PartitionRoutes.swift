@@ -1,0 +1,56 @@
+import ElanusCore
+import ElanusEngine
+
+/// `partitions/*`.
+enum PartitionRoutes {
+    static func register(into routes: inout [String: RouteHandler]) {
+        routes["partitions/list"] = { context in
+            let body = try context.body("CollectionNameReq")
+            let name = try body.string("collectionName", required: true)!
+            let partitions = try context.engine.catalog.partitions(database: try context.database(body), collection: name)
+            return Envelope.success(.array(partitions.map { .string($0.name) }))
+        }
+        routes["partitions/has"] = { context in
+            let t = try target(context)
+            let exists = try t.catalog.collection(database: t.database, name: t.collection).partition(named: t.partition) != nil
+            return Envelope.success(["has": .bool(exists)])
+        }
+        routes["partitions/create"] = { context in
+            let t = try target(context)
+            try t.catalog.createPartition(database: t.database, collection: t.collection, name: t.partition)
+            return Envelope.success([:])
+        }
+        routes["partitions/drop"] = { context in
+            let t = try target(context)
+            try t.catalog.dropPartition(database: t.database, collection: t.collection, name: t.partition)
+            return Envelope.success([:])
+        }
+        routes["partitions/get_stats"] = { context in
+            let t = try target(context)
+            _ = try t.catalog.partition(database: t.database, collection: t.collection, name: t.partition)
+            // Rows arrive with the write path; until then every partition is truthfully empty.
+            return Envelope.success(["rowCount": 0])
+        }
+        routes["partitions/load"] = { context in
+            let body = try context.body("PartitionsReq")
+            let collection = try body.string("collectionName", required: true)!
+            let names = try body.stringArray("partitionNames", required: true)!
+            try context.engine.catalog.loadPartitions(database: try context.database(body), collection: collection, names: names)
+            return Envelope.success([:])
+        }
+        routes["partitions/release"] = { context in
+            let body = try context.body("PartitionsReq")
+            let collection = try body.string("collectionName", required: true)!
+            let names = try body.stringArray("partitionNames", required: true)!
+            try context.engine.catalog.releasePartitions(database: try context.database(body), collection: collection, names: names)
+            return Envelope.success([:])
+        }
+    }
+
+    private static func target(_ context: RouteContext) throws -> (catalog: Catalog, database: String, collection: String, partition: String) {
+        let body = try context.body("PartitionReq")
+        let collection = try body.string("collectionName", required: true)!
+        let partition = try body.string("partitionName", required: true)!
+        return (context.engine.catalog, try context.database(body), collection, partition)
+    }
+}
