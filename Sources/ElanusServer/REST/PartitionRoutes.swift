@@ -32,19 +32,23 @@ enum PartitionRoutes {
             return Envelope.success(["rowCount": 0])
         }
         routes["partitions/load"] = { context in
-            let body = try context.body("PartitionsReq")
-            let collection = try body.string("collectionName", required: true)!
-            let names = try body.stringArray("partitionNames", required: true)!
-            try context.engine.catalog.loadPartitions(database: try context.database(body), collection: collection, names: names)
+            let t = try partitionsTarget(context)
+            try t.catalog.loadPartitions(database: t.database, collection: t.collection, names: t.names)
             return Envelope.success([:])
         }
         routes["partitions/release"] = { context in
-            let body = try context.body("PartitionsReq")
-            let collection = try body.string("collectionName", required: true)!
-            let names = try body.stringArray("partitionNames", required: true)!
-            try context.engine.catalog.releasePartitions(database: try context.database(body), collection: collection, names: names)
+            let t = try partitionsTarget(context)
+            try t.catalog.releasePartitions(database: t.database, collection: t.collection, names: t.names)
             return Envelope.success([:])
         }
+    }
+
+    /// The target of a PartitionsReq (`collectionName` plus `partitionNames`).
+    private static func partitionsTarget(_ context: RouteContext) throws -> (catalog: Catalog, database: String, collection: String, names: [String]) {
+        let body = try context.body("PartitionsReq")
+        let collection = try body.string("collectionName", required: true)!
+        let names = try body.stringArray("partitionNames", required: true)!
+        return (context.engine.catalog, try context.database(body), collection, names)
     }
 
     private static func target(_ context: RouteContext) throws -> (catalog: Catalog, database: String, collection: String, partition: String) {
