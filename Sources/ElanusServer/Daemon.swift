@@ -2,6 +2,7 @@ import CSystem
 import ElanusCore
 import ElanusEngine
 import ElanusHTTP
+import Glibc
 import Logging
 
 /// The `elanus serve` lifecycle: listen, recover, serve until SIGINT/SIGTERM, shut down cleanly.
@@ -43,5 +44,3 @@ public enum Daemon {
         return 0
     }
 }
-
-import Glibc

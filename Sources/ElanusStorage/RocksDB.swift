@@ -89,6 +89,20 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
+    /// Two byte arrays as the (char*, length) pairs the RocksDB C API takes.
+    private static func withCBytes(
+        _ a: [UInt8], _ b: [UInt8],
+        _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void
+    ) {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                pa.withMemoryRebound(to: CChar.self) { ca in
+                    pb.withMemoryRebound(to: CChar.self) { cb in body(ca.baseAddress, ca.count, cb.baseAddress, cb.count) }
+                }
+            }
+        }
+    }
+
     private static func check(_ error: UnsafeMutablePointer<CChar>?, _ operation: String) throws(RocksDBError) {
         if let error {
             let message = String(cString: error)
@@ -120,29 +134,13 @@ public final class RocksDB: @unchecked Sendable {
             for mutation in mutations {
                 switch mutation {
                 case .put(let key, let value):
-                    key.withUnsafeBufferPointer { k in
-                        value.withUnsafeBufferPointer { v in
-                            k.withMemoryRebound(to: CChar.self) { kc in
-                                v.withMemoryRebound(to: CChar.self) { vc in
-                                    rocksdb_writebatch_put(batch, kc.baseAddress, k.count, vc.baseAddress, v.count)
-                                }
-                            }
-                        }
-                    }
+                    RocksDB.withCBytes(key, value) { rocksdb_writebatch_put(batch, $0, $1, $2, $3) }
                 case .delete(let key):
                     key.withUnsafeBufferPointer { k in
                         k.withMemoryRebound(to: CChar.self) { rocksdb_writebatch_delete(batch, $0.baseAddress, k.count) }
                     }
                 case .deleteRange(let start, let end):
-                    start.withUnsafeBufferPointer { s in
-                        end.withUnsafeBufferPointer { e in
-                            s.withMemoryRebound(to: CChar.self) { sc in
-                                e.withMemoryRebound(to: CChar.self) { ec in
-                                    rocksdb_writebatch_delete_range(batch, sc.baseAddress, s.count, ec.baseAddress, e.count)
-                                }
-                            }
-                        }
-                    }
+                    RocksDB.withCBytes(start, end) { rocksdb_writebatch_delete_range(batch, $0, $1, $2, $3) }
                 }
             }
             var error: UnsafeMutablePointer<CChar>?

@@ -1,6 +1,7 @@
 import ElanusHTTP
 import ElanusTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// A live server on a free port whose handler echoes the request, for transport tests.
@@ -146,5 +147,3 @@ final class EchoServer {
         #expect(try HTTPClient(port: echo.port).post("/still-alive", json: "ok").status == 200)
     }
 }
-
-import Synchronization

@@ -1,4 +1,5 @@
 import ElanusHTTP
+import Glibc
 import Logging
 
 /// Every setting of the daemon, with its default. Config/elanus.yaml documents each key; the
@@ -48,5 +49,3 @@ public struct ServerConfiguration: Sendable, Equatable {
 enum System {
     static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
-
-import Glibc
