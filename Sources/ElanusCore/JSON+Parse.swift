@@ -13,8 +13,8 @@ extension JSON {
     /// Parses one JSON value that fills the whole input (white space aside).
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSON {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
-            return try parser.parseDocument()
+            var reader = JSONReader(bytes: buffer, maxDepth: maxDepth)
+            return try reader.readDocument()
         }
     }
 
@@ -23,28 +23,48 @@ extension JSON {
     }
 }
 
-/// A recursive-descent parser over UTF-8 bytes (RFC 8259, strict: no comments, no trailing commas).
-struct JSONParser {
+/// A recursive-descent reader over UTF-8 bytes (RFC 8259, strict: no comments, no trailing
+/// commas). It builds `JSON` trees (`readValue`), and it is also a cursor that hot decoders drive
+/// directly (`nextMember`, `nextElement`, `readNumber`, `skipValue`) so that a large payload, such
+/// as a thousand insert rows of vectors, is decoded without building a tree first.
+/// The bytes must outlive the reader.
+public struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
-    var index = 0
+    /// The byte offset of the cursor.
+    public internal(set) var index = 0
     var depth = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    public init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = JSON.defaultMaxDepth) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
-    mutating func parseDocument() throws(JSONParseError) -> JSON {
+    /// Reads one value that fills the rest of the input (white space aside).
+    public mutating func readDocument() throws(JSONParseError) -> JSON {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of JSON input") }
-        let value = try parseValue()
-        skipWhitespace()
-        if index < bytes.count { throw fail("invalid character \(describe(bytes[index])) after top-level value") }
+        let value = try readValue()
+        try expectEnd()
         return value
     }
 
-    func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
+    /// Checks that nothing but white space follows.
+    public mutating func expectEnd() throws(JSONParseError) {
+        skipWhitespace()
+        if index < bytes.count { throw fail("invalid character \(describe(bytes[index])) after top-level value") }
+    }
+
+    public func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
+
+    /// Moves the cursor back to an offset it was at before (to re-read a value another way).
+    public mutating func rewind(to offset: Int) { index = offset }
+
+    /// The next byte after white space, without consuming it; nil at the end.
+    public mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
 
     func describe(_ byte: UInt8) -> String {
         if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
@@ -60,7 +80,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseValue() throws(JSONParseError) -> JSON {
+    public mutating func readValue() throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw fail("unexpected end of JSON input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -113,7 +133,7 @@ struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            members.append((key: key, value: try parseValue()))
+            members.append((key: key, value: try readValue()))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -136,7 +156,7 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue())
+            elements.append(try readValue())
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -232,37 +252,111 @@ struct JSONParser {
     }
 
     mutating func parseNumber() throws(JSONParseError) -> JSON {
-        let start = index
+        let scanned = try scanNumber()
+        if scanned.isInteger, scanned.exact, scanned.exponent == 0, scanned.mantissa <= UInt64(Int64.max) {
+            return .int(scanned.negative ? -Int64(scanned.mantissa) : Int64(scanned.mantissa))
+        }
+        if scanned.isInteger, !scanned.exact || scanned.mantissa > UInt64(Int64.max) {
+            // Out of the fast path: let the standard library decide (Int64.min, or a double).
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[scanned.start..<index]), as: UTF8.self)
+            if let value = Int64(text) { return .int(value) }
+        }
+        return .double(try double(of: scanned))
+    }
+
+    /// Reads a number as a Double (integers included); nil, without moving, when the next value
+    /// is not a number. The fast path for vectors.
+    public mutating func readDouble() throws(JSONParseError) -> Double? {
+        guard let b = peek(), b == UInt8(ascii: "-") || isDigit(b) else { return nil }
+        return try double(of: try scanNumber())
+    }
+
+    /// A number's parts, scanned and validated against the JSON grammar.
+    struct ScannedNumber {
+        var start: Int
+        var negative = false
+        /// Up to 19 significant decimal digits.
+        var mantissa: UInt64 = 0
+        /// The power of ten that scales `mantissa`.
+        var exponent = 0
         var isInteger = true
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        /// False when digits were dropped, so `mantissa * 10^exponent` is not the exact value.
+        var exact = true
+    }
+
+    mutating func scanNumber() throws(JSONParseError) -> ScannedNumber {
+        var n = ScannedNumber(start: index)
+        var digits = 0
+        @inline(__always) func take(_ b: UInt8, _ n: inout ScannedNumber, fraction: Bool) {
+            if digits < 19 {
+                n.mantissa = n.mantissa &* 10 &+ UInt64(b &- UInt8(ascii: "0"))
+                if n.mantissa != 0 { digits += 1 }
+                if fraction { n.exponent -= 1 }
+            } else {
+                if b != UInt8(ascii: "0") { n.exact = false }
+                if !fraction { n.exponent += 1 }
+            }
+        }
+        if bytes[index] == UInt8(ascii: "-") {
+            n.negative = true
+            index += 1
+        }
         guard index < bytes.count, isDigit(bytes[index]) else {
             throw fail("invalid character in numeric literal")
         }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count && isDigit(bytes[index]) {
+                take(bytes[index], &n, fraction: false)
+                index += 1
+            }
         }
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
+            n.isInteger = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid character after decimal point in numeric literal") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count && isDigit(bytes[index]) {
+                take(bytes[index], &n, fraction: true)
+                index += 1
+            }
         }
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            isInteger = false
+            n.isInteger = false
             index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            var negativeExponent = false
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                negativeExponent = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid character in exponent of numeric literal") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+            var e = 0
+            while index < bytes.count && isDigit(bytes[index]) {
+                if e < 100_000 { e = e * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                index += 1
+            }
+            n.exponent += negativeExponent ? -e : e
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .int(value) }
-        guard let value = Double(text), value.isFinite else {
-            throw JSONParseError(offset: start, reason: "number \(text) is out of range")
-        }
-        return .double(value)
+        return n
     }
+
+    /// The double nearest to a scanned number. Exact small mantissas with small powers of ten
+    /// take Clinger's fast path (one correctly rounded multiply or divide); the rest go to the
+    /// standard library's correctly rounded parser.
+    mutating func double(of n: ScannedNumber) throws(JSONParseError) -> Double {
+        if n.exact && n.mantissa <= (1 << 53) && n.exponent >= -22 && n.exponent <= 22 {
+            let m = Double(n.mantissa)
+            let value = n.exponent < 0 ? m / JSONReader.powersOfTen[-n.exponent] : m * JSONReader.powersOfTen[n.exponent]
+            return n.negative ? -value : value
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[n.start..<index]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw JSONParseError(offset: n.start, reason: "number \(text) is out of range")
+        }
+        return value
+    }
+
+    static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { acc, _ in acc * 10 } }
 
     @inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
 }

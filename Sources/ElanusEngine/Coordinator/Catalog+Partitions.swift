@@ -34,8 +34,11 @@ extension Catalog {
         }
     }
 
-    /// Drops a partition (its data goes with it); dropping one that does not exist succeeds.
-    public func dropPartition(database: String, collection: String, name: String) throws(ElanusError) {
+    /// Drops a partition and returns its ID; dropping one that does not exist succeeds (nil).
+    /// The engine drops the partition's data after this.
+    @discardableResult
+    public func dropPartition(database: String, collection: String, name: String) throws(ElanusError) -> Int64? {
+        var droppedID: Int64?
         try update(database: database, name: collection) { info throws(ElanusError) in
             if info.schema.partitionKeyField != nil {
                 throw .invalidParameter("disable drop partition if partition key mode is used")
@@ -46,7 +49,9 @@ extension Catalog {
                 throw .unexpected("partition cannot be dropped, partition is loaded, please release it first")
             }
             info.partitions.removeAll { $0.name == name }
+            droppedID = partition.id
         }
+        return droppedID
     }
 
     /// Loads the named partitions (all must exist; the collection needs its vector indexes).

@@ -189,14 +189,22 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Drops a collection. Dropping one that does not exist succeeds, as in Milvus.
-    public func dropCollection(database: String, name: String) throws(ElanusError) {
+    /// Every collection of every database.
+    public func allCollections() -> [CollectionInfo] {
+        state.withLock { s in s.collections.values.sorted { $0.id < $1.id } }
+    }
+
+    /// Drops a collection and returns it; dropping one that does not exist succeeds (nil), as in
+    /// Milvus.
+    @discardableResult
+    public func dropCollection(database: String, name: String) throws(ElanusError) -> CollectionInfo? {
         try state.withLock { s throws(ElanusError) in
             let db = try s.database(database)
-            guard let id = s.names[db.id]?[name] else { return }
+            guard let id = s.names[db.id]?[name], let info = s.collections[id] else { return nil }
             try store.commit([.delete(Keys.collection(id))])
             s.collections[id] = nil
             s.names[db.id]?[name] = nil
+            return info
         }
     }
 

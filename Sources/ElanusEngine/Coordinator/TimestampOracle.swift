@@ -42,25 +42,40 @@ public final class TimestampOracle: Sendable {
 
     /// The next timestamp, greater than every timestamp issued before it.
     public func next() throws(ElanusError) -> UInt64 {
-        try state.withLock { s throws(ElanusError) in
+        try reserve(1)
+    }
+
+    /// Reserves `count` consecutive timestamps and returns the first; all of them are greater than
+    /// every timestamp issued before and smaller than every one issued after. AutoID primary keys
+    /// come from here, which is what makes them unique across restarts.
+    public func reserve(_ count: Int) throws(ElanusError) -> UInt64 {
+        let count = UInt64(max(1, count))
+        return try state.withLock { s throws(ElanusError) in
             let now = clock()
             if now > s.physicalMs {
                 s.physicalMs = now
                 s.logical = 0
             } else {
                 s.logical += 1
-                if s.logical > HybridTimestamp.logicalMask {
-                    // 2^18 timestamps in one millisecond: borrow the next millisecond.
-                    s.physicalMs += 1
-                    s.logical = 0
-                }
+            }
+            // A range longer than what is left of this millisecond borrows the following ones.
+            if s.logical + count - 1 > HybridTimestamp.logicalMask {
+                let needed = (s.logical + count - 1) >> HybridTimestamp.logicalBits
+                s.physicalMs += needed
+                s.logical = 0
+            }
+            let first = HybridTimestamp.compose(physicalMs: s.physicalMs, logical: s.logical)
+            s.logical += count - 1
+            if s.logical > HybridTimestamp.logicalMask {
+                s.physicalMs += s.logical >> HybridTimestamp.logicalBits
+                s.logical &= HybridTimestamp.logicalMask
             }
             if s.physicalMs >= s.persistedUpperMs {
                 let upper = s.physicalMs + windowMs
                 try store.commit([.put(TimestampOracle.upperBoundKey, Array(String(upper).utf8))])
                 s.persistedUpperMs = upper
             }
-            return HybridTimestamp.compose(physicalMs: s.physicalMs, logical: s.logical)
+            return first
         }
     }
 }

@@ -20,8 +20,8 @@ enum CollectionRoutes {
             return Envelope.success(["has": .bool(try catalog.hasCollection(database: database, name: name))])
         }
         routes["collections/drop"] = { context in
-            let (catalog, database, name) = try target(context)
-            try catalog.dropCollection(database: database, name: name)
+            let (_, database, name) = try target(context)
+            try context.engine.dropCollection(database: database, name: name)
             return Envelope.success([:])
         }
         routes["collections/rename"] = { context in
@@ -35,9 +35,13 @@ enum CollectionRoutes {
         }
         routes["collections/get_stats"] = { context in
             let (catalog, database, name) = try target(context)
-            _ = try catalog.collection(database: database, name: name)
-            // Rows arrive with the write path; until then every collection is truthfully empty.
-            return Envelope.success(["rowCount": 0])
+            let count = try context.engine.rowCount(try catalog.collection(database: database, name: name))
+            return Envelope.success(["rowCount": .int(Int64(count))])
+        }
+        routes["collections/flush"] = { context in
+            let (catalog, database, name) = try target(context)
+            try context.engine.flush(try catalog.collection(database: database, name: name))
+            return Envelope.success([:])
         }
         routes["collections/load"] = { context in
             let (catalog, database, name) = try target(context)

@@ -22,14 +22,14 @@ enum PartitionRoutes {
         }
         routes["partitions/drop"] = { context in
             let t = try target(context)
-            try t.catalog.dropPartition(database: t.database, collection: t.collection, name: t.partition)
+            try context.engine.dropPartition(database: t.database, collection: t.collection, name: t.partition)
             return Envelope.success([:])
         }
         routes["partitions/get_stats"] = { context in
             let t = try target(context)
-            _ = try t.catalog.partition(database: t.database, collection: t.collection, name: t.partition)
-            // Rows arrive with the write path; until then every partition is truthfully empty.
-            return Envelope.success(["rowCount": 0])
+            let info = try t.catalog.collection(database: t.database, name: t.collection)
+            let count = try context.engine.rowCount(info, partitionName: t.partition)
+            return Envelope.success(["rowCount": .int(Int64(count))])
         }
         routes["partitions/load"] = { context in
             let t = try partitionsTarget(context)

@@ -49,16 +49,17 @@ public final class RESTHandler: HTTPHandler {
         CollectionRoutes.register(into: &routes)
         DatabaseRoutes.register(into: &routes)
         PartitionRoutes.register(into: &routes)
+        EntityRoutes.register(into: &routes)
         self.routes = routes
     }
 
     /// Milvus v2 routes that exist in Milvus but are not built in Elanus yet. They answer code 10
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
     static let plannedRoutes: Set<String> = [
-        "collections/flush", "collections/compact", "collections/get_compaction_state", "collections/refresh_load",
+        "collections/compact", "collections/get_compaction_state", "collections/refresh_load",
         "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
-        "entities/insert", "entities/upsert", "entities/delete", "entities/get", "entities/query", "entities/search",
+        "entities/query", "entities/search",
         "entities/hybrid_search", "entities/advanced_search",
         "indexes/create", "indexes/list", "indexes/describe", "indexes/drop", "indexes/alter_properties",
         "indexes/drop_properties",

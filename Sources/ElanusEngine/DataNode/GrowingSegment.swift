@@ -1,0 +1,42 @@
+import ElanusCore
+
+/// The rows of one partition that are not sealed yet: an append-only list of immutable chunks
+/// (one per applied batch, with the batch's timestamp), columnar within each chunk.
+///
+/// It is a value: the applier appends to its own copy and publishes it under the collection's
+/// short state lock, so a reader holding an earlier copy keeps a consistent view (its row count
+/// is the visible count) and never waits for the writer.
+struct GrowingSegment: Sendable {
+    struct Chunk: Sendable {
+        let timestamp: UInt64
+        let batch: EntityBatch
+    }
+
+    let partitionID: Int64
+    private(set) var chunks: [Chunk] = []
+    /// Rows ever appended (live or superseded).
+    private(set) var rowCount = 0
+
+    init(partitionID: Int64) { self.partitionID = partitionID }
+
+    /// Appends a batch and returns its chunk index.
+    mutating func append(_ batch: EntityBatch, timestamp: UInt64) -> Int {
+        chunks.append(Chunk(timestamp: timestamp, batch: batch))
+        rowCount += batch.rowCount
+        return chunks.count - 1
+    }
+}
+
+/// Where a primary key's newest live version is.
+struct RowLocation: Sendable {
+    var partitionID: Int64
+    var chunk: Int32
+    var row: Int32
+}
+
+/// A delete as recorded: the key, when, and the partition it was limited to (nil: all).
+struct DeleteRecord: Sendable {
+    var key: PrimaryKey
+    var timestamp: UInt64
+    var partitionID: Int64?
+}

@@ -1,0 +1,136 @@
+import ElanusCore
+
+/// The DML of the engine (Milvus's proxy + data node): insert, upsert, delete, get, counts, flush.
+/// Callers pass the CollectionInfo their rows were decoded against.
+extension Engine {
+    /// Inserts rows; returns their primary keys (generated ones for autoID).
+    public func insert(_ info: CollectionInfo, partitionName: String?, batch: EntityBatch) throws(ElanusError) -> [PrimaryKey] {
+        let primary = try primaryField(info)
+        var batch = batch
+        if primary.autoID {
+            // Reserved from the timestamp oracle: unique, and never reused after a restart.
+            let first = try tso.reserve(batch.rowCount)
+            let ids = (0..<batch.rowCount).map { Int64(bitPattern: first + UInt64($0)) }
+            if let c = batch.columns.firstIndex(where: { $0.fieldID == primary.fieldID }) {
+                batch.columns[c] = Column(fieldID: primary.fieldID, values: .int64(ids))
+            }
+        }
+        let parts = try PartitionRouter.route(batch, info: info, partitionName: partitionName)
+        _ = try data(for: info).write { timestamp throws(ElanusError) in
+            WriteRecord(timestamp: timestamp, inserts: parts)
+        }
+        return batch.primaryKeys(primary.fieldID)
+    }
+
+    /// Upserts rows: deletes every older version of their keys and inserts them, at one
+    /// timestamp. `absentFields` (partial update) lists, per row, fields that keep their old value.
+    public func upsert(
+        _ info: CollectionInfo, partitionName: String?, batch: EntityBatch, absentFields: [[Int64]] = []
+    ) throws(ElanusError) -> [PrimaryKey] {
+        let primary = try primaryField(info)
+        let keys = batch.primaryKeys(primary.fieldID)
+        let collection = try data(for: info)
+        _ = try collection.write { timestamp throws(ElanusError) in
+            // Under the writer lock, so the old values merged in are those of the newest version.
+            let merged =
+                absentFields.isEmpty
+                ? batch
+                : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key in
+                    collection.read { s in s.live[key].map { Engine.rows(at: [$0], of: s) } }
+                }
+            return WriteRecord(
+                timestamp: timestamp, deletes: keys,
+                inserts: try PartitionRouter.route(merged, info: info, partitionName: partitionName))
+        }
+        return keys
+    }
+
+    /// Deletes rows matching `filter` (`pk in [...]` or `pk == v` for now); returns how many
+    /// live rows it deleted.
+    public func delete(_ info: CollectionInfo, partitionName: String?, filter: String) throws(ElanusError) -> Int {
+        let primary = try primaryField(info)
+        var keys = try PrimaryKeyFilter.keys(filter, primaryField: primary)
+        var seen = Set<PrimaryKey>()
+        keys = keys.filter { seen.insert($0).inserted }
+        var scope: Int64?
+        if let partitionName, !partitionName.isEmpty {
+            guard let partition = info.partition(named: partitionName) else { throw Catalog.partitionNotFound(partitionName) }
+            scope = partition.id
+        }
+        let collection = try data(for: info)
+        var deleted = 0
+        _ = try collection.write { timestamp throws(ElanusError) in
+            deleted = collection.read { s in
+                keys.reduce(0) { n, key in
+                    guard let location = s.live[key], scope == nil || scope == location.partitionID else { return n }
+                    return n + 1
+                }
+            }
+            return WriteRecord(timestamp: timestamp, deletes: keys, deletePartition: scope)
+        }
+        return deleted
+    }
+
+    /// The newest live version of each key that exists (in the given partitions, if any), in the
+    /// order asked.
+    public func get(_ info: CollectionInfo, keys: [PrimaryKey], partitionNames: [String] = []) throws(ElanusError) -> EntityBatch {
+        let partitions = try partitionIDs(info, partitionNames)
+        let collection = try data(for: info)
+        return collection.read { s in
+            var seen = Set<PrimaryKey>()
+            let locations = keys.compactMap { key -> RowLocation? in
+                guard seen.insert(key).inserted, let location = s.live[key] else { return nil }
+                return partitions == nil || partitions!.contains(location.partitionID) ? location : nil
+            }
+            return Engine.rows(at: locations, of: s, schema: info.schema)
+        }
+    }
+
+    /// The exact number of live entities, in the collection or in one partition.
+    public func rowCount(_ info: CollectionInfo, partitionName: String? = nil) throws(ElanusError) -> Int {
+        let partitions = try partitionIDs(info, partitionName.map { [$0] } ?? [])
+        return try data(for: info).liveRows(partitions: partitions)
+    }
+
+    /// Makes everything written to the collection so far durable and applied.
+    public func flush(_ info: CollectionInfo) throws(ElanusError) {
+        try data(for: info).flush()
+    }
+
+    // MARK: - Helpers
+
+    func primaryField(_ info: CollectionInfo) throws(ElanusError) -> FieldSchema {
+        guard let field = info.schema.primaryField else { throw .unexpected("collection \(info.name) has no primary key") }
+        return field
+    }
+
+    func partitionIDs(_ info: CollectionInfo, _ names: [String]) throws(ElanusError) -> Set<Int64>? {
+        guard !names.isEmpty else { return nil }
+        var ids = Set<Int64>()
+        for name in names {
+            guard let partition = info.partition(named: name) else { throw Catalog.partitionNotFound(name) }
+            ids.insert(partition.id)
+        }
+        return ids
+    }
+
+    /// Copies the rows at `locations` out of the segments into one batch.
+    static func rows(at locations: [RowLocation], of s: borrowing CollectionData.Applied, schema: CollectionSchema? = nil) -> EntityBatch {
+        guard let first = locations.first, let firstChunk = s.segments[first.partitionID]?.chunks[Int(first.chunk)].batch else {
+            return EntityBatch(rowCount: 0, columns: schema.map { $0.fields.map { ColumnBuilder(field: $0).build() } } ?? [], dynamic: schema?.enableDynamicField == true ? [] : nil)
+        }
+        var builders = firstChunk.columns.map { ColumnBuilder(like: $0) }
+        var dynamic: [JSON]? = firstChunk.dynamic == nil ? nil : []
+        var count = 0
+        for location in locations {
+            guard let batch = s.segments[location.partitionID]?.chunks[Int(location.chunk)].batch,
+                batch.columns.count == builders.count
+            else { continue }
+            let row = Int(location.row)
+            for (c, column) in batch.columns.enumerated() { builders[c].append(column.value(at: row)) }
+            dynamic?.append(batch.dynamic?[row] ?? .object([]))
+            count += 1
+        }
+        return EntityBatch(rowCount: count, columns: builders.map { $0.build() }, dynamic: dynamic)
+    }
+}
