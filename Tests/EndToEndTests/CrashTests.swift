@@ -1,0 +1,87 @@
+import Dispatch
+import ElanusCore
+import ElanusHTTP
+import ElanusTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Nothing acknowledged is ever lost: concurrent writers insert batches while the server is
+/// SIGKILLed at a random moment; after the restart every acknowledged row is there exactly once,
+/// and a batch whose answer never came is either whole or absent. Several rounds in a row.
+@Suite struct CrashTests {
+    struct Ledger {
+        var acknowledged: [[Int64]] = []
+        var inFlight: [[Int64]] = []
+    }
+
+    @Test func acknowledgedRowsSurviveRepeatedSigkills() throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        var server = ElanusProcess(dataDirectory: dir.file("data"))
+        try server.start()
+        #expect(try RESTClient(port: server.port).call("collections/create", #"{"collectionName":"crash","dimension":8}"#).code == 0)
+        var allAcknowledged: [Int64] = []
+        var survivingInFlight: [Int64] = []
+        for round in 0..<4 {
+            let ledger = Mutex(Ledger())
+            let port = server.port
+            let writers = 4
+            let group = DispatchGroup()
+            for writer in 0..<writers {
+                DispatchQueue.global().async(group: group) {
+                    let rest = RESTClient(port: port)
+                    for batch in 0..<100_000 {
+                        let base = Int64(round) * 100_000_000 + Int64(writer) * 10_000_000 + Int64(batch) * 25
+                        let ids = Array(base..<base + 25)
+                        let rows = ids.map { #"{"id":\#($0),"vector":[\#($0 % 97),1,2,3,4,5,6,7],"w":\#(writer)}"# }.joined(separator: ",")
+                        ledger.withLock { $0.inFlight.append(ids) }
+                        guard let reply = try? rest.call("entities/insert", #"{"collectionName":"crash","data":[\#(rows)]}"#), reply.code == 0 else { return }
+                        ledger.withLock { l in
+                            l.inFlight.removeAll { $0 == ids }
+                            l.acknowledged.append(ids)
+                        }
+                    }
+                }
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.2, using: &rng))
+            server.kill()
+            group.wait()
+            let (acknowledged, inFlight) = ledger.withLock { ($0.acknowledged, $0.inFlight) }
+            #expect(acknowledged.count > 0, "round \(round): the writers made progress before the kill")
+
+            server = ElanusProcess(dataDirectory: dir.file("data"))
+            try server.start()
+            let rest = RESTClient(port: server.port)
+            allAcknowledged += acknowledged.flatMap { $0 }
+            for ids in inFlight {
+                let present = try presentKeys(rest, ids)
+                #expect(present.isEmpty || present.count == ids.count, "round \(round): an unacknowledged batch is half-present (\(present.count) of \(ids.count))")
+                if present.count == ids.count { survivingInFlight += ids }
+            }
+            let present = try presentKeys(rest, allAcknowledged)
+            #expect(present.count == allAcknowledged.count, "round \(round): \(allAcknowledged.count - present.count) acknowledged rows are missing")
+            let stats = try rest.call("collections/get_stats", #"{"collectionName":"crash"}"#)
+            #expect(stats.data == ["rowCount": .int(Int64(allAcknowledged.count + survivingInFlight.count))], "round \(round): every row exactly once")
+        }
+        server.terminate()
+    }
+
+    /// The keys among `ids` that `entities/get` finds, each checked to come back only once.
+    func presentKeys(_ rest: RESTClient, _ ids: [Int64]) throws -> Set<Int64> {
+        var found = Set<Int64>()
+        for start in stride(from: 0, to: ids.count, by: 2000) {
+            let chunk = ids[start..<min(ids.count, start + 2000)]
+            let reply = try rest.call("entities/get", #"{"collectionName":"crash","outputFields":["id"],"id":[\#(chunk.map(String.init).joined(separator: ","))]}"#)
+            guard case .array(let rows)? = reply.data else {
+                Issue.record("get failed: \(reply.body.serialized().prefix(200))")
+                return found
+            }
+            for row in rows {
+                guard case .int(let id)? = row["id"] else { continue }
+                #expect(found.insert(id).inserted, "key \(id) returned twice")
+            }
+        }
+        return found
+    }
+}
