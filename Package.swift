@@ -53,7 +53,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "elanus-bench",
-            dependencies: ["CFaiss", "ElanusHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CFaiss", "ElanusCore", "ElanusHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Tests: one target per module, shared fixtures in ElanusTestSupport, and end-to-end tests
