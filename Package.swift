@@ -30,10 +30,11 @@ let package = Package(
         // Swift modules, bottom to top.
         .target(name: "ElanusCore"),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
+        .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
         .target(name: "ElanusHTTP", dependencies: ["CSystem", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
-            dependencies: ["ElanusCore", "ElanusStorage", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ElanusServer",
@@ -61,6 +62,7 @@ let package = Package(
         .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
+        .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
         .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusTestSupport"]),

@@ -10,7 +10,7 @@ final class WorkerPool: Sendable {
     private let finished = DispatchGroup()
     private let stopping = Atomic<Bool>(false)
 
-    init(threads: Int, name: String, stackSize: Int = 1 << 20) {
+    init(threads: Int, name: String, stackSize: Int = 8 << 20) {
         for i in 0..<max(1, threads) {
             finished.enter()
             let thread = Thread { [self] in

@@ -1,0 +1,162 @@
+import ElanusCore
+
+/// A constant of the filter language after folding and template substitution.
+public indirect enum FilterValue: Equatable, Hashable, Sendable {
+    case int(Int64)
+    case float(Double)
+    case bool(Bool)
+    case string(String)
+    case list([FilterValue])
+
+    var typeName: String {
+        switch self {
+        case .int: "an integer"
+        case .float: "a float"
+        case .bool: "a bool"
+        case .string: "a string"
+        case .list: "a list"
+        }
+    }
+
+    var isNumber: Bool {
+        switch self {
+        case .int, .float: true
+        default: false
+        }
+    }
+}
+
+/// What a predicate reads from a row.
+public enum ColumnRef: Equatable, Hashable, Sendable {
+    /// A Bool, integer, Float, Double or VarChar column.
+    case scalar(fieldID: Int64, type: DataType)
+    /// A path inside a JSON field, or inside the dynamic field `$meta` when fieldID is nil.
+    case json(fieldID: Int64?, path: [PathAccessor])
+    /// One element of an Array field.
+    case arrayElement(fieldID: Int64, element: DataType, index: Int)
+    /// A whole Array field (for array_contains and array_length).
+    case array(fieldID: Int64, element: DataType)
+}
+
+public enum CompareOp: String, Sendable {
+    case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
+
+    /// The operator with its operands swapped (`5 < a` is `a > 5`).
+    var flipped: CompareOp {
+        switch self {
+        case .lt: .gt
+        case .le: .ge
+        case .gt: .lt
+        case .ge: .le
+        default: self
+        }
+    }
+}
+
+public enum ArithmeticOp: String, Sendable {
+    case add = "+", sub = "-", mul = "*", div = "/", mod = "%"
+}
+
+public enum ContainsMode: Sendable {
+    case one, all, any
+}
+
+/// A checked filter: every name resolved against the schema, every constant typed and folded.
+/// Evaluated per segment chunk into a row mask by `FilterEvaluator`.
+public indirect enum Predicate: Equatable, Sendable {
+    case constant(Bool)
+    case compare(ColumnRef, CompareOp, FilterValue)
+    case compareColumns(ColumnRef, CompareOp, ColumnRef)
+    /// `(column <op> operand) <cmp> value`, e.g. `a % 2 == 0`.
+    case arithmetic(ColumnRef, ArithmeticOp, FilterValue, CompareOp, FilterValue)
+    case inList(ColumnRef, [FilterValue], negated: Bool)
+    case like(ColumnRef, LikePattern)
+    case isNull(ColumnRef, negated: Bool)
+    case exists(ColumnRef)
+    case contains(ColumnRef, ContainsMode, [FilterValue])
+    case arrayLength(ColumnRef, CompareOp, Int64)
+    case and([Predicate])
+    case or([Predicate])
+    case not(Predicate)
+}
+
+/// A `like` pattern: `%` any run, `_` one character, `\` escapes either.
+public struct LikePattern: Equatable, Hashable, Sendable {
+    enum Piece: Equatable, Hashable {
+        case literal([Unicode.Scalar])
+        case one
+        case any
+    }
+
+    let pieces: [Piece]
+
+    public init(_ pattern: String) {
+        var pieces: [Piece] = []
+        var literal: [Unicode.Scalar] = []
+        var escaped = false
+        for scalar in pattern.unicodeScalars {
+            if escaped {
+                literal.append(scalar)
+                escaped = false
+            } else if scalar == "\\" {
+                escaped = true
+            } else if scalar == "%" || scalar == "_" {
+                if !literal.isEmpty { pieces.append(.literal(literal)) }
+                literal = []
+                if scalar == "_" { pieces.append(.one) } else if pieces.last != .any { pieces.append(.any) }
+            } else {
+                literal.append(scalar)
+            }
+        }
+        if escaped { literal.append("\\") }
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        self.pieces = pieces
+    }
+
+    /// Whether `text` matches the whole pattern. Greedy with backtracking to the last `%`, so
+    /// linear in practice and never exponential.
+    public func matches(_ text: String) -> Bool {
+        // Fast paths for the common prefix / suffix / infix / exact forms.
+        switch pieces.count {
+        case 0: return text.isEmpty
+        case 1:
+            if case .literal(let l) = pieces[0] { return Array(text.unicodeScalars) == l }
+            if pieces[0] == .any { return true }
+        case 2:
+            if case .literal(let l) = pieces[0], pieces[1] == .any { return text.unicodeScalars.starts(with: l) }
+            if pieces[0] == .any, case .literal(let l) = pieces[1] { return Array(text.unicodeScalars).reversed().starts(with: l.reversed()) }
+        default: break
+        }
+        return matchGeneral(Array(text.unicodeScalars))
+    }
+
+    private func matchGeneral(_ s: [Unicode.Scalar]) -> Bool {
+        // Flatten to single-scalar steps, then the classic wildcard matcher with one backtrack point.
+        var steps: [Piece] = []
+        for piece in pieces {
+            if case .literal(let l) = piece { steps += l.map { .literal([$0]) } } else { steps.append(piece) }
+        }
+        var i = 0
+        var p = 0
+        var star = -1
+        var mark = 0
+        while i < s.count {
+            if p < steps.count, steps[p] == .one || steps[p] == .literal([s[i]]) {
+                i += 1
+                p += 1
+            } else if p < steps.count, steps[p] == .any {
+                star = p
+                mark = i
+                p += 1
+            } else if star >= 0 {
+                p = star + 1
+                mark += 1
+                i = mark
+            } else {
+                return false
+            }
+        }
+        while p < steps.count, steps[p] == .any { p += 1 }
+        return p == steps.count
+    }
+}
