@@ -13,6 +13,8 @@ import Testing
     struct Ledger {
         var acknowledged: [[Int64]] = []
         var inFlight: [[Int64]] = []
+        /// Why each writer stopped (the kill, normally).
+        var stops: [String] = []
     }
 
     @Test func acknowledgedRowsSurviveRepeatedSigkills() throws {
@@ -29,26 +31,42 @@ import Testing
             let writers = 4
             let group = DispatchGroup()
             for writer in 0..<writers {
-                DispatchQueue.global().async(group: group) {
+                // Own threads, not the shared pool: other suites running in parallel must not
+                // starve the writers.
+                group.enter()
+                Thread {
+                    defer { group.leave() }
                     let rest = RESTClient(port: port)
                     for batch in 0..<100_000 {
                         let base = Int64(round) * 100_000_000 + Int64(writer) * 10_000_000 + Int64(batch) * 25
                         let ids = Array(base..<base + 25)
                         let rows = ids.map { #"{"id":\#($0),"vector":[\#($0 % 97),1,2,3,4,5,6,7],"w":\#(writer)}"# }.joined(separator: ",")
                         ledger.withLock { $0.inFlight.append(ids) }
-                        guard let reply = try? rest.call("entities/insert", #"{"collectionName":"crash","data":[\#(rows)]}"#), reply.code == 0 else { return }
+                        let reply: RESTClient.Reply
+                        do { reply = try rest.call("entities/insert", #"{"collectionName":"crash","data":[\#(rows)]}"#) } catch {
+                            ledger.withLock { $0.stops.append("\(error)") }
+                            return
+                        }
+                        guard reply.code == 0 else {
+                            ledger.withLock { $0.stops.append(reply.body.serialized()) }
+                            return
+                        }
                         ledger.withLock { l in
                             l.inFlight.removeAll { $0 == ids }
                             l.acknowledged.append(ids)
                         }
                     }
-                }
+                }.start()
             }
-            Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.2, using: &rng))
+            // Kill at a random moment once writes are flowing (a loaded machine may take a while
+            // to get the first one through).
+            let deadline = Date().addingTimeInterval(30)
+            while ledger.withLock({ $0.acknowledged.isEmpty }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.8, using: &rng))
             server.kill()
             group.wait()
-            let (acknowledged, inFlight) = ledger.withLock { ($0.acknowledged, $0.inFlight) }
-            #expect(acknowledged.count > 0, "round \(round): the writers made progress before the kill")
+            let (acknowledged, inFlight, stops) = ledger.withLock { ($0.acknowledged, $0.inFlight, $0.stops) }
+            #expect(acknowledged.count > 0, "round \(round): the writers made progress before the kill: \(stops)")
 
             server = ElanusProcess(dataDirectory: dir.file("data"))
             try server.start()
