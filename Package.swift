@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "ElanusServer",
             dependencies: [
-                "ElanusCore", "ElanusEngine", "ElanusHTTP", "CSystem",
+                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "CSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
-        .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ElanusTestSupport", "ElanusCore", "ElanusHTTP"]),
     ],

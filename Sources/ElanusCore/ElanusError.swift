@@ -22,6 +22,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case collectionNotFound = 100
     case collectionNotLoaded = 101
     case partitionNotFound = 200
+    case partitionNotLoaded = 201
     case indexNotFound = 700
     case databaseNotFound = 800
     case databaseNumLimit = 801

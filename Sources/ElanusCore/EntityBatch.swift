@@ -164,3 +164,24 @@ public struct EntityBatch: Equatable, Sendable {
         EntityBatch(rowCount: indices.count, columns: columns.map { $0.rows(indices) }, dynamic: dynamic.map { d in indices.map { d[$0] } })
     }
 }
+
+extension EntityBatch {
+    /// One batch made of rows taken from other batches of the same schema, in the order given.
+    /// `shape` gives the columns when `rows` is empty.
+    public static func gather(_ rows: [(batch: EntityBatch, row: Int)], shape: EntityBatch) -> EntityBatch {
+        var builders = shape.columns.map { ColumnBuilder(like: $0) }
+        var dynamic: [JSON]? = shape.dynamic == nil ? nil : []
+        var count = 0
+        for (batch, row) in rows where batch.columns.count == builders.count {
+            for (c, column) in batch.columns.enumerated() { builders[c].append(column.value(at: row)) }
+            dynamic?.append(batch.dynamic?[row] ?? .object([]))
+            count += 1
+        }
+        return EntityBatch(rowCount: count, columns: builders.map { $0.build() }, dynamic: dynamic)
+    }
+
+    /// An empty batch with one column per field of `schema`.
+    public init(emptyFor schema: CollectionSchema) {
+        self.init(rowCount: 0, columns: schema.fields.map { ColumnBuilder(field: $0).build() }, dynamic: schema.enableDynamicField ? [] : nil)
+    }
+}

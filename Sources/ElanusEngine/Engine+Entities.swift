@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusQuery
 
 /// The DML of the engine (Milvus's proxy + data node): insert, upsert, delete, get, counts, flush.
 /// Callers pass the CollectionInfo their rows were decoded against.
@@ -45,19 +46,35 @@ extension Engine {
         return keys
     }
 
-    /// Deletes rows matching `filter` (`pk in [...]` or `pk == v` for now); returns how many
-    /// live rows it deleted.
-    public func delete(_ info: CollectionInfo, partitionName: String?, filter: String) throws(ElanusError) -> Int {
+    /// Deletes the rows matching `filter` (the whole filter language); returns how many live
+    /// rows it deleted. `pk in [...]` and `pk == v` go straight to the keys; any other filter is
+    /// evaluated over the current rows first, and the keys it matched are deleted.
+    public func delete(_ info: CollectionInfo, partitionName: String?, filter: String, params: [(key: String, value: JSON)] = []) throws(ElanusError) -> Int {
         let primary = try primaryField(info)
-        var keys = try PrimaryKeyFilter.keys(filter, primaryField: primary)
-        var seen = Set<PrimaryKey>()
-        keys = keys.filter { seen.insert($0).inserted }
         var scope: Int64?
         if let partitionName, !partitionName.isEmpty {
             guard let partition = info.partition(named: partitionName) else { throw Catalog.partitionNotFound(partitionName) }
             scope = partition.id
         }
         let collection = try data(for: info)
+        var keys: [PrimaryKey]
+        let predicate = try FilterChecker.check(filter, schema: info.schema, params: params)
+        if let direct = Engine.primaryKeys(of: predicate, primary) {
+            keys = direct
+        } else {
+            keys = []
+            ScanPlan(collection.snapshot(partitions: scope.map { [$0] }), predicate: predicate).forEachRow { batch, row in
+                switch batch.column(primary.fieldID)?.value(at: row) {
+                case .int(let i)?: keys.append(.int(i))
+                case .string(let s)?: keys.append(.string(s))
+                default: break
+                }
+                return true
+            }
+        }
+        var seen = Set<PrimaryKey>()
+        keys = keys.filter { seen.insert($0).inserted }
+        if keys.isEmpty { return 0 }
         var deleted = 0
         _ = try collection.write { timestamp throws(ElanusError) in
             deleted = collection.read { s in
@@ -69,6 +86,23 @@ extension Engine {
             return WriteRecord(timestamp: timestamp, deletes: keys, deletePartition: scope)
         }
         return deleted
+    }
+
+    /// The keys of a filter that only names primary keys (`pk in [...]`, `pk == v`).
+    static func primaryKeys(of predicate: Predicate, _ primary: FieldSchema) -> [PrimaryKey]? {
+        let values: [FilterValue]
+        switch predicate {
+        case .inList(.scalar(let id, _), let list, negated: false) where id == primary.fieldID: values = list
+        case .compare(.scalar(let id, _), .eq, let value) where id == primary.fieldID: values = [value]
+        default: return nil
+        }
+        return values.compactMap { value in
+            switch value {
+            case .int(let i): .int(i)
+            case .string(let s): .string(s)
+            default: nil
+            }
+        }
     }
 
     /// The newest live version of each key that exists (in the given partitions, if any), in the
@@ -116,21 +150,12 @@ extension Engine {
 
     /// Copies the rows at `locations` out of the segments into one batch.
     static func rows(at locations: [RowLocation], of s: borrowing CollectionData.Applied, schema: CollectionSchema? = nil) -> EntityBatch {
-        guard let first = locations.first, let firstChunk = s.segments[first.partitionID]?.chunks[Int(first.chunk)].batch else {
-            return EntityBatch(rowCount: 0, columns: schema.map { $0.fields.map { ColumnBuilder(field: $0).build() } } ?? [], dynamic: schema?.enableDynamicField == true ? [] : nil)
-        }
-        var builders = firstChunk.columns.map { ColumnBuilder(like: $0) }
-        var dynamic: [JSON]? = firstChunk.dynamic == nil ? nil : []
-        var count = 0
+        var refs: [(batch: EntityBatch, row: Int)] = []
         for location in locations {
-            guard let batch = s.segments[location.partitionID]?.chunks[Int(location.chunk)].batch,
-                batch.columns.count == builders.count
-            else { continue }
-            let row = Int(location.row)
-            for (c, column) in batch.columns.enumerated() { builders[c].append(column.value(at: row)) }
-            dynamic?.append(batch.dynamic?[row] ?? .object([]))
-            count += 1
+            guard let chunk = s.segments[location.partitionID]?.chunks[Int(location.chunk)] else { continue }
+            refs.append((chunk.batch, Int(location.row)))
         }
-        return EntityBatch(rowCount: count, columns: builders.map { $0.build() }, dynamic: dynamic)
+        guard let shape = refs.first?.batch ?? schema.map(EntityBatch.init(emptyFor:)) else { return EntityBatch(columns: []) }
+        return EntityBatch.gather(refs, shape: shape)
     }
 }

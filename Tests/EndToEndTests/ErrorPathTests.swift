@@ -72,7 +72,6 @@ import Testing
         Case(route: "databases/drop", body: #"{"dbName":"default"}"#, code: 65535, fragment: "can not drop default database"),
         Case(route: "databases/create", body: #"{"dbName":"default"}"#, code: 65535, fragment: "database already exist: default"),
         // Not built yet: a clear code 10, never a fake success.
-        Case(route: "entities/search", body: #"{"collectionName":"base","data":[]}"#, code: 10, fragment: "service unimplemented: entities/search"),
         Case(route: "indexes/create", body: "{}", code: 10, fragment: "service unimplemented"),
     ]
 

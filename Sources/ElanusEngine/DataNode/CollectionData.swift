@@ -98,6 +98,7 @@ final class CollectionData: Sendable {
             if let location = s.live[key], record.deletePartition == nil || record.deletePartition == location.partitionID {
                 s.live[key] = nil
                 s.liveCount[location.partitionID, default: 0] -= 1
+                s.segments[location.partitionID]?.markDead(chunk: Int(location.chunk), row: Int(location.row))
             }
             s.deletes.append(DeleteRecord(key: key, timestamp: record.timestamp, partitionID: record.deletePartition))
         }
@@ -110,6 +111,7 @@ final class CollectionData: Sendable {
                 let location = RowLocation(partitionID: insert.partitionID, chunk: chunk, row: Int32(row))
                 if let old = s.live.updateValue(location, forKey: key) {
                     s.liveCount[old.partitionID, default: 0] -= 1
+                    s.segments[old.partitionID]?.markDead(chunk: Int(old.chunk), row: Int(old.row))
                 }
                 s.liveCount[insert.partitionID, default: 0] += 1
             }
@@ -159,6 +161,14 @@ final class CollectionData: Sendable {
     func liveRows(partitions: Set<Int64>? = nil) -> Int {
         state.withLock { s in
             s.liveCount.reduce(0) { total, entry in partitions == nil || partitions!.contains(entry.key) ? total + entry.value : total }
+        }
+    }
+
+    /// The growing segments of the given partitions (all when nil), as of now: copies that later
+    /// writes do not change, so a query scans them without any lock.
+    func snapshot(partitions: Set<Int64>?) -> [GrowingSegment] {
+        state.withLock { s in
+            s.segments.values.filter { partitions == nil || partitions!.contains($0.partitionID) }.sorted { $0.partitionID < $1.partitionID }
         }
     }
 

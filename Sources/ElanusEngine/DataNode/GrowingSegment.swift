@@ -10,6 +10,17 @@ struct GrowingSegment: Sendable {
     struct Chunk: Sendable {
         let timestamp: UInt64
         let batch: EntityBatch
+        /// One bit per row, set once the row is no longer its key's live version (deleted, or
+        /// superseded by a newer insert or upsert). Readers scan only rows whose bit is clear.
+        var dead: [UInt64]
+
+        init(timestamp: UInt64, batch: EntityBatch) {
+            self.timestamp = timestamp
+            self.batch = batch
+            dead = [UInt64](repeating: 0, count: (batch.rowCount + 63) / 64)
+        }
+
+        func isLive(_ row: Int) -> Bool { dead[row >> 6] & (1 << UInt64(row & 63)) == 0 }
     }
 
     let partitionID: Int64
@@ -18,6 +29,10 @@ struct GrowingSegment: Sendable {
     private(set) var rowCount = 0
 
     init(partitionID: Int64) { self.partitionID = partitionID }
+
+    mutating func markDead(chunk: Int, row: Int) {
+        chunks[chunk].dead[row >> 6] |= 1 << UInt64(row & 63)
+    }
 
     /// Appends a batch and returns its chunk index.
     mutating func append(_ batch: EntityBatch, timestamp: UInt64) -> Int {

@@ -12,7 +12,8 @@ enum EntityRoutes {
             let name = try body.string("collectionName", required: true)!
             let filter = try body.string("filter", required: true)!
             let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
-            let count = try context.engine.delete(info, partitionName: try body.string("partitionName"), filter: filter)
+            let count = try context.engine.delete(
+                info, partitionName: try body.string("partitionName"), filter: filter, params: try body.object("exprParams")?.members ?? [])
             return Envelope.success(["deleteCount": .int(Int64(count))], extra: [("cost", 0)])
         }
         routes["entities/get"] = { context in

@@ -24,7 +24,7 @@ enum Envelope {
         switch code {
         case .unauthenticated: 401
         case .notReady: 503
-        case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .indexNotFound, .databaseNotFound,
+        case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge,
             .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited,
             .unimplemented, .unexpected:

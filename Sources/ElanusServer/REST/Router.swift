@@ -50,6 +50,7 @@ public final class RESTHandler: HTTPHandler {
         DatabaseRoutes.register(into: &routes)
         PartitionRoutes.register(into: &routes)
         EntityRoutes.register(into: &routes)
+        QueryRoutes.register(into: &routes)
         self.routes = routes
     }
 
@@ -59,8 +60,6 @@ public final class RESTHandler: HTTPHandler {
         "collections/compact", "collections/get_compaction_state", "collections/refresh_load",
         "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
-        "entities/query", "entities/search",
-        "entities/hybrid_search", "entities/advanced_search",
         "indexes/create", "indexes/list", "indexes/describe", "indexes/drop", "indexes/alter_properties",
         "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",

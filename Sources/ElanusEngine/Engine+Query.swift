@@ -1,0 +1,71 @@
+import Dispatch
+import ElanusCore
+import ElanusQuery
+import Synchronization
+
+/// Reads: query by filter, count, and exact search, each over one snapshot of the collection's
+/// growing segments taken when the request starts.
+///
+/// Consistency: a write is applied before it is acknowledged, so the snapshot already holds
+/// every write acknowledged before the request; Strong, Session, Bounded and Eventually all read
+/// this state (the weaker levels are allowed to see more than they must).
+extension Engine {
+    /// Rows matching `predicate` (all rows when nil), skipping `offset`, at most `limit`.
+    public func query(
+        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], limit: Int, offset: Int = 0
+    ) throws(ElanusError) -> EntityBatch {
+        let plan = ScanPlan(try snapshot(info, partitionNames), predicate: predicate)
+        var refs: [(batch: EntityBatch, row: Int)] = []
+        var skipped = 0
+        plan.forEachRow { batch, row in
+            if skipped < offset {
+                skipped += 1
+                return true
+            }
+            refs.append((batch, row))
+            return refs.count < limit
+        }
+        return EntityBatch.gather(refs, shape: EntityBatch(emptyFor: info.schema))
+    }
+
+    /// The number of live rows matching `predicate`.
+    public func count(_ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = []) throws(ElanusError) -> Int {
+        if predicate == nil {
+            return try rowCount(info, partitionNames: partitionNames.isEmpty ? loadedPartitionNames(info) : partitionNames)
+        }
+        return ScanPlan(try snapshot(info, partitionNames), predicate: predicate).rowCount
+    }
+
+    /// Exact search: per query vector, the hits best first. Several query vectors are searched
+    /// in parallel, one per core.
+    public func search(_ info: CollectionInfo, _ request: SearchRequest) throws(ElanusError) -> [[SearchHit]] {
+        let search = ExactSearch(request: request, plan: ScanPlan(try snapshot(info, request.partitionNames), predicate: request.predicate))
+        if request.vectors.count == 1 { return [search.run(request.vectors[0])] }
+        let results = Mutex<[[SearchHit]]>(Array(repeating: [], count: request.vectors.count))
+        DispatchQueue.concurrentPerform(iterations: request.vectors.count) { i in
+            let hits = search.run(request.vectors[i])
+            results.withLock { $0[i] = hits }
+        }
+        return results.withLock { $0 }
+    }
+
+    /// The loaded segments to read: the named partitions (which must exist and be loaded), or
+    /// every loaded partition. A collection with nothing loaded cannot be read, as in Milvus.
+    func snapshot(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> [GrowingSegment] {
+        guard info.loaded else { throw ElanusError(.collectionNotLoaded, "collection not loaded[collection=\(info.name)]") }
+        var ids = Set<Int64>()
+        for name in partitionNames.isEmpty ? loadedPartitionNames(info) : partitionNames {
+            guard let partition = info.partition(named: name) else { throw Catalog.partitionNotFound(name) }
+            guard partition.loaded else { throw ElanusError(.partitionNotLoaded, "partition not loaded[partition=\(name)]") }
+            ids.insert(partition.id)
+        }
+        return try data(for: info).snapshot(partitions: ids)
+    }
+
+    func loadedPartitionNames(_ info: CollectionInfo) -> [String] { info.partitions.filter(\.loaded).map(\.name) }
+
+    func rowCount(_ info: CollectionInfo, partitionNames: [String]) throws(ElanusError) -> Int {
+        let ids = try partitionIDs(info, partitionNames)
+        return try data(for: info).liveRows(partitions: ids ?? [])
+    }
+}

@@ -1,0 +1,49 @@
+import ElanusCore
+import ElanusQuery
+
+/// The rows a query or search may look at, chunk by chunk: live (not deleted or superseded)
+/// and matching the filter. Built once per request from a snapshot, then shared by every query
+/// vector of the request.
+struct ScanPlan {
+    struct Part {
+        let batch: EntityBatch
+        /// Allowed rows in order; nil when every row of the chunk is (the batched-kernel path).
+        let rows: [Int32]?
+
+        var count: Int { rows?.count ?? batch.rowCount }
+    }
+
+    let parts: [Part]
+
+    init(_ segments: [GrowingSegment], predicate: Predicate?) {
+        var parts: [Part] = []
+        for segment in segments {
+            for chunk in segment.chunks {
+                let n = chunk.batch.rowCount
+                let allLive = chunk.dead.allSatisfy { $0 == 0 }
+                if predicate == nil && allLive {
+                    parts.append(Part(batch: chunk.batch, rows: nil))
+                    continue
+                }
+                let mask = predicate.map { FilterEvaluator.evaluate($0, chunk.batch) }
+                var rows: [Int32] = []
+                for r in 0..<n where chunk.isLive(r) && (mask == nil || mask![r] == FilterEvaluator.yes) { rows.append(Int32(r)) }
+                if !rows.isEmpty { parts.append(Part(batch: chunk.batch, rows: rows)) }
+            }
+        }
+        self.parts = parts
+    }
+
+    var rowCount: Int { parts.reduce(0) { $0 + $1.count } }
+
+    /// Calls `body` with each allowed (batch, row) in order until it returns false.
+    func forEachRow(_ body: (EntityBatch, Int) -> Bool) {
+        for part in parts {
+            if let rows = part.rows {
+                for r in rows where !body(part.batch, Int(r)) { return }
+            } else {
+                for r in 0..<part.batch.rowCount where !body(part.batch, r) { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ElanusCore
+import ElanusQuery
+
+/// A query vector in the form its field stores: floats (float, float16 and bfloat16 fields),
+/// bytes (binary fields) or a sparse vector.
+public enum QueryVector: Sendable, Equatable {
+    case dense([Float])
+    case binary([UInt8])
+    case sparse(SparseVector)
+}
+
+/// One search, already validated by the proxy against the collection.
+public struct SearchRequest: Sendable {
+    public struct Grouping: Sendable {
+        public var field: FieldSchema
+        public var size: Int
+        public init(field: FieldSchema, size: Int) {
+            self.field = field
+            self.size = size
+        }
+    }
+
+    public var field: FieldSchema
+    public var metric: Metric
+    public var vectors: [QueryVector]
+    public var limit: Int
+    public var offset: Int
+    public var predicate: Predicate?
+    public var partitionNames: [String]
+    public var radius: Float?
+    public var rangeFilter: Float?
+    public var grouping: Grouping?
+
+    public init(
+        field: FieldSchema, metric: Metric, vectors: [QueryVector], limit: Int, offset: Int = 0, predicate: Predicate? = nil,
+        partitionNames: [String] = [], radius: Float? = nil, rangeFilter: Float? = nil, grouping: Grouping? = nil
+    ) {
+        self.field = field
+        self.metric = metric
+        self.vectors = vectors
+        self.limit = limit
+        self.offset = offset
+        self.predicate = predicate
+        self.partitionNames = partitionNames
+        self.radius = radius
+        self.rangeFilter = rangeFilter
+        self.grouping = grouping
+    }
+}
+
+/// A search result: the score as Milvus reports it, and where the row is.
+public struct SearchHit: Sendable {
+    public var score: Float
+    public let batch: EntityBatch
+    public let row: Int
+
+    public init(score: Float, batch: EntityBatch, row: Int) {
+        self.score = score
+        self.batch = batch
+        self.row = row
+    }
+}

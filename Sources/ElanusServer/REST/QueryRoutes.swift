@@ -1,0 +1,122 @@
+import ElanusCore
+import ElanusEngine
+import ElanusHTTP
+import ElanusQuery
+
+/// `entities/query`, `entities/search` and `entities/hybrid_search` (alias `advanced_search`).
+enum QueryRoutes {
+    static func register(into routes: inout [String: RouteHandler]) {
+        routes["entities/query"] = query
+        routes["entities/search"] = search
+        routes["entities/hybrid_search"] = hybridSearch
+        routes["entities/advanced_search"] = hybridSearch
+    }
+
+    static func query(_ context: RouteContext) throws -> HTTPResponse {
+        let body = try context.body("QueryReqV2")
+        let info = try collection(body, context)
+        try ReadRequest.checkConsistency(body)
+        let outputFields = try body.stringArray("outputFields") ?? []
+        let predicate = try ReadRequest.predicate(body, schema: info.schema)
+        let partitions = try body.stringArray("partitionNames") ?? []
+        if outputFields.contains(where: { $0.lowercased() == "count(*)" }) {
+            guard outputFields.count == 1 else { throw ElanusError.invalidParameter("count(*) cannot be combined with other output fields") }
+            let n = try context.engine.count(info, predicate: predicate, partitionNames: partitions)
+            return Envelope.success([["count(*)": .int(Int64(n))]], extra: [("cost", 0)])
+        }
+        let (limit, offset) = try ReadRequest.window(body)
+        let renderer = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context))
+        let rows = try context.engine.query(info, predicate: predicate, partitionNames: partitions, limit: limit, offset: offset)
+        return Envelope.success(.array(renderer.render(rows)), extra: [("cost", 0)])
+    }
+
+    static func search(_ context: RouteContext) throws -> HTTPResponse {
+        let body = try context.body("SearchReqV2")
+        let info = try collection(body, context)
+        let request = try searchRequest(body, info: info, context: context, allowGrouping: true)
+        let results = try context.engine.search(info, request)
+        return try render(results, info: info, body: body, context: context)
+    }
+
+    /// One search of a search request (or one entry of a hybrid request's `search` list).
+    static func searchRequest(_ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool) throws(ElanusError) -> SearchRequest {
+        try ReadRequest.checkConsistency(body)
+        let field = try ReadRequest.annsField(body, schema: info.schema)
+        let data = try body.array("data")
+        let ids = body["ids"].flatMap { $0.isNull ? nil : $0 }
+        if data != nil && ids != nil { throw ElanusError.invalidParameter("ids and data cannot be given together") }
+        let vectors: [QueryVector]
+        if let data {
+            vectors = try ReadRequest.vectors(data, field: field)
+        } else if let ids {
+            vectors = try storedVectors(ids, field: field, info: info, context: context)
+        } else {
+            throw ElanusError(.missingRequired, "missing required parameters, error: search needs either data or ids")
+        }
+        let (limit, offset) = try ReadRequest.window(body)
+        var grouping: SearchRequest.Grouping?
+        if let name = try body.string("groupingField"), !name.isEmpty {
+            guard allowGrouping else { throw ElanusError.invalidParameter("groupingField is not supported in hybrid search sub-requests") }
+            guard let groupField = info.schema.field(named: name) else { throw ElanusError(.fieldNotFound, "field not found[field=\(name)]") }
+            guard [.bool, .int8, .int16, .int32, .int64, .varChar].contains(groupField.dataType) else {
+                throw ElanusError.invalidParameter("grouping by a \(groupField.dataType.rawValue) field is not supported")
+            }
+            let size = Int(try body.int("groupSize") ?? 1)
+            guard size >= 1 && size <= 1024 else { throw ElanusError.invalidParameter("groupSize must be in [1, 1024], got \(size)") }
+            grouping = SearchRequest.Grouping(field: groupField, size: size)
+        }
+        return SearchRequest(
+            field: field, metric: try ReadRequest.metric(body, field: field, info: info), vectors: vectors, limit: limit, offset: offset,
+            predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
+            radius: try ReadRequest.searchParam(body, "radius").map(Float.init),
+            rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping)
+    }
+
+    /// Search by `ids`: the stored vectors of those primary keys are the queries.
+    static func storedVectors(_ ids: JSON, field: FieldSchema, info: CollectionInfo, context: RouteContext) throws(ElanusError) -> [QueryVector] {
+        guard let primary = info.schema.primaryField else { throw .unexpected("no primary key") }
+        let keys = try EntityRoutes.primaryKeys(ids, primary)
+        let rows = try context.engine.get(info, keys: keys)
+        guard rows.rowCount == keys.count, let column = rows.column(field.fieldID) else {
+            throw .invalidParameter("some of the ids to search by do not exist")
+        }
+        return (0..<rows.rowCount).map { row in
+            switch column.value(at: row) {
+            case .floatVector(let v): .dense(v)
+            case .halfVector(let bits): .dense(bits.map { field.dataType == .bfloat16Vector ? HalfFloat.float(fromBFloat16: $0) : HalfFloat.float(fromFloat16: $0) })
+            case .binaryVector(let b): .binary(b)
+            case .sparseVector(let s): .sparse(s)
+            default: .dense([])
+            }
+        }
+    }
+
+    /// The flat result list of every query, with `topks`.
+    static func render(_ results: [[SearchHit]], info: CollectionInfo, body: RequestBody, context: RouteContext) throws(ElanusError) -> HTTPResponse {
+        let renderer = try outputRenderer(body, info: info, context: context)
+        var items: [JSON] = []
+        for hits in results {
+            let rows = renderer.render(EntityBatch.gather(hits.map { ($0.batch, $0.row) }, shape: EntityBatch(emptyFor: info.schema)))
+            for (hit, row) in zip(hits, rows) { items.append(withDistance(row, hit.score)) }
+        }
+        return Envelope.success(.array(items), extra: [("topks", .array(results.map { .int(Int64($0.count)) })), ("cost", 0)])
+    }
+
+    /// Search output: the primary key and the distance, plus `outputFields` when given.
+    static func outputRenderer(_ body: RequestBody, info: CollectionInfo, context: RouteContext) throws(ElanusError) -> RowRenderer {
+        var fields = try body.stringArray("outputFields") ?? []
+        if fields.isEmpty, let primary = info.schema.primaryField { fields = [primary.name] }
+        return try RowRenderer(schema: info.schema, outputFields: fields, allowInt64: EntityRoutes.allowInt64(context))
+    }
+
+    static func withDistance(_ row: JSON, _ score: Float) -> JSON {
+        guard case .object(var members) = row else { return row }
+        members.insert((key: "distance", value: RowRenderer.float(score)), at: min(1, members.count))
+        return .object(members)
+    }
+
+    static func collection(_ body: RequestBody, _ context: RouteContext) throws(ElanusError) -> CollectionInfo {
+        let name = try body.string("collectionName", required: true)!
+        return try context.engine.catalog.collection(database: try context.database(body), name: name)
+    }
+}

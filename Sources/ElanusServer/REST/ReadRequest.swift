@@ -1,0 +1,139 @@
+import ElanusCore
+import ElanusEngine
+import ElanusQuery
+
+/// The parts of query, search and hybrid_search requests that are shared: limits, filters with
+/// their exprParams, consistency levels, and search vectors in every encoding Milvus accepts.
+enum ReadRequest {
+    static let maxResultWindow = 16_384
+
+    /// `limit` and `offset`, checked as Milvus checks them (65535 with "invalid" when out of range).
+    static func window(_ body: RequestBody, defaultLimit: Int = 100) throws(ElanusError) -> (limit: Int, offset: Int) {
+        let limit = Int(try body.int("limit") ?? Int64(defaultLimit))
+        let offset = Int(try body.int("offset") ?? 0)
+        guard limit >= 1 && limit <= maxResultWindow else {
+            throw .unexpected("invalid limit \(limit): limit should be in range [1, \(maxResultWindow)]")
+        }
+        guard offset >= 0 && limit + offset <= maxResultWindow else {
+            throw .unexpected("invalid max query result window, (offset+limit) should be in range [1, \(maxResultWindow)], but got \(limit + offset)")
+        }
+        return (limit, offset)
+    }
+
+    /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
+    static func predicate(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> Predicate? {
+        guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
+        let params = try body.object("exprParams")?.members ?? []
+        return try FilterChecker.check(filter, schema: schema, params: params)
+    }
+
+    static func checkConsistency(_ body: RequestBody) throws(ElanusError) {
+        if let level = try body.string("consistencyLevel"), !level.isEmpty { _ = try ConsistencyLevel.parse(level) }
+    }
+
+    /// The vector field searched: `annsField`, or the only vector field.
+    static func annsField(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> FieldSchema {
+        if let name = try body.string("annsField"), !name.isEmpty {
+            guard let field = schema.field(named: name) else { throw ElanusError(.fieldNotFound, "field not found[field=\(name)]: annsField \(name) is not in the schema") }
+            guard field.dataType.isVector else { throw .invalidParameter("annsField \(name) is not a vector field") }
+            return field
+        }
+        let vectors = schema.vectorFields
+        guard vectors.count == 1 else {
+            throw ElanusError(.invalidJSON, "search without annsField, but already found multiple vector fields: [\(vectors.map(\.name).joined(separator: ", "))]")
+        }
+        return vectors[0]
+    }
+
+    /// The metric: the field's index metric when it has one, else the request's, else the
+    /// type's default. A snake-case `metric_type` that contradicts the index is an error.
+    static func metric(_ body: RequestBody, field: FieldSchema, info: CollectionInfo) throws(ElanusError) -> Metric {
+        let params = try body.object("searchParams")
+        var requested = try params?.string("metricType")
+        var snake = try params?.string("metric_type")
+        if snake == nil { snake = try params?.object("params")?.string("metric_type") }
+        if let snake {
+            if let indexed = info.indexes.first(where: { $0.fieldName == field.name })?.metricType, indexed.uppercased() != snake.uppercased() {
+                throw .invalidParameter("metric type not match: invalid parameter[expected=\(indexed)][actual=\(snake)]")
+            }
+            requested = snake
+        }
+        if requested == nil { requested = try body.string("metricType") }
+        let name = info.indexes.first(where: { $0.fieldName == field.name })?.metricType ?? requested
+        let fallback: Metric = field.dataType == .binaryVector ? .hamming : (field.dataType == .sparseFloatVector ? .ip : .cosine)
+        guard let name, !name.isEmpty else { return fallback }
+        guard let metric = Metric(rawValue: name.uppercased()) else { throw .invalidParameter("metric type \(name) is not supported") }
+        let allowed: [Metric] =
+            switch field.dataType {
+            case .binaryVector: [.hamming, .jaccard]
+            case .sparseFloatVector: [.ip]
+            default: [.l2, .ip, .cosine]
+            }
+        guard allowed.contains(metric) else {
+            throw .invalidParameter("metric type \(metric.rawValue) is not valid for \(field.dataType.rawValue) field \(field.name)")
+        }
+        return metric
+    }
+
+    /// A search parameter given in `searchParams.params` or flat in `searchParams`.
+    static func searchParam(_ body: RequestBody, _ key: String) throws(ElanusError) -> Double? {
+        guard let params = try body.object("searchParams") else { return nil }
+        let nested = try params.object("params")?[key]
+        let flat = params[key]
+        if let nested, let flat, nested != flat {
+            throw .invalidParameter("ambiguous parameter: \(key) is given in both searchParams and searchParams.params with different values")
+        }
+        switch nested ?? flat {
+        case .int(let i)?: return Double(i)
+        case .double(let d)?: return d
+        case .string(let s)?: return Double(s)
+        default: return nil
+        }
+    }
+
+    /// Query vectors from `data`, in the field's encoding.
+    static func vectors(_ data: [JSON], field: FieldSchema) throws(ElanusError) -> [QueryVector] {
+        guard !data.isEmpty else { throw .invalidParameter("data is empty: at least one query vector is needed") }
+        var out: [QueryVector] = []
+        for item in data {
+            switch field.dataType {
+            case .floatVector, .float16Vector, .bfloat16Vector:
+                let dim = field.dim ?? 0
+                if case .array(let elements) = item {
+                    guard elements.count == dim else {
+                        throw ElanusError(.invalidJSON, "can only accept json format request, error: dimension: \(dim), but length of []float: \(elements.count)")
+                    }
+                    var floats: [Float] = []
+                    for e in elements {
+                        switch e {
+                        case .int(let i): floats.append(Float(i))
+                        case .double(let d) where Float(d).isFinite: floats.append(Float(d))
+                        default: throw ElanusError(.invalidJSON, "can only accept json format request, error: \(e.serialized()) is not a finite float32 in a query vector")
+                        }
+                    }
+                    out.append(.dense(floats))
+                } else if field.dataType != .floatVector, case .halfVector(let bits) = try convert(item, field) {
+                    out.append(.dense(bits.map { field.dataType == .bfloat16Vector ? HalfFloat.float(fromBFloat16: $0) : HalfFloat.float(fromFloat16: $0) }))
+                } else {
+                    throw ElanusError(.invalidJSON, "can only accept json format request, error: a query vector for \(field.name) must be an array of \(dim) floats")
+                }
+            case .binaryVector:
+                guard case .binaryVector(let bytes) = try convert(item, field) else { throw .invalidParameter("bad binary vector") }
+                out.append(.binary(bytes))
+            case .sparseFloatVector:
+                if case .string = item { throw .invalidParameter("text queries need a BM25 function, which Elanus does not support") }
+                guard case .sparseVector(let v) = try convert(item, field) else { throw .invalidParameter("bad sparse vector") }
+                out.append(.sparse(v))
+            default:
+                throw .invalidParameter("field \(field.name) is not a vector field")
+            }
+        }
+        return out
+    }
+
+    static func convert(_ item: JSON, _ field: FieldSchema) throws(ElanusError) -> FieldValue {
+        do { return try FieldValue.convert(item, for: field, row: 0) } catch {
+            throw ElanusError(.invalidJSON, "can only accept json format request, error: query vector for \(field.name): \(error.reason)")
+        }
+    }
+}
