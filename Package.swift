@@ -54,7 +54,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "elanus-bench",
-            dependencies: ["CFaiss", "ElanusCore", "ElanusHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CFaiss", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Tests: one target per module, shared fixtures in ElanusTestSupport, and end-to-end tests

@@ -114,18 +114,23 @@ struct Insert: ParsableCommand {
 /// sending rather than formatting floats. Vectors come from a seeded Gaussian mixture.
 struct RequestBodies: Sendable {
     let vectors: [[UInt8]]
+    let values: [[Float]]
     let batch: Int
 
     init(dim: Int, batch: Int, pool: Int = 4096) {
         var rng = SplitMix(seed: 7)
         let centers = (0..<16).map { _ in (0..<dim).map { _ in Float(rng.gaussian()) } }
-        vectors = (0..<pool).map { i in
+        let texts = (0..<pool).map { i in
             let center = centers[i % centers.count]
-            let values = center.map { $0 + 0.3 * Float(rng.gaussian()) }
-            return Array(("[" + values.map { String(format: "%.5f", $0) }.joined(separator: ",") + "]").utf8)
+            return center.map { String(format: "%.5f", $0 + 0.3 * Float(rng.gaussian())) }
         }
+        vectors = texts.map { Array(("[" + $0.joined(separator: ",") + "]").utf8) }
+        values = texts.map { $0.map { Float($0)! } }
         self.batch = batch
     }
+
+    /// The floats of row `id`'s vector, exactly as the bodies print them.
+    func floats(_ id: Int) -> [Float] { values[id % values.count] }
 
     func body(batch b: Int, rows: Int) -> [UInt8] {
         var out: [UInt8] = []

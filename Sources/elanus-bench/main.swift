@@ -6,7 +6,7 @@ import Foundation
 /// speed targets live here, never in unit tests.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [Kernels.self, Insert.self], defaultSubcommand: Kernels.self)
+        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [Kernels.self, Insert.self, Search.self], defaultSubcommand: Kernels.self)
 }
 
 struct Kernels: ParsableCommand {
