@@ -30,10 +30,10 @@ extension Engine {
 
     /// The number of live rows matching `predicate`.
     public func count(_ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = []) throws(ElanusError) -> Int {
-        if predicate == nil {
-            return try rowCount(info, partitionNames: partitionNames.isEmpty ? loadedPartitionNames(info) : partitionNames)
-        }
-        return ScanPlan(try snapshot(info, partitionNames), predicate: predicate).rowCount
+        let partitions = try readablePartitions(info, partitionNames)
+        // Without a filter the writer's live counts are the answer; no scan needed.
+        if predicate == nil { return try data(for: info).liveRows(partitions: partitions) }
+        return ScanPlan(try data(for: info).snapshot(partitions: partitions), predicate: predicate).rowCount
     }
 
     /// Exact search: per query vector, the hits best first. Several query vectors are searched
@@ -49,23 +49,21 @@ extension Engine {
         return results.withLock { $0 }
     }
 
-    /// The loaded segments to read: the named partitions (which must exist and be loaded), or
-    /// every loaded partition. A collection with nothing loaded cannot be read, as in Milvus.
+    /// The segments a read scans, as of now.
     func snapshot(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> [GrowingSegment] {
+        try data(for: info).snapshot(partitions: try readablePartitions(info, partitionNames))
+    }
+
+    /// The partitions a read covers: the named ones (which must exist and be loaded), or every
+    /// loaded one. A collection with nothing loaded cannot be read, as in Milvus.
+    func readablePartitions(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> Set<Int64> {
         guard info.loaded else { throw ElanusError(.collectionNotLoaded, "collection not loaded[collection=\(info.name)]") }
         var ids = Set<Int64>()
-        for name in partitionNames.isEmpty ? loadedPartitionNames(info) : partitionNames {
+        for name in partitionNames.isEmpty ? info.partitions.filter(\.loaded).map(\.name) : partitionNames {
             guard let partition = info.partition(named: name) else { throw Catalog.partitionNotFound(name) }
             guard partition.loaded else { throw ElanusError(.partitionNotLoaded, "partition not loaded[partition=\(name)]") }
             ids.insert(partition.id)
         }
-        return try data(for: info).snapshot(partitions: ids)
-    }
-
-    func loadedPartitionNames(_ info: CollectionInfo) -> [String] { info.partitions.filter(\.loaded).map(\.name) }
-
-    func rowCount(_ info: CollectionInfo, partitionNames: [String]) throws(ElanusError) -> Int {
-        let ids = try partitionIDs(info, partitionNames)
-        return try data(for: info).liveRows(partitions: ids ?? [])
+        return ids
     }
 }

@@ -108,7 +108,9 @@ import Testing
             #expect(reply.message.contains(c.fragment), "\(c): \(reply.message)")
         }
         #expect(try rest.call("collections/release", #"{"collectionName":"q"}"#).code == 0)
-        let unloaded = try rest.call("entities/query", #"{"collectionName":"q","filter":"id > 0"}"#)
-        #expect(unloaded.code == 101 && unloaded.message.contains("collection not loaded"))
+        for body in [#"{"collectionName":"q","filter":"id > 0"}"#, #"{"collectionName":"q","outputFields":["count(*)"]}"#] {
+            let unloaded = try rest.call("entities/query", body)
+            #expect(unloaded.code == 101 && unloaded.message.contains("collection not loaded"), "\(body)")
+        }
     }
 }
