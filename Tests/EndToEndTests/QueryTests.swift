@@ -47,6 +47,20 @@ import Testing
         #expect(try rest.call("entities/query", #"{"collectionName":"q","filter":"","limit":100}"#).data.map(ids) == [1, 3, 5, 7, 9])
     }
 
+    /// Every consistency level sees a write acknowledged just before it (Strong must; the others may).
+    @Test func everyConsistencyLevelReadsItsOwnWrites() throws {
+        let (server, rest) = try Self.start()
+        defer { server.terminate() }
+        for (i, level) in ["Strong", "Session", "Bounded", "Eventually", "Customized", ""].enumerated() {
+            let id = 100 + i
+            #expect(try rest.call("entities/insert", #"{"collectionName":"q","data":[{"id":\#(id),"v":[0.5,0.5],"w":[0.5,0.5],"cat":"new","n":1}]}"#).code == 0)
+            let got = try rest.call("entities/query", #"{"collectionName":"q","filter":"id == \#(id)","consistencyLevel":"\#(level)"}"#)
+            #expect(ids(got.data) == [Int64(id)], "\(level)")
+            let hit = try rest.call("entities/search", #"{"collectionName":"q","annsField":"v","data":[[0.5,0.5]],"limit":1,"filter":"cat == 'new' and id == \#(id)","consistencyLevel":"\#(level)"}"#)
+            #expect(ids(hit.data) == [Int64(id)], "\(level)")
+        }
+    }
+
     @Test func searchInEveryShape() throws {
         let (server, rest) = try Self.start()
         defer { server.terminate() }
