@@ -54,4 +54,9 @@ public enum HalfFloat {
     }
 
     public static func float(fromBFloat16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// A stored element back as a Float: bfloat16 when `bfloat16`, else IEEE half.
+    @inline(__always) public static func float(_ bits: UInt16, bfloat16: Bool) -> Float {
+        bfloat16 ? float(fromBFloat16: bits) : float(fromFloat16: bits)
+    }
 }

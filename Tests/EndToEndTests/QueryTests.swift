@@ -121,6 +121,11 @@ import Testing
             #expect(reply.code == c.code, "\(c): \(reply.body.serialized())")
             #expect(reply.message.contains(c.fragment), "\(c): \(reply.message)")
         }
+        // A partition created in a loaded collection is loaded; once released it cannot be read.
+        #expect(try rest.call("partitions/create", #"{"collectionName":"q","partitionName":"p"}"#).code == 0)
+        #expect(try rest.call("partitions/release", #"{"collectionName":"q","partitionNames":["p"]}"#).code == 0)
+        let released = try rest.call("entities/query", #"{"collectionName":"q","partitionNames":["p"],"filter":"id > 0"}"#)
+        #expect(released.code == 201 && released.message.contains("partition not loaded[partition=p]"), "\(released.body.serialized())")
         #expect(try rest.call("collections/release", #"{"collectionName":"q"}"#).code == 0)
         for body in [#"{"collectionName":"q","filter":"id > 0"}"#, #"{"collectionName":"q","outputFields":["count(*)"]}"#] {
             let unloaded = try rest.call("entities/query", body)

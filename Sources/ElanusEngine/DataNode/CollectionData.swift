@@ -27,8 +27,6 @@ final class CollectionData: Sendable {
         var dropped: Set<Int64> = []
         /// Durable records not applied yet, in position order.
         var pending: [(position: UInt64, record: WriteRecord)] = []
-        var appliedPosition: UInt64 = 0
-        var lastTimestamp: UInt64 = 0
     }
 
     struct Writer: Sendable {
@@ -77,7 +75,7 @@ final class CollectionData: Sendable {
         state.withLock { s in
             var n = 0
             while n < s.pending.count && s.pending[n].position <= position {
-                apply(s.pending[n].record, position: s.pending[n].position, to: &s)
+                apply(s.pending[n].record, to: &s)
                 n += 1
             }
             s.pending.removeFirst(n)
@@ -93,7 +91,7 @@ final class CollectionData: Sendable {
 
     // MARK: - Applying (the writer and recovery)
 
-    private func apply(_ record: WriteRecord, position: UInt64, to s: inout Applied) {
+    private func apply(_ record: WriteRecord, to s: inout Applied) {
         for key in record.deletes {
             if let location = s.live[key], record.deletePartition == nil || record.deletePartition == location.partitionID {
                 s.live[key] = nil
@@ -116,8 +114,6 @@ final class CollectionData: Sendable {
                 s.liveCount[insert.partitionID, default: 0] += 1
             }
         }
-        s.appliedPosition = position
-        s.lastTimestamp = max(s.lastTimestamp, record.timestamp)
     }
 
     /// Replays the channel from its start; `progress` is called every so often with
@@ -132,7 +128,7 @@ final class CollectionData: Sendable {
             for entry in page {
                 var record = try WriteRecord.decode(entry.payload, what: "WAL record \(channel)@\(entry.position)")
                 record.inserts.removeAll { !partitions.contains($0.partitionID) }
-                state.withLock { apply(record, position: entry.position, to: &$0) }
+                state.withLock { apply(record, to: &$0) }
                 records += 1
                 rows += record.insertedRows
                 position = entry.position + 1

@@ -25,8 +25,6 @@ struct GrowingSegment: Sendable {
 
     let partitionID: Int64
     private(set) var chunks: [Chunk] = []
-    /// Rows ever appended (live or superseded).
-    private(set) var rowCount = 0
 
     init(partitionID: Int64) { self.partitionID = partitionID }
 
@@ -37,7 +35,6 @@ struct GrowingSegment: Sendable {
     /// Appends a batch and returns its chunk index.
     mutating func append(_ batch: EntityBatch, timestamp: UInt64) -> Int {
         chunks.append(Chunk(timestamp: timestamp, batch: batch))
-        rowCount += batch.rowCount
         return chunks.count - 1
     }
 }

@@ -95,8 +95,7 @@ struct ExactSearch {
                     let bfloat = request.field.dataType == .bfloat16Vector
                     eachRow(part) { r in
                         for i in 0..<d {
-                            let b = bits[r * d + i]
-                            scratch[i] = bfloat ? HalfFloat.float(fromBFloat16: b) : HalfFloat.float(fromFloat16: b)
+                            scratch[i] = HalfFloat.float(bits[r * d + i], bfloat16: bfloat)
                         }
                         let score = scratch.withUnsafeBufferPointer { denseScore(query, $0.baseAddress!, d, queryNorm) }
                         emit(part.batch, r, score)

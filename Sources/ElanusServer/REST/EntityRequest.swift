@@ -11,9 +11,7 @@ struct EntityRequest {
     let dataOffset: Int?
 
     init(bytes: [UInt8], structName: String) throws(ElanusError) {
-        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
-            throw ElanusError(.invalidJSON, "can only accept json format request, the request body should be nil, however {} is valid")
-        }
+        try RequestBody.checkNotEmpty(bytes)
         self.bytes = bytes
         let firstByte = bytes.first(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) })
         guard firstByte == UInt8(ascii: "{") else {

@@ -83,7 +83,7 @@ enum QueryRoutes {
         return (0..<rows.rowCount).map { row in
             switch column.value(at: row) {
             case .floatVector(let v): .dense(v)
-            case .halfVector(let bits): .dense(bits.map { field.dataType == .bfloat16Vector ? HalfFloat.float(fromBFloat16: $0) : HalfFloat.float(fromFloat16: $0) })
+            case .halfVector(let bits): .dense(bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) })
             case .binaryVector(let b): .binary(b)
             case .sparseVector(let s): .sparse(s)
             default: .dense([])

@@ -113,7 +113,7 @@ enum ReadRequest {
                     }
                     out.append(.dense(floats))
                 } else if field.dataType != .floatVector, case .halfVector(let bits) = try convert(item, field) {
-                    out.append(.dense(bits.map { field.dataType == .bfloat16Vector ? HalfFloat.float(fromBFloat16: $0) : HalfFloat.float(fromFloat16: $0) }))
+                    out.append(.dense(bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }))
                 } else {
                     throw ElanusError(.invalidJSON, "can only accept json format request, error: a query vector for \(field.name) must be an array of \(dim) floats")
                 }

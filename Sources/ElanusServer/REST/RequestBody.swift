@@ -11,9 +11,7 @@ struct RequestBody {
 
     init(bytes: [UInt8], structName: String) throws(ElanusError) {
         self.structName = structName
-        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
-            throw ElanusError(.invalidJSON, "can only accept json format request, the request body should be nil, however {} is valid")
-        }
+        try RequestBody.checkNotEmpty(bytes)
         let json: JSON
         do { json = try JSON.parse(bytes) } catch {
             throw ElanusError(.invalidJSON, "can only accept json format request, error: \(error.description)")
@@ -23,6 +21,13 @@ struct RequestBody {
         case .object(let m): members = m
         default:
             throw ElanusError(.invalidJSON, "can only accept json format request, error: json: cannot unmarshal \(json.typeName) into Go value of type httpserver.\(structName)")
+        }
+    }
+
+    /// gin refuses a body of nothing but white space (the literal `null` is fine).
+    static func checkNotEmpty(_ bytes: [UInt8]) throws(ElanusError) {
+        guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
+            throw ElanusError(.invalidJSON, "can only accept json format request, the request body should be nil, however {} is valid")
         }
     }
 
