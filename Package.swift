@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "elanus-bench",
             dependencies: [
-                "CFaiss", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP",
+                "CFaiss", "CSystem", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <faiss/Index.h>
 #include <faiss/index_factory.h>
+#include <faiss/impl/IDSelector.h>
 
 #include <exception>
 #include <memory>
@@ -71,6 +72,16 @@ int vf_index_add(vf_index *index, int64_t n, const float *x) {
 
 int vf_index_search(const vf_index *index, int64_t n, const float *x, int64_t k, float *distances, int64_t *labels) {
     return guarded([&] { index->index->search(n, x, k, distances, labels); });
+}
+
+int vf_index_search_bitmap(const vf_index *index, int64_t n, const float *x, int64_t k, const uint8_t *bitmap,
+                           size_t bitmap_bytes, float *distances, int64_t *labels) {
+    return guarded([&] {
+        faiss::IDSelectorBitmap selector(bitmap_bytes, bitmap);
+        faiss::SearchParameters params;
+        params.sel = &selector;
+        index->index->search(n, x, k, distances, labels, &params);
+    });
 }
 
 int64_t vf_index_ntotal(const vf_index *index) { return index->index->ntotal; }

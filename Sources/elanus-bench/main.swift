@@ -1,26 +1,74 @@
 import ArgumentParser
 import CFaiss
 import Foundation
+import CSystem
 
-/// Elanus's benchmark harness. Scenarios grow with the server's capabilities (see Scripts/bench);
-/// speed targets live here, never in unit tests.
+/// Elanus's benchmark harness. `run` measures every scenario the landed capabilities support,
+/// each against its in-process baseline in the same run, prints a table and writes a JSON file.
+/// Speed targets live here, never in unit tests.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [Kernels.self, Insert.self, Search.self], defaultSubcommand: Kernels.self)
+        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Kernels.self], defaultSubcommand: RunAll.self)
+}
+
+struct RunAll: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Every scenario, against a freshly started server, with ratios to in-process faiss.")
+
+    @Option(help: "Rows in the dataset (10,000 to 1,000,000).") var rows = 1_000_000
+    @Option(help: "Vector dimension (128 or 768).") var dim = 128
+    @Option(help: "Query vectors (ground truth is computed for each).") var queries = 1000
+    @Option(help: "Rows per insert request.") var batch = 1000
+    @Option(help: "Concurrent insert clients.") var clients = 4
+    @Option(help: "Concurrent search clients.") var concurrency = 4
+    @Option(help: "Queries per request in the batched search scenario.") var nq = 100
+    @Option(help: "Dataset seed.") var seed: UInt64 = 1
+    @Option(help: "Where datasets and ground truth are cached.") var dataFolder = "bench-data"
+    @Option(help: "The JSON report (default: <data-folder>/results/<date>.json).") var json: String?
+    @Flag(help: "About a minute: 100,000 rows, 200 queries, shorter kernel runs.") var quick = false
+
+    func run() throws {
+        csys_line_buffer_stdio()
+        let report = Report()
+        let spec = Dataset.Spec(dim: dim, rows: quick ? min(rows, 100_000) : rows, queries: quick ? min(queries, 200) : queries, seed: seed)
+        guard spec.rows >= 1000, spec.queries >= 10, spec.dim > 0 else { throw BenchError("need at least 1,000 rows and 10 queries") }
+        for (key, value) in [("rows", spec.rows), ("dim", spec.dim), ("queries", spec.queries), ("clusters", spec.clusters), ("batch", batch),
+                             ("clients", clients), ("concurrency", concurrency), ("nq", nq), ("k", 10)] {
+            report.parameter(key, .int(Int64(value)))
+        }
+        report.parameter("dataset", .string(spec.name))
+        report.parameter("quick", .bool(quick))
+        report.parameter("metric", "L2")
+        print("elanus-bench run: \(spec)")
+
+        Kernels.measure(report: report, quick: quick)
+        let dataset = try Dataset.load(spec, folder: dataFolder)
+        let truth = try dataset.groundTruth(folder: dataFolder)
+        try ScanScenario(report: report, dataset: dataset, rows: min(spec.rows, 100_000)).run()
+        try ServerScenarios(report: report, dataset: dataset, truth: truth,
+                            options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq)).run()
+
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let path = json ?? "\(dataFolder)/results/\(stamp).json"
+        try report.write(to: path)
+        print("\nreport: \(path)")
+    }
 }
 
 struct Kernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Distance kernels through the faiss shim: SIMD vs portable loops, and a faiss Flat search that uses them.")
 
-    @Flag(help: "Fewer iterations (about ten seconds).")
+    @Flag(help: "Fewer iterations.")
     var quick = false
 
-    func run() {
+    func run() { Kernels.measure(report: Report(), quick: quick) }
+
+    /// Nanoseconds per call of each SIMD kernel, against the portable loop as the baseline.
+    static func measure(report: Report, quick: Bool) {
         vf_set_omp_threads(1)
         let calls = quick ? 500_000 : 4_000_000
-        print("simd kernels active: \(vf_simd_kernels_active() == 1 ? "yes (AVX2+FMA)" : "no (portable loops)")")
-        print(pad("dim", 6) + pad("kernel", 8) + pad("portable ns", 14) + pad("simd ns", 10) + "speedup")
+        let scenario = "distance kernels through the shim (\(vf_simd_kernels_active() == 1 ? "AVX2+FMA active" : "portable loops only"))"
         var rng = SystemRandomNumberGenerator()
         for d in [128, 768] {
             let vectors = 256
@@ -30,35 +78,12 @@ struct Kernels: ParsableCommand {
             let l2 = nsPerCall(data, d, vectors, n) { vf_l2sqr($0, $1, $2) }
             let ipScalar = nsPerCall(data, d, vectors, n) { vf_inner_product_scalar($0, $1, $2) }
             let ip = nsPerCall(data, d, vectors, n) { vf_inner_product($0, $1, $2) }
-            print(pad("\(d)", 6) + pad("L2", 8) + pad(fmt(l2Scalar), 14) + pad(fmt(l2), 10) + fmt(l2Scalar / l2) + "x")
-            print(pad("\(d)", 6) + pad("IP", 8) + pad(fmt(ipScalar), 14) + pad(fmt(ip), 10) + fmt(ipScalar / ip) + "x")
+            report.add(scenario, "L2 d=\(d)", l2, "ns/call", baseline: l2Scalar, note: "baseline: portable loop")
+            report.add(scenario, "IP d=\(d)", ip, "ns/call", baseline: ipScalar, note: "baseline: portable loop")
         }
-        flatSearch(rows: quick ? 20_000 : 100_000, d: 128, queries: quick ? 50 : 200)
     }
 
-    /// One query at a time over a Flat index, single-threaded: the exact-search floor.
-    func flatSearch(rows: Int, d: Int, queries: Int) {
-        var rng = SystemRandomNumberGenerator()
-        let data = (0..<(rows * d)).map { _ in Float.random(in: -1...1, using: &rng) }
-        var index: OpaquePointer?
-        guard vf_index_factory(Int32(d), "Flat", Int32(VF_METRIC_L2), &index) == 0 else {
-            print("faiss: \(String(cString: vf_last_error()))")
-            return
-        }
-        defer { vf_index_free(index) }
-        _ = vf_index_add(index, Int64(rows), data)
-        var distances = [Float](repeating: 0, count: 10)
-        var labels = [Int64](repeating: 0, count: 10)
-        let start = DispatchTime.now().uptimeNanoseconds
-        for q in 0..<queries {
-            let query = Array(data[((q % rows) * d)..<((q % rows + 1) * d)])
-            _ = vf_index_search(index, 1, query, 10, &distances, &labels)
-        }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(queries)
-        print("faiss Flat, 1 query over \(rows) x \(d), k=10, 1 thread: \(fmt(ms)) ms/query")
-    }
-
-    func nsPerCall(
+    static func nsPerCall(
         _ data: [Float], _ d: Int, _ vectors: Int, _ calls: Int,
         _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     ) -> Double {
@@ -76,8 +101,5 @@ struct Kernels: ParsableCommand {
         }
     }
 }
-
-func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
-func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 
 Bench.main()

@@ -79,6 +79,25 @@ import Testing
         #expect(labels.map(Int.init) == brute.prefix(5).map(\.0))
     }
 
+    @Test func bitmapSearchReturnsOnlyAllowedRowsInExactOrder() throws {
+        let d = 16, n = 500
+        var rng = SplitMix(seed: 11)
+        let data = (0..<(n * d)).map { _ in Float(rng.next() % 1000) / 500 - 1 }
+        var index: OpaquePointer?
+        #expect(vf_index_factory(Int32(d), "Flat", Int32(VF_METRIC_L2), &index) == 0)
+        defer { vf_index_free(index) }
+        #expect(vf_index_add(index, Int64(n), data) == 0)
+        // Every third row is allowed.
+        var bitmap = [UInt8](repeating: 0, count: (n + 7) / 8)
+        for i in stride(from: 0, to: n, by: 3) { bitmap[i >> 3] |= 1 << UInt8(i & 7) }
+        let query = Array(data[(10 * d)..<(11 * d)])
+        var distances = [Float](repeating: 0, count: 8)
+        var labels = [Int64](repeating: -1, count: 8)
+        #expect(vf_index_search_bitmap(index, 1, query, 8, bitmap, bitmap.count, &distances, &labels) == 0)
+        let brute = stride(from: 0, to: n, by: 3).map { i in (i, referenceL2(query, Array(data[(i * d)..<((i + 1) * d)]))) }.sorted { $0.1 < $1.1 }
+        #expect(labels.map(Int.init) == brute.prefix(8).map(\.0))
+    }
+
     @Test func faissExceptionsBecomeErrorText() {
         var index: OpaquePointer?
         #expect(vf_index_factory(16, "NoSuchIndexType", Int32(VF_METRIC_L2), &index) == -1)

@@ -42,6 +42,10 @@ typedef struct vf_index vf_index;
 int vf_index_factory(int d, const char *description, int metric, vf_index **out);
 int vf_index_add(vf_index *index, int64_t n, const float *x);
 int vf_index_search(const vf_index *index, int64_t n, const float *x, int64_t k, float *distances, int64_t *labels);
+/// Searches only the rows whose bit is set in `bitmap` (bit i%8 of byte i/8; `bitmap_bytes` long),
+/// through faiss's IDSelectorBitmap. Indexes that take no search parameters fail with a message.
+int vf_index_search_bitmap(const vf_index *index, int64_t n, const float *x, int64_t k, const uint8_t *bitmap,
+                           size_t bitmap_bytes, float *distances, int64_t *labels);
 int64_t vf_index_ntotal(const vf_index *index);
 int vf_index_dimension(const vf_index *index);
 void vf_index_free(vf_index *index);

@@ -1,0 +1,102 @@
+import CFaiss
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The physical limit in the same run: the same index type and parameters built and searched
+/// in-process through our faiss shim, with no HTTP, JSON or engine in between. Single-query
+/// searches run with one OpenMP thread per searching thread, as the server's do.
+final class FaissBaseline: @unchecked Sendable {
+    let dim: Int
+    let rows: Int
+    private let index: OpaquePointer
+    /// Seconds to build (train and add) the index.
+    let buildSeconds: Double
+
+    init(dataset: Dataset, description: String) throws {
+        dim = dataset.dim
+        rows = dataset.spec.rows
+        var made: OpaquePointer?
+        guard vf_index_factory(Int32(dim), description, Int32(VF_METRIC_L2), &made) == 0, let made else {
+            throw BenchError("faiss index_factory(\(description)): \(String(cString: vf_last_error()))")
+        }
+        index = made
+        let vectors = dataset.allVectors()
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard vf_index_add(index, Int64(rows), vectors) == 0 else { throw BenchError("faiss add: \(String(cString: vf_last_error()))") }
+        buildSeconds = seconds(since: start)
+    }
+
+    deinit { vf_index_free(index) }
+
+    struct Run {
+        var seconds: Double
+        var queries: Int
+        var latencies: [Double]
+        var ids: [[Int64]]
+        var qps: Double { Double(queries) / seconds }
+    }
+
+    /// `count` single queries one after another on one thread (wrapping around `queries`),
+    /// optionally restricted to the rows set in `bitmap`.
+    func sequential(_ queries: [Float], count: Int, k: Int, bitmap: [UInt8]? = nil) throws -> Run {
+        vf_set_omp_threads(1)
+        let n = queries.count / dim
+        var latencies: [Double] = []
+        var ids: [[Int64]] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<count {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let found = try search(queries, from: i % n, count: 1, k: k, bitmap: bitmap)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            if i < n { ids.append(found) }
+        }
+        return Run(seconds: seconds(since: start), queries: count, latencies: latencies.sorted(), ids: ids)
+    }
+
+    /// `count` single queries spread over `threads` threads: the in-process throughput limit.
+    func concurrent(_ queries: [Float], count: Int, k: Int, threads: Int) throws -> Run {
+        let n = queries.count / dim
+        let failure = Mutex<String?>(nil)
+        let start = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            vf_set_omp_threads(1)
+            var i = t
+            while i < count {
+                do { _ = try search(queries, from: i % n, count: 1, k: k, bitmap: nil) } catch { failure.withLock { $0 = "\(error)" } }
+                i += threads
+            }
+        }
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+        return Run(seconds: seconds(since: start), queries: count, latencies: [], ids: [])
+    }
+
+    /// Batches of `nq` queries in one call, with faiss free to use every core.
+    func batched(_ queries: [Float], nq: Int, batches: Int, k: Int) throws -> Run {
+        vf_set_omp_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        defer { vf_set_omp_threads(1) }
+        let n = queries.count / dim
+        var ids: [[Int64]] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        for b in 0..<batches {
+            let first = (b * nq) % max(1, n - nq + 1)
+            let flat = try search(queries, from: first, count: nq, k: k, bitmap: nil)
+            if b == 0 { ids = (0..<nq).map { Array(flat[($0 * k)..<(($0 + 1) * k)]) } }
+        }
+        return Run(seconds: seconds(since: start), queries: nq * batches, latencies: [], ids: ids)
+    }
+
+    private func search(_ queries: [Float], from first: Int, count: Int, k: Int, bitmap: [UInt8]?) throws -> [Int64] {
+        var distances = [Float](repeating: 0, count: count * k)
+        var labels = [Int64](repeating: -1, count: count * k)
+        let status = queries.withUnsafeBufferPointer { q in
+            let x = q.baseAddress! + first * dim
+            if let bitmap {
+                return vf_index_search_bitmap(index, Int64(count), x, Int64(k), bitmap, bitmap.count, &distances, &labels)
+            }
+            return vf_index_search(index, Int64(count), x, Int64(k), &distances, &labels)
+        }
+        guard status == 0 else { throw BenchError("faiss search: \(String(cString: vf_last_error()))") }
+        return labels
+    }
+}

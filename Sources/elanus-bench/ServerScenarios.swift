@@ -1,0 +1,252 @@
+import Dispatch
+import ElanusCore
+import ElanusHTTP
+import Foundation
+
+/// The scenarios run against a freshly started `elanus` (temporary data directory, free port),
+/// over HTTP exactly as a user would, each beside its in-process faiss baseline from the same run.
+struct ServerScenarios {
+    struct Options {
+        var batch = 1000
+        var clients = 4
+        var concurrency = 4
+        var k = 10
+        var nq = 100
+    }
+
+    let report: Report
+    let dataset: Dataset
+    /// Ground truth: [variant][query] -> top-100 ids; variant 0 is unfiltered, then `Dataset.filters`.
+    let truth: [[[Int64]]]
+    let options: Options
+
+    var queryCount: Int { dataset.spec.queries }
+    var rows: Int { dataset.spec.rows }
+
+    func run() throws {
+        let baseline = try FaissBaseline(dataset: dataset, description: "Flat")
+        report.add("index build", "faiss Flat add, in-process", baseline.buildSeconds, "s", note: "FLAT is the only index type until issue 5")
+
+        let server = try ServerUnderTest()
+        defer { server.stop() }
+        let client = HTTPClient(port: server.port, timeoutMs: 600_000)
+        let create = #"""
+            {"collectionName":"bench","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},
+             {"fieldName":"vector","dataType":"FloatVector","elementTypeParams":{"dim":\#(dataset.dim)}},
+             {"fieldName":"category","dataType":"Int64"},
+             {"fieldName":"title","dataType":"VarChar","elementTypeParams":{"max_length":64}}]},
+             "indexParams":[{"fieldName":"vector","metricType":"L2","indexType":"FLAT"}]}
+            """#
+        try expectSuccess(client.post("/v2/vectordb/collections/create", json: create), "create the collection")
+
+        try insert(server, client)
+        try search(server, baseline)
+        try filteredSearch(server, baseline)
+        try query(server, client)
+
+        let restart = try server.restart()
+        let after = try HTTPClient(port: server.port).post("/v2/vectordb/collections/get_stats", json: #"{"collectionName":"bench"}"#)
+        guard after.text.contains(#""rowCount":\#(rows)"#) else { throw BenchError("after restart: \(after.text)") }
+        report.add("restart", "process start to /health ready", restart, "s", note: "replays the WAL (\(rows) rows, all verified after)")
+
+        let rawBytes = Double(rows * dataset.dim * 4)
+        report.add("resources", "server peak RSS", Double(server.peakRSS) / 1e6, "MB", baseline: rawBytes / 1e6, note: "baseline: raw float vectors")
+        report.add("resources", "data directory", Double(server.diskBytes) / 1e6, "MB", baseline: rawBytes / 1e6, note: "baseline: raw float vectors")
+    }
+
+    // MARK: insert
+
+    func insert(_ server: ServerUnderTest, _ client: HTTPClient) throws {
+        let batches = (rows + options.batch - 1) / options.batch
+        let scenario = "insert (\(options.clients) clients, \(options.batch) rows per request, durable)"
+        // The client builds each body as it goes; its cost per request is measured here so that
+        // the table shows it is small beside the server's.
+        let buildStart = DispatchTime.now().uptimeNanoseconds
+        let sampleBodies = min(batches, 5)
+        for b in 0..<sampleBodies { _ = InsertBodies(dataset: dataset, batch: options.batch).body(b) }
+        let buildMs = seconds(since: buildStart) * 1000 / Double(sampleBodies)
+
+        let bodies = InsertBodies(dataset: dataset, batch: options.batch)
+        let load = LoadGenerator(port: server.port, connections: options.clients, path: "/v2/vectordb/entities/insert", showProgress: true)
+        let result = try load.run(requests: batches) { bodies.body($0) }
+        let lastAck = DispatchTime.now().uptimeNanoseconds
+        let rowsPerSecond = Double(rows) / result.seconds
+        let decode = decodeRate()
+        report.add(scenario, "rows/s", rowsPerSecond, "rows/s", baseline: decode, note: "baseline: the row decoder alone, 1 thread, in-process")
+        report.add(scenario, "JSON in", Double(result.bytesSent) / 1e6 / result.seconds, "MB/s")
+        report.add(scenario, "request latency p50", result.p50, "ms")
+        report.add(scenario, "request latency p99", result.p99, "ms")
+        report.add(scenario, "client body build", buildMs, "ms/request", note: "the load generator's own cost")
+
+        // Time from the last acknowledged insert until every row is searchable. With FLAT over
+        // growing segments nothing is built, so this is the visibility delay alone.
+        while true {
+            let count = try client.post("/v2/vectordb/entities/query", json: #"{"collectionName":"bench","filter":"","outputFields":["count(*)"]}"#)
+            if count.text.contains(#""count(*)":\#(rows)"#) { break }
+            guard seconds(since: lastAck) < 600 else { throw BenchError("rows never became visible: \(count.text)") }
+        }
+        report.add(scenario, "last insert to searchable", seconds(since: lastAck) * 1000, "ms", note: "no index to build until issue 5")
+    }
+
+    /// Rows per second that the row decoder reaches on one thread over the same bodies.
+    func decodeRate() -> Double {
+        let schema = CollectionSchema(fields: [
+            FieldSchema(fieldID: 100, name: "id", dataType: .int64, isPrimary: true),
+            FieldSchema(fieldID: 101, name: "vector", dataType: .floatVector, typeParams: [KeyValue("dim", String(dataset.dim))]),
+            FieldSchema(fieldID: 102, name: "category", dataType: .int64),
+            FieldSchema(fieldID: 103, name: "title", dataType: .varChar, typeParams: [KeyValue("max_length", "64")]),
+        ])
+        let decoder = EntityRowDecoder(schema: schema, options: .init())
+        let prefix = Array(#"{"collectionName":"bench","data":"#.utf8).count
+        let bodies = (0..<min(10, (rows + options.batch - 1) / options.batch)).map(InsertBodies(dataset: dataset, batch: options.batch).body)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var decoded = 0
+        for body in bodies {
+            body.withUnsafeBufferPointer { buffer in
+                var reader = JSONReader(bytes: buffer)
+                reader.rewind(to: prefix)
+                decoded += (try? decoder.decode(&reader).batch.rowCount) ?? 0
+            }
+        }
+        return Double(decoded) / seconds(since: start)
+    }
+
+    // MARK: search
+
+    func searchBody(_ queries: Range<Int>, filter: String? = nil) -> [UInt8] {
+        var out = Array(#"{"collectionName":"bench","limit":\#(options.k),"#.utf8)
+        if let filter { out += Array(#""filter":"\#(filter)","#.utf8) }
+        out += Array(#""data":["#.utf8)
+        for q in queries {
+            if q > queries.lowerBound { out.append(UInt8(ascii: ",")) }
+            dataset.appendVector(q, query: true, to: &out)
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
+    func search(_ server: ServerUnderTest, _ baseline: FaissBaseline) throws {
+        let k = options.k
+        let queries = dataset.allQueries()
+        let path = "/v2/vectordb/entities/search"
+
+        // nq = 1, one client, one request after another.
+        let scenario = "search nq=1, 1 client, k=\(k), FLAT (exact)"
+        let single = (0..<queryCount).map { searchBody($0..<($0 + 1)) }
+        let sequential = try LoadGenerator(port: server.port, path: path, keepResponses: true).run(requests: queryCount) { single[$0] }
+        let found = try (0..<queryCount).map { try hitIDs(sequential.responses[$0]!, nq: 1)[0] }
+        let inProcess = try baseline.sequential(queries, count: queryCount, k: k)
+        report.add(scenario, "QPS", sequential.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "baseline: faiss Flat, 1 thread")
+        report.add(scenario, "latency p50", sequential.p50, "ms", baseline: percentile(inProcess.latencies, 0.5))
+        report.add(scenario, "latency p99", sequential.p99, "ms", baseline: percentile(inProcess.latencies, 0.99))
+        report.add(scenario, "recall@\(k)", recall(found: found, truth: truth[0], k: k), "", baseline: recall(found: inProcess.ids, truth: truth[0], k: k))
+
+        // nq = 1 from several clients at once.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let concurrentScenario = "search nq=1, \(options.concurrency) clients, k=\(k), FLAT (exact)"
+        let requests = queryCount * 2, distinct = queryCount
+        let concurrent = try LoadGenerator(port: server.port, connections: options.concurrency, path: path).run(requests: requests) { single[$0 % distinct] }
+        let inProcessConcurrent = try baseline.concurrent(queries, count: requests, k: k, threads: cores)
+        report.add(concurrentScenario, "QPS", concurrent.requestsPerSecond, "q/s", baseline: inProcessConcurrent.qps, note: "baseline: faiss Flat, \(cores) threads")
+        report.add(concurrentScenario, "latency p50", concurrent.p50, "ms")
+        report.add(concurrentScenario, "latency p99", concurrent.p99, "ms")
+
+        // nq = 100 per request.
+        let nq = min(options.nq, queryCount)
+        let batchScenario = "search nq=\(nq), 1 client, k=\(k), FLAT (exact)"
+        let batchCount = max(1, queryCount / nq)
+        let batches = (0..<batchCount).map { searchBody(($0 * nq)..<(($0 + 1) * nq)) }
+        let rounds = max(batchCount, 3)
+        let batched = try LoadGenerator(port: server.port, path: path, keepResponses: true).run(requests: rounds) { batches[$0 % batchCount] }
+        let batchFound = try (0..<batchCount).flatMap { try hitIDs(batched.responses[$0]!, nq: nq) }
+        let inProcessBatched = try baseline.batched(queries, nq: nq, batches: rounds, k: k)
+        report.add(batchScenario, "queries/s", Double(rounds * nq) / batched.seconds, "q/s", baseline: inProcessBatched.qps, note: "baseline: faiss Flat batch, \(cores) threads")
+        report.add(batchScenario, "request latency p50", batched.p50, "ms")
+        report.add(batchScenario, "recall@\(k)", recall(found: batchFound, truth: truth[0], k: k), "", baseline: recall(found: inProcessBatched.ids, truth: truth[0], k: k))
+    }
+
+    func filteredSearch(_ server: ServerUnderTest, _ baseline: FaissBaseline) throws {
+        let k = options.k
+        let queries = dataset.allQueries()
+        for (f, filter) in Dataset.filters.enumerated() {
+            let scenario = "filtered search nq=1, 1 client, k=\(k), \(filter.name) of rows (\(filter.expression))"
+            let bodies = (0..<queryCount).map { searchBody($0..<($0 + 1), filter: filter.expression) }
+            let result = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/search", keepResponses: true).run(requests: queryCount) { bodies[$0] }
+            let found = try (0..<queryCount).map { try hitIDs(result.responses[$0]!, nq: 1)[0] }
+            var bitmap = [UInt8](repeating: 0, count: (rows + 7) / 8)
+            for id in 0..<rows where dataset.passes(id, filter: f) { bitmap[id >> 3] |= 1 << UInt8(id & 7) }
+            let inProcess = try baseline.sequential(queries, count: queryCount, k: k, bitmap: bitmap)
+            report.add(scenario, "QPS", result.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "baseline: faiss Flat with an IDSelectorBitmap")
+            report.add(scenario, "latency p50", result.p50, "ms", baseline: percentile(inProcess.latencies, 0.5))
+            report.add(scenario, "recall@\(k)", recall(found: found, truth: truth[f + 1], k: k), "", baseline: recall(found: inProcess.ids, truth: truth[f + 1], k: k))
+        }
+    }
+
+    // MARK: query
+
+    func query(_ server: ServerUnderTest, _ client: HTTPClient) throws {
+        let scenario = "query by filter, 1 client"
+        let body = Array(#"{"collectionName":"bench","filter":"category == 7","limit":100,"outputFields":["id","category","title"]}"#.utf8)
+        let result = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/query", keepResponses: true).run(requests: queryCount) { _ in body }
+        guard case .array(let rowsReturned)? = try JSON.parse(result.responses[0]!)["data"] else { throw BenchError("query: no data") }
+        let expected = min(100, (0..<rows).filter { dataset.category($0) == 7 }.count)
+        guard rowsReturned.count == expected else { throw BenchError("query returned \(rowsReturned.count) rows, expected \(expected)") }
+        report.add(scenario, "QPS, category == 7, limit 100", result.requestsPerSecond, "q/s", note: "no faiss counterpart")
+        report.add(scenario, "latency p50", result.p50, "ms")
+
+        // count(*) under a 10% filter, checked against the dataset.
+        let countBody = Array(#"{"collectionName":"bench","filter":"category < 10","outputFields":["count(*)"]}"#.utf8)
+        let counted = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/query", keepResponses: true).run(requests: max(10, queryCount / 10)) { _ in countBody }
+        let tenPercent = (0..<rows).filter { dataset.category($0) < 10 }.count
+        guard String(decoding: counted.responses[0]!, as: UTF8.self).contains(#""count(*)":\#(tenPercent)"#) else {
+            throw BenchError("count(*) disagrees with the dataset (\(tenPercent)): \(String(decoding: counted.responses[0]!, as: UTF8.self))")
+        }
+        report.add(scenario, "QPS, count(*) where category < 10", counted.requestsPerSecond, "q/s", note: "verified: \(tenPercent) rows")
+    }
+
+    // MARK: helpers
+
+    /// The ids of each query's hits in a search response (a flat list split by `topks`).
+    func hitIDs(_ body: [UInt8], nq: Int) throws -> [[Int64]] {
+        let json = try JSON.parse(body)
+        guard case .array(let items)? = json["data"] else { throw BenchError("search response without data") }
+        var counts = [items.count]
+        if case .array(let topks)? = json["topks"] {
+            counts = topks.compactMap { if case .int(let n) = $0 { return Int(n) } else { return nil } }
+        }
+        guard counts.count == nq, counts.reduce(0, +) == items.count else { throw BenchError("topks do not match \(nq) queries") }
+        var out: [[Int64]] = []
+        var offset = 0
+        for count in counts {
+            out.append(items[offset..<(offset + count)].map { if case .int(let id)? = $0["id"] { return id } else { return -1 } })
+            offset += count
+        }
+        return out
+    }
+
+    func expectSuccess(_ response: HTTPClient.Response, _ what: String) throws {
+        guard response.text.hasPrefix("{\"code\":0") else { throw BenchError("\(what): \(response.text.prefix(300))") }
+    }
+}
+
+/// Insert request bodies for the dataset: batch `b` holds rows b*batch ..< (b+1)*batch, whose
+/// primary keys are their row numbers (the ids the ground truth speaks of).
+struct InsertBodies: Sendable {
+    let dataset: Dataset
+    let batch: Int
+
+    func body(_ b: Int) -> [UInt8] {
+        let first = b * batch, count = min(batch, dataset.spec.rows - first)
+        var out: [UInt8] = []
+        out.reserveCapacity(count * (dataset.dim * 7 + 64) + 64)
+        out += Array(#"{"collectionName":"bench","data":["#.utf8)
+        for id in first..<(first + count) {
+            if id > first { out.append(UInt8(ascii: ",")) }
+            out += Array(#"{"id":\#(id),"vector":"#.utf8)
+            dataset.appendVector(id, to: &out)
+            out += Array(#","category":\#(dataset.category(id)),"title":"title-\#(id)"}"#.utf8)
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+}
