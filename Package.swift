@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
-        .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ElanusTestSupport", "ElanusCore", "ElanusHTTP"]),
     ],

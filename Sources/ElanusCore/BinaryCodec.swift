@@ -19,6 +19,9 @@ public struct ByteWriter {
         }
     }
 
+    /// Raw bytes, with no length prefix.
+    public mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
     /// A count, then the elements' memory (the platform is little-endian: x86-64 and arm64).
     public mutating func writeArray<T: BitwiseCopyable>(_ values: [T]) {
         write(UInt32(values.count))
@@ -51,6 +54,13 @@ public struct ByteReader {
         }
         offset += size
         return T(littleEndian: value)
+    }
+
+    /// The next `count` raw bytes.
+    public mutating func readBytes(_ count: Int) throws(ElanusError) -> [UInt8] {
+        guard count >= 0, offset + count <= bytes.count else { throw corrupt("truncated") }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
     }
 
     public mutating func readBool() throws(ElanusError) -> Bool { try read(UInt8.self) != 0 }

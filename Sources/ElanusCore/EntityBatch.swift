@@ -185,3 +185,30 @@ extension EntityBatch {
         self.init(rowCount: 0, columns: schema.fields.map { ColumnBuilder(field: $0).build() }, dynamic: schema.enableDynamicField ? [] : nil)
     }
 }
+
+extension EntityBatch {
+    /// Approximate in-memory bytes of the column data (strings and JSON estimated), for seal
+    /// policies and memory reports; not an exact accounting.
+    public var estimatedBytes: Int {
+        var total = 0
+        for column in columns {
+            switch column.values {
+            case .bool(let a): total += a.count
+            case .int8(let a): total += a.count
+            case .int16(let a): total += a.count * 2
+            case .int32(let a): total += a.count * 4
+            case .int64(let a): total += a.count * 8
+            case .float(let a): total += a.count * 4
+            case .double(let a): total += a.count * 8
+            case .string(let a): total += a.reduce(0) { $0 + $1.utf8.count + 16 }
+            case .json(let a): total += a.count * 64
+            case .floatVector(let a): total += a.count * 4
+            case .binaryVector(let a): total += a.count
+            case .halfVector(let a): total += a.count * 2
+            case .sparseVector(let a): total += a.reduce(0) { $0 + $1.indices.count * 8 + 16 }
+            }
+            total += column.valid?.count ?? 0
+        }
+        return total + (dynamic?.count ?? 0) * 64
+    }
+}

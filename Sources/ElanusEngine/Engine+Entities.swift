@@ -126,9 +126,13 @@ extension Engine {
         return try data(for: info).liveRows(partitions: partitions)
     }
 
-    /// Makes everything written to the collection so far durable and applied.
+    /// `collections/flush`: seals every growing segment of the collection and writes each
+    /// sealed one to the object store, so that a restart loads it instead of replaying the log.
     public func flush(_ info: CollectionInfo) throws(ElanusError) {
-        try data(for: info).flush()
+        let data = try data(for: info)
+        try data.waitApplied()
+        data.sealGrowing(all: true)
+        try data.flushSealed()
     }
 
     // MARK: - Helpers
@@ -152,7 +156,7 @@ extension Engine {
     static func rows(at locations: [RowLocation], of s: borrowing CollectionData.Applied, schema: CollectionSchema? = nil) -> EntityBatch {
         var refs: [(batch: EntityBatch, row: Int)] = []
         for location in locations {
-            guard let chunk = s.segments[location.partitionID]?.chunks[Int(location.chunk)] else { continue }
+            guard let chunk = s.segments[location.segmentID]?.chunks[Int(location.chunk)] else { continue }
             refs.append((chunk.batch, Int(location.row)))
         }
         guard let shape = refs.first?.batch ?? schema.map(EntityBatch.init(emptyFor:)) else { return EntityBatch(columns: []) }

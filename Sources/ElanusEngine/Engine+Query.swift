@@ -50,7 +50,7 @@ extension Engine {
     }
 
     /// The segments a read scans, as of now.
-    func snapshot(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> [GrowingSegment] {
+    func snapshot(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> [Segment] {
         try data(for: info).snapshot(partitions: try readablePartitions(info, partitionNames))
     }
 

@@ -10,6 +10,10 @@ public final class Engine: Sendable {
     public struct Configuration: Sendable {
         public var dataDirectory: String
         public var limits = SchemaLimits()
+        /// When growing segments seal.
+        public var segments = SegmentPolicy()
+        /// How often the flusher looks for segments to seal by age and flush, at least.
+        public var flushInterval = 1.0
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
 
@@ -18,6 +22,8 @@ public final class Engine: Sendable {
     let tso: TimestampOracle
     private let metaStore: any MetaStore
     private let broker: any LogBroker
+    let objects: ObjectStore
+    private let flusher: Flusher
     private let collections = Mutex<[Int64: CollectionData]>([:])
     private let logger: Logger
 
@@ -35,6 +41,8 @@ public final class Engine: Sendable {
         } catch {
             throw .unexpected("cannot create data directory \(root): \(error.localizedDescription)")
         }
+        objects = try ObjectStore(root: root + "/objects")
+        flusher = Flusher(interval: configuration.flushInterval, logger: logger)
         metaStore = try RocksMetaStore(path: root + "/meta")
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
@@ -57,9 +65,11 @@ public final class Engine: Sendable {
             metaStore.close()
             throw error
         }
+        flusher.start { [weak self] in self?.collections.withLock { Array($0.values) } ?? [] }
     }
 
-    /// Replays each collection's channel. Progress is logged every few seconds for large logs.
+    /// Loads each collection's flushed segments and replays its channel after the checkpoint.
+    /// Progress is logged every few seconds for large logs.
     private func recover() throws(ElanusError) {
         let start = Date()
         var totalRows = 0
@@ -75,12 +85,17 @@ public final class Engine: Sendable {
                 }
             }
             totalRows += replayed.rows
-            if replayed.records > 0 {
+            let segments = data.read { s in s.segments.values.filter { $0.state == .flushed }.count }
+            if replayed.records > 0 || segments > 0 {
                 logger.info(
                     "collection recovered",
-                    metadata: ["collection": "\(info.name)", "records": "\(replayed.records)", "rows": "\(replayed.rows)", "liveEntities": "\(data.liveRows())"])
+                    metadata: [
+                        "collection": "\(info.name)", "flushedSegments": "\(segments)", "walRecords": "\(replayed.records)",
+                        "walRows": "\(replayed.rows)", "liveEntities": "\(data.liveRows())",
+                    ])
             }
         }
+        removeOrphanCollections()
         logger.info("write-ahead log replayed", metadata: ["rows": "\(totalRows)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))"])
     }
 
@@ -89,18 +104,33 @@ public final class Engine: Sendable {
         let primary = try primaryField(info)
         return collections.withLock { map in
             if let existing = map[info.id] { return existing }
-            let data = CollectionData(collectionID: info.id, primaryFieldID: primary.fieldID, broker: broker, tso: tso)
+            let data = makeData(info.id, primaryFieldID: primary.fieldID)
             map[info.id] = data
             return data
         }
     }
 
-    /// Drops a collection: the catalog entry first (so no new write can find it), then its data
-    /// and its log. A crash in between leaves an orphaned log under an ID that is never reused.
+    private func makeData(_ id: Int64, primaryFieldID: Int64) -> CollectionData {
+        CollectionData(
+            collectionID: id, primaryFieldID: primaryFieldID, policy: configuration.segments, broker: broker, meta: metaStore,
+            objects: objects, tso: tso, onSeal: { [flusher] in flusher.wake() })
+    }
+
+    /// Drops a collection: the catalog entry first (so no new write can find it), then its
+    /// segments and their records, then its log. A crash in between leaves orphans under an ID
+    /// that is never reused; the next start removes the orphaned files.
     public func dropCollection(database: String, name: String) throws(ElanusError) {
         guard let info = try catalog.dropCollection(database: database, name: name) else { return }
-        let data = collections.withLock { $0.removeValue(forKey: info.id) }
-        try (data ?? CollectionData(collectionID: info.id, primaryFieldID: 0, broker: broker, tso: tso)).dropLog()
+        let data = collections.withLock { $0.removeValue(forKey: info.id) } ?? makeData(info.id, primaryFieldID: 0)
+        try data.dropData()
+        try broker.drop(channel: data.channel)
+    }
+
+    /// Object-store directories of collections the catalog no longer has (a drop that crashed
+    /// halfway).
+    private func removeOrphanCollections() {
+        let known = Set(catalog.allCollections().map { String($0.id) })
+        for name in objects.list("") where !known.contains(name) { objects.removeTree(name) }
     }
 
     /// Drops a partition and its rows. Its records stay in the log until compaction truncates
@@ -108,11 +138,15 @@ public final class Engine: Sendable {
     public func dropPartition(database: String, collection: String, name: String) throws(ElanusError) {
         let info = try catalog.collection(database: database, name: collection)
         guard let id = try catalog.dropPartition(database: database, collection: collection, name: name) else { return }
-        try data(for: info).dropPartition(id)
+        let data = try data(for: info)
+        data.dropPartition(id)
+        // Forget the partition's flushed segments now rather than at the next flush.
+        try data.flushSealed()
     }
 
     /// Closes the stores cleanly (the WAL finishes its queued group, RocksDB releases its locks).
     public func close() {
+        flusher.stop()
         broker.close()
         metaStore.close()
         logger.info("engine closed")

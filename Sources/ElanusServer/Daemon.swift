@@ -26,7 +26,7 @@ public enum Daemon {
         }
         let engine: Engine
         do {
-            engine = try Engine(configuration: Engine.Configuration(dataDirectory: configuration.dataDirectory), logger: Logger(label: "elanus.engine"))
+            engine = try Engine(configuration: configuration.engine, logger: Logger(label: "elanus.engine"))
         } catch {
             logger.critical("cannot open the data directory \(configuration.dataDirectory): \(error.message)")
             server.shutdown(graceMs: 0)

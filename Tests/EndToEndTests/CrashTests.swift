@@ -20,7 +20,10 @@ import Testing
     @Test func acknowledgedRowsSurviveRepeatedSigkills() throws {
         let dir = TemporaryDirectory()
         var rng = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
-        var server = ElanusProcess(dataDirectory: dir.file("data"))
+        // Segments seal every 300 rows and flush at once, so the kills also land in the middle of
+        // segment writes, delta files, checkpoint commits and log truncations.
+        let environment = ["ELANUS_SEGMENT_MAX_ROWS": "300", "ELANUS_SEGMENT_FLUSH_INTERVAL_SECONDS": "0.01"]
+        var server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
         try server.start()
         #expect(try RESTClient(port: server.port).call("collections/create", #"{"collectionName":"crash","dimension":8}"#).code == 0)
         var allAcknowledged: [Int64] = []
@@ -68,7 +71,7 @@ import Testing
             let (acknowledged, inFlight, stops) = ledger.withLock { ($0.acknowledged, $0.inFlight, $0.stops) }
             #expect(acknowledged.count > 0, "round \(round): the writers made progress before the kill: \(stops)")
 
-            server = ElanusProcess(dataDirectory: dir.file("data"))
+            server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
             try server.start()
             let rest = RESTClient(port: server.port)
             allAcknowledged += acknowledged.flatMap { $0 }

@@ -16,9 +16,12 @@ import Testing
         var tag: Int
     }
 
-    @Test func randomOperationsMatchTheModelAcrossRestarts() throws {
+    /// With `smallSegments`, segments seal every few rows and flush at once (and the test calls
+    /// collections/flush now and then), so the kills land on every stage of the segment lifecycle.
+    @Test(arguments: [false, true]) func randomOperationsMatchTheModelAcrossRestarts(smallSegments: Bool) throws {
         let dir = TemporaryDirectory()
-        var server = ElanusProcess(dataDirectory: dir.file("data"))
+        let environment = smallSegments ? ["ELANUS_SEGMENT_MAX_ROWS": "5", "ELANUS_SEGMENT_FLUSH_INTERVAL_SECONDS": "0.01"] : [:]
+        var server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
         try server.start()
         var rest = RESTClient(port: server.port)
         #expect(try rest.call("collections/create", #"{"collectionName":"m","dimension":2,"params":{"consistencyLevel":"Strong"}}"#).code == 0)
@@ -64,9 +67,12 @@ import Testing
                 #expect(reply.data?["deleteCount"] == .int(Int64(expected.count)), "step \(step): \(filter) \(reply.body.serialized())")
                 for k in expected { model[k] = nil }
             }
+            if smallSegments && step % 17 == 0 {
+                #expect(try rest.call("collections/flush", #"{"collectionName":"m"}"#).code == 0)
+            }
             if step % 30 == 0 {
                 server.kill()
-                server = ElanusProcess(dataDirectory: dir.file("data"))
+                server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
                 try server.start()
                 rest = RESTClient(port: server.port)
             }

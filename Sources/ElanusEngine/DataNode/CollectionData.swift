@@ -1,3 +1,4 @@
+import Dispatch
 import ElanusCore
 import ElanusStorage
 import Synchronization
@@ -17,16 +18,27 @@ import Synchronization
 /// Recovery replays the channel through the same `apply`, so it rebuilds the same state.
 final class CollectionData: Sendable {
     struct Applied: Sendable {
-        var segments: [Int64: GrowingSegment] = [:]
+        /// Every segment, growing, sealed or flushed, by id.
+        var segments: [Int64: Segment] = [:]
+        /// Partition -> the id of its growing segment.
+        var growing: [Int64: Int64] = [:]
         /// Primary key -> newest live version.
         var live: [PrimaryKey: RowLocation] = [:]
         /// Live rows per partition.
         var liveCount: [Int64: Int] = [:]
-        var deletes: [DeleteRecord] = []
         /// Partitions dropped while writes to them were in flight: their rows are discarded.
         var dropped: Set<Int64> = []
+        /// Flushed segments of dropped partitions whose records and files are still to remove.
+        var droppedSegments: [Int64] = []
         /// Durable records not applied yet, in position order.
         var pending: [(position: UInt64, record: WriteRecord)] = []
+        /// The WAL position of the last record applied.
+        var lastApplied: UInt64 = 0
+        /// Partition -> the last WAL position whose rows sit in a flushed segment. Replay skips
+        /// inserts at or below it: those rows were loaded from the segment files.
+        var flushedThrough: [Int64: UInt64] = [:]
+        var nextSegmentID: Int64 = 1
+        var flushed = DataState(checkpoint: 0, deltaFile: nil)
     }
 
     struct Writer: Sendable {
@@ -36,17 +48,32 @@ final class CollectionData: Sendable {
     let collectionID: Int64
     let channel: String
     let primaryFieldID: Int64
-    private let broker: any LogBroker
+    let policy: SegmentPolicy
+    let broker: any LogBroker
+    let meta: any MetaStore
+    let objects: ObjectStore
     private let tso: TimestampOracle
     private let writer = Mutex(Writer())
-    private let state = Mutex(Applied())
+    let state = Mutex(Applied())
+    /// Held by whoever flushes the collection (the flusher thread, `collections/flush`, a drop),
+    /// so segment files, delta files and checkpoints are written by one thread at a time.
+    let flushLock = Mutex(false)
+    /// Called (outside every lock) when a segment seals, to wake the flusher.
+    let onSeal: @Sendable () -> Void
 
-    init(collectionID: Int64, primaryFieldID: Int64, broker: any LogBroker, tso: TimestampOracle) {
+    init(
+        collectionID: Int64, primaryFieldID: Int64, policy: SegmentPolicy, broker: any LogBroker, meta: any MetaStore,
+        objects: ObjectStore, tso: TimestampOracle, onSeal: @escaping @Sendable () -> Void = {}
+    ) {
         self.collectionID = collectionID
         self.channel = "collection-\(collectionID)"
         self.primaryFieldID = primaryFieldID
+        self.policy = policy
         self.broker = broker
+        self.meta = meta
+        self.objects = objects
         self.tso = tso
+        self.onSeal = onSeal
     }
 
     // MARK: - Writing
@@ -72,18 +99,21 @@ final class CollectionData: Sendable {
     }
 
     private func applyDurable(upTo position: UInt64) {
-        state.withLock { s in
+        let sealed = state.withLock { s in
             var n = 0
+            var sealed = false
             while n < s.pending.count && s.pending[n].position <= position {
-                apply(s.pending[n].record, to: &s)
+                sealed = apply(s.pending[n].record, at: s.pending[n].position, to: &s) || sealed
                 n += 1
             }
             s.pending.removeFirst(n)
+            return sealed
         }
+        if sealed { onSeal() }
     }
 
     /// Waits until everything written so far is durable and applied.
-    func flush() throws(ElanusError) {
+    func waitApplied() throws(ElanusError) {
         guard let ticket = writer.withLock({ $0.lastTicket }) else { return }
         try ticket.wait()
         applyDurable(upTo: ticket.position)
@@ -91,35 +121,98 @@ final class CollectionData: Sendable {
 
     // MARK: - Applying (the writer and recovery)
 
-    private func apply(_ record: WriteRecord, to s: inout Applied) {
+    /// Applies one record at its WAL position; returns whether a segment sealed.
+    private func apply(_ record: WriteRecord, at position: UInt64, to s: inout Applied) -> Bool {
         for key in record.deletes {
-            if let location = s.live[key], record.deletePartition == nil || record.deletePartition == location.partitionID {
-                s.live[key] = nil
-                s.liveCount[location.partitionID, default: 0] -= 1
-                s.segments[location.partitionID]?.markDead(chunk: Int(location.chunk), row: Int(location.row))
+            // A delete masks only strictly older versions: an upsert's own insert, at the same
+            // timestamp, stays, and so does a replayed row that is newer than the delete.
+            if let location = s.live[key], record.deletePartition == nil || record.deletePartition == location.partitionID,
+                CollectionData.timestamp(of: location, in: s) < record.timestamp
+            {
+                kill(location, key: key, in: &s)
             }
-            s.deletes.append(DeleteRecord(key: key, timestamp: record.timestamp, partitionID: record.deletePartition))
         }
+        var sealed = false
         for insert in record.inserts where !s.dropped.contains(insert.partitionID) {
+            // On replay, rows already loaded from a flushed segment are not inserted twice.
+            if position <= s.flushedThrough[insert.partitionID] ?? 0 { continue }
+            let segmentID = growingSegment(insert.partitionID, in: &s)
             let keys = insert.batch.primaryKeys(primaryFieldID)
-            var segment = s.segments.removeValue(forKey: insert.partitionID) ?? GrowingSegment(partitionID: insert.partitionID)
-            let chunk = Int32(segment.append(insert.batch, timestamp: record.timestamp))
-            s.segments[insert.partitionID] = segment
+            let chunk = Int32(s.segments[segmentID]!.append(insert.batch, timestamp: record.timestamp, position: position))
             for (row, key) in keys.enumerated() {
-                let location = RowLocation(partitionID: insert.partitionID, chunk: chunk, row: Int32(row))
+                let location = RowLocation(partitionID: insert.partitionID, segmentID: segmentID, chunk: chunk, row: Int32(row))
+                // On replay a newer version may already be loaded from a flushed segment (an
+                // upsert into another partition); the older row is then born dead.
+                if let old = s.live[key], CollectionData.timestamp(of: old, in: s) > record.timestamp {
+                    s.segments[segmentID]!.markDead(chunk: Int(chunk), row: row)
+                    continue
+                }
                 if let old = s.live.updateValue(location, forKey: key) {
                     s.liveCount[old.partitionID, default: 0] -= 1
-                    s.segments[old.partitionID]?.markDead(chunk: Int(old.chunk), row: Int(old.row))
+                    s.segments[old.segmentID]?.markDead(chunk: Int(old.chunk), row: Int(old.row))
                 }
                 s.liveCount[insert.partitionID, default: 0] += 1
             }
+            let segment = s.segments[segmentID]!
+            if segment.rowCount >= policy.maxRows || segment.byteSize >= policy.maxBytes {
+                seal(segmentID, in: &s)
+                sealed = true
+            }
+        }
+        s.lastApplied = max(s.lastApplied, position)
+        return sealed
+    }
+
+    private func kill(_ location: RowLocation, key: PrimaryKey, in s: inout Applied) {
+        s.live[key] = nil
+        s.liveCount[location.partitionID, default: 0] -= 1
+        s.segments[location.segmentID]?.markDead(chunk: Int(location.chunk), row: Int(location.row))
+    }
+
+    static func timestamp(of location: RowLocation, in s: borrowing Applied) -> UInt64 {
+        s.segments[location.segmentID]?.chunks[Int(location.chunk)].timestamp ?? 0
+    }
+
+    private func growingSegment(_ partitionID: Int64, in s: inout Applied) -> Int64 {
+        if let id = s.growing[partitionID] { return id }
+        let id = s.nextSegmentID
+        s.nextSegmentID += 1
+        s.segments[id] = Segment(id: id, partitionID: partitionID, createdAt: DispatchTime.now().uptimeNanoseconds)
+        s.growing[partitionID] = id
+        return id
+    }
+
+    /// Freezes a growing segment: it takes no more rows, and the flusher will write it out. Its
+    /// rows stay exactly where they are, so readers see no change.
+    func seal(_ segmentID: Int64, in s: inout Applied) {
+        guard var segment = s.segments[segmentID], segment.state == .growing else { return }
+        segment.state = .sealed
+        s.segments[segmentID] = segment
+        s.growing[segment.partitionID] = nil
+    }
+
+    /// Seals the growing segments that are older than the policy allows (all of them when
+    /// `all`); returns how many sealed.
+    @discardableResult
+    func sealGrowing(all: Bool) -> Int {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let maxAge = UInt64(max(0, policy.maxAgeSeconds) * 1e9)
+        return state.withLock { s in
+            let due = s.growing.values.filter { id in
+                guard let segment = s.segments[id], segment.rowCount > 0 else { return false }
+                return all || now &- segment.createdAt >= maxAge
+            }
+            for id in due { seal(id, in: &s) }
+            return due.count
         }
     }
 
-    /// Replays the channel from its start; `progress` is called every so often with
-    /// (records, rows) so far. Partitions not in `partitions` (dropped) are skipped.
+    /// Loads the flushed segments and their delta file, then replays the channel after the
+    /// checkpoint. `progress` is called every so often with (records, rows) so far. Segments and
+    /// records of partitions not in `partitions` (dropped) are skipped.
     func recover(partitions: Set<Int64>, progress: (Int, Int) -> Void) throws(ElanusError) {
-        var position: UInt64 = 1
+        try loadFlushed(partitions: partitions)
+        var position = state.withLock { $0.flushed.checkpoint } + 1
         var records = 0
         var rows = 0
         while true {
@@ -128,7 +221,8 @@ final class CollectionData: Sendable {
             for entry in page {
                 var record = try WriteRecord.decode(entry.payload, what: "WAL record \(channel)@\(entry.position)")
                 record.inserts.removeAll { !partitions.contains($0.partitionID) }
-                state.withLock { apply(record, to: &$0) }
+                let sealed = state.withLock { apply(record, at: entry.position, to: &$0) }
+                if sealed { onSeal() }
                 records += 1
                 rows += record.insertedRows
                 position = entry.position + 1
@@ -142,15 +236,14 @@ final class CollectionData: Sendable {
     func dropPartition(_ partitionID: Int64) {
         state.withLock { s in
             s.dropped.insert(partitionID)
-            s.segments[partitionID] = nil
+            for (id, segment) in s.segments where segment.partitionID == partitionID {
+                s.segments[id] = nil
+                if segment.state == .flushed { s.droppedSegments.append(id) }
+            }
+            s.growing[partitionID] = nil
             s.liveCount[partitionID] = nil
             s.live = s.live.filter { $0.value.partitionID != partitionID }
         }
-    }
-
-    /// Removes the collection's log (the collection was dropped).
-    func dropLog() throws(ElanusError) {
-        try broker.drop(channel: channel)
     }
 
     /// Live rows, in all partitions or in those given.
@@ -160,16 +253,16 @@ final class CollectionData: Sendable {
         }
     }
 
-    /// The growing segments of the given partitions (all when nil), as of now: copies that later
-    /// writes do not change, so a query scans them without any lock.
-    func snapshot(partitions: Set<Int64>?) -> [GrowingSegment] {
+    /// The segments of the given partitions (all when nil), as of now: copies that later writes
+    /// do not change, so a query scans them without any lock.
+    func snapshot(partitions: Set<Int64>?) -> [Segment] {
         state.withLock { s in
-            s.segments.values.filter { partitions == nil || partitions!.contains($0.partitionID) }.sorted { $0.partitionID < $1.partitionID }
+            s.segments.values.filter { partitions == nil || partitions!.contains($0.partitionID) }.sorted { $0.id < $1.id }
         }
     }
 
-    /// Runs `body` on the applied state under the state lock. `body` must not keep the live map
-    /// or the delete log: a retained copy would make the next apply copy them whole.
+    /// Runs `body` on the applied state under the state lock. `body` must not keep the live map:
+    /// a retained copy would make the next apply copy it whole.
     func read<T>(_ body: (borrowing Applied) -> T) -> T { state.withLock { body($0) } }
 }
 

@@ -15,7 +15,7 @@ struct ScanPlan {
 
     let parts: [Part]
 
-    init(_ segments: [GrowingSegment], predicate: Predicate?) {
+    init(_ segments: [Segment], predicate: Predicate?) {
         var parts: [Part] = []
         for segment in segments {
             for chunk in segment.chunks {

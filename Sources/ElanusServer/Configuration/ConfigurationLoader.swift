@@ -26,6 +26,10 @@ public struct ConfigurationLoader {
         ("server.writeTimeoutSeconds", nil, { c, v in c.writeTimeoutSeconds = try seconds(v, "server.writeTimeoutSeconds") }),
         ("server.shutdownGraceSeconds", nil, { c, v in c.shutdownGraceSeconds = try seconds(v, "server.shutdownGraceSeconds") }),
         ("storage.dataDir", "ELANUS_DATA_DIR", { c, v in c.dataDirectory = v }),
+        ("segment.maxRows", nil, { c, v in c.segmentMaxRows = try int(v, "segment.maxRows", 1...100_000_000) }),
+        ("segment.maxBytes", nil, { c, v in c.segmentMaxBytes = try int(v, "segment.maxBytes", 1024...(1 << 40)) }),
+        ("segment.maxAgeSeconds", nil, { c, v in c.segmentMaxAgeSeconds = try seconds(v, "segment.maxAgeSeconds") }),
+        ("segment.flushIntervalSeconds", nil, { c, v in c.flushIntervalSeconds = try seconds(v, "segment.flushIntervalSeconds") }),
         ("log.level", "ELANUS_LOG_LEVEL", { c, v in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw Error(description: "log.level: '\(v)' is not one of trace, debug, info, notice, warning, error, critical")

@@ -1,3 +1,4 @@
+import ElanusEngine
 import ElanusHTTP
 import Glibc
 import Logging
@@ -18,9 +19,21 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var writeTimeoutSeconds = 30.0
     public var shutdownGraceSeconds = 10.0
     public var dataDirectory = "./data"
+    public var segmentMaxRows = 1_000_000
+    public var segmentMaxBytes = 512 << 20
+    public var segmentMaxAgeSeconds = 600.0
+    public var flushIntervalSeconds = 1.0
     public var logLevel = Logger.Level.info
 
     public init() {}
+
+    /// The engine's view of these settings.
+    public var engine: Engine.Configuration {
+        var c = Engine.Configuration(dataDirectory: dataDirectory)
+        c.segments = SegmentPolicy(maxRows: segmentMaxRows, maxBytes: segmentMaxBytes, maxAgeSeconds: segmentMaxAgeSeconds)
+        c.flushInterval = flushIntervalSeconds
+        return c
+    }
 
     /// The transport's view of these settings, with the CORS headers Milvus sends on every response.
     public var http: HTTPServer.Configuration {

@@ -1,0 +1,163 @@
+import Dispatch
+import ElanusCore
+import ElanusStorage
+
+/// Flushing and loading sealed segments: the data node's half of the segment lifecycle.
+///
+/// Flush order, and why (each step makes the next one safe):
+/// 1. Write the segment file (temporary name, fsync, rename, fsync of the directory).
+/// 2. Write a new delta file with every flushed segment's dead-row bitmap.
+/// 3. Commit to the meta store, in one commit: the segment record, the new checkpoint and the
+///    new delta file's name. Until this commit a crash leaves only orphan files, which the next
+///    start removes; the WAL still holds every row.
+/// 4. Mark the segment flushed in memory (readers see the same rows as before).
+/// 5. Truncate the WAL below the checkpoint, and only now remove the old delta file: nothing
+///    the committed state names is ever removed.
+extension CollectionData {
+    /// Writes every sealed segment out, oldest first, each with its own checkpoint commit, and
+    /// forgets the records of segments whose partition was dropped. Returns how many segments it
+    /// flushed.
+    @discardableResult
+    func flushSealed() throws(ElanusError) -> Int {
+        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Int in
+            guard !dropped else { return 0 }
+            var flushed = 0
+            while let segment = state.withLock({ s in s.segments.values.filter { $0.state == .sealed }.min { $0.id < $1.id } }) {
+                let file = SegmentFile.segmentPath(collection: collectionID, segment: segment.id)
+                let bytes = SegmentFile.encode(segment, collectionID: collectionID)
+                try objects.write(file, bytes)
+                try commitCheckpoint(flushing: segment, file: file, bytes: bytes.count)
+                flushed += 1
+            }
+            if state.withLock({ !$0.droppedSegments.isEmpty }) { try commitCheckpoint(flushing: nil, file: nil, bytes: 0) }
+            return flushed
+        }
+    }
+
+    /// Steps 2 to 5 of the flush order. The caller holds `flushLock`.
+    private func commitCheckpoint(flushing: Segment?, file: String?, bytes: Int) throws(ElanusError) {
+        let plan = state.withLock { s in
+            // The checkpoint may pass every record whose rows are flushed (or being flushed now),
+            // and must stop before the first record with rows that exist only in the WAL.
+            var checkpoint = s.lastApplied
+            for segment in s.segments.values where segment.state != .flushed && segment.id != flushing?.id {
+                if let first = segment.firstPosition { checkpoint = min(checkpoint, first - 1) }
+            }
+            checkpoint = max(checkpoint, s.flushed.checkpoint)
+            // A partition dropped while its segment was being written: the file is not recorded.
+            let stillWanted = flushing.map { s.segments[$0.id] != nil } ?? false
+            // The dead bits are as of now, which may include deletes after the checkpoint; those
+            // are replayed again on recovery, and applying a delete twice changes nothing.
+            let withDeltas = s.segments.values.filter { $0.state == .flushed || ($0.id == flushing?.id && stillWanted) }.sorted { $0.id < $1.id }
+            return (checkpoint: checkpoint, deltas: SegmentFile.encodeDeltas(withDeltas), removed: s.droppedSegments,
+                    previous: s.flushed, stillWanted: stillWanted)
+        }
+        let sequence = (plan.previous.deltaSequence ?? 0) + 1
+        let deltaFile = SegmentFile.deltaPath(collection: collectionID, sequence: sequence)
+        try objects.write(deltaFile, plan.deltas)
+        let newState = DataState(checkpoint: plan.checkpoint, deltaFile: deltaFile, deltaSequence: sequence)
+        var mutations: [MetaMutation] = [.put(DataKeys.state(collectionID), try Keys.encode(newState))]
+        if let flushing, let file, plan.stillWanted {
+            let record = SegmentRecord(
+                id: flushing.id, partitionID: flushing.partitionID, rows: flushing.rowCount, file: file, bytes: bytes,
+                firstPosition: flushing.firstPosition ?? 0, lastPosition: flushing.lastPosition ?? 0)
+            mutations.append(.put(DataKeys.segment(collectionID, flushing.id), try Keys.encode(record)))
+        }
+        for id in plan.removed { mutations.append(.delete(DataKeys.segment(collectionID, id))) }
+        try meta.commit(mutations)
+
+        state.withLock { s in
+            if let flushing, plan.stillWanted, s.segments[flushing.id] != nil {
+                s.segments[flushing.id]!.state = .flushed
+                s.flushedThrough[flushing.partitionID] = max(s.flushedThrough[flushing.partitionID] ?? 0, flushing.lastPosition ?? 0)
+            }
+            s.flushed = newState
+            s.droppedSegments.removeAll { plan.removed.contains($0) }
+        }
+        // Only after the commit: the log below the checkpoint and the files nothing names now.
+        try broker.truncate(channel: channel, below: plan.checkpoint + 1)
+        if let old = plan.previous.deltaFile, old != deltaFile { objects.remove(old) }
+        for id in plan.removed { objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: id)) }
+        if let flushing, !plan.stillWanted { objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: flushing.id)) }
+    }
+
+    /// Recovery, first half: the flushed segments named by the meta store, their dead rows from
+    /// the delta file, and the live-key index built from them. A missing or damaged file stops
+    /// the start with an error naming it: its rows are no longer in the WAL.
+    func loadFlushed(partitions: Set<Int64>) throws(ElanusError) {
+        guard let stateBytes = try meta.get(DataKeys.state(collectionID)) else {
+            removeOrphans(keeping: [])
+            return
+        }
+        let dataState: DataState = try Keys.decode(stateBytes)
+        var segments: [Segment] = []
+        var records: [SegmentRecord] = []
+        var stale: [Int64] = []
+        let now = DispatchTime.now().uptimeNanoseconds
+        for (_, value) in try meta.scan(prefix: DataKeys.segmentPrefix(collectionID)) {
+            let record: SegmentRecord = try Keys.decode(value)
+            guard partitions.contains(record.partitionID) else {
+                stale.append(record.id)
+                continue
+            }
+            let segment = try SegmentFile.decode(try objects.read(record.file), name: objects.path(record.file), createdAt: now)
+            guard segment.id == record.id, segment.partitionID == record.partitionID else {
+                throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
+            }
+            segments.append(segment)
+            records.append(record)
+        }
+        if let deltaFile = dataState.deltaFile {
+            let deltas = try SegmentFile.decodeDeltas(try objects.read(deltaFile), name: objects.path(deltaFile))
+            for i in segments.indices { if let bitmaps = deltas[segments[i].id] { segments[i].setDead(bitmaps) } }
+        }
+        state.withLock { s in
+            for segment in segments {
+                s.segments[segment.id] = segment
+                for (c, chunk) in segment.chunks.enumerated() {
+                    for (row, key) in chunk.batch.primaryKeys(primaryFieldID).enumerated() where chunk.isLive(row) {
+                        let location = RowLocation(partitionID: segment.partitionID, segmentID: segment.id, chunk: Int32(c), row: Int32(row))
+                        // The delta file already holds every superseded version; should two live
+                        // versions meet anyway, the newer one wins, as it did when written.
+                        if let old = s.live[key] {
+                            if CollectionData.timestamp(of: old, in: s) > chunk.timestamp {
+                                s.segments[segment.id]!.markDead(chunk: c, row: row)
+                                continue
+                            }
+                            s.segments[old.segmentID]!.markDead(chunk: Int(old.chunk), row: Int(old.row))
+                            s.liveCount[old.partitionID, default: 0] -= 1
+                        }
+                        s.live[key] = location
+                        s.liveCount[segment.partitionID, default: 0] += 1
+                    }
+                }
+                s.flushedThrough[segment.partitionID] = max(s.flushedThrough[segment.partitionID] ?? 0, segment.lastPosition ?? 0)
+                s.nextSegmentID = max(s.nextSegmentID, segment.id + 1)
+            }
+            s.flushed = dataState
+            s.lastApplied = dataState.checkpoint
+            s.droppedSegments = stale
+        }
+        removeOrphans(keeping: Set(records.map(\.file) + stale.map { SegmentFile.segmentPath(collection: collectionID, segment: $0) } + [dataState.deltaFile].compactMap { $0 }))
+    }
+
+    /// Removes files of this collection that no committed record names: leftovers of a flush
+    /// that crashed before its commit, or of a delta file replaced just before a crash.
+    private func removeOrphans(keeping: Set<String>) {
+        for name in objects.list("\(collectionID)") {
+            let file = "\(collectionID)/\(name)"
+            if !keeping.contains(file) { objects.remove(file) }
+        }
+    }
+
+    /// Removes everything the collection has in the meta store and the object store (it was
+    /// dropped). Holds the flush lock so no flush writes a file afterwards.
+    func dropData() throws(ElanusError) {
+        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
+            dropped = true
+            let keys = try meta.scan(prefix: DataKeys.prefix(collectionID)).map { MetaMutation.delete($0.key) }
+            if !keys.isEmpty { try meta.commit(keys) }
+            objects.removeTree("\(collectionID)")
+        }
+    }
+}

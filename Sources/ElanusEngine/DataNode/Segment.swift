@@ -1,0 +1,108 @@
+import ElanusCore
+
+/// The rows of one partition in one segment: a list of immutable chunks (one per applied batch,
+/// with the batch's timestamp and WAL position), columnar within each chunk.
+///
+/// A segment is growing while inserts append to it. The seal policy freezes it (no more
+/// appends; a new growing segment takes the partition's inserts), the flusher writes it to the
+/// object store, and it is flushed once the meta store records it. Sealing changes no row and
+/// moves none, so a reader sees the same rows before, during and after the swap. Only the
+/// dead-row bitmaps keep changing, through deletes and newer versions of a key.
+///
+/// It is a value: the applier changes its own copy and publishes it under the collection's short
+/// state lock, so a reader holding an earlier copy keeps a consistent view and never waits.
+struct Segment: Sendable {
+    enum State: UInt8, Sendable {
+        case growing = 0
+        case sealed = 1
+        case flushed = 2
+    }
+
+    struct Chunk: Sendable {
+        let timestamp: UInt64
+        /// The WAL position of the record that inserted these rows.
+        let position: UInt64
+        let batch: EntityBatch
+        /// One bit per row, set once the row is no longer its key's live version (deleted, or
+        /// superseded by a newer insert or upsert). Readers scan only rows whose bit is clear.
+        var dead: [UInt64]
+
+        init(timestamp: UInt64, position: UInt64, batch: EntityBatch, dead: [UInt64]? = nil) {
+            self.timestamp = timestamp
+            self.position = position
+            self.batch = batch
+            self.dead = dead ?? [UInt64](repeating: 0, count: (batch.rowCount + 63) / 64)
+        }
+
+        func isLive(_ row: Int) -> Bool { dead[row >> 6] & (1 << UInt64(row & 63)) == 0 }
+    }
+
+    let id: Int64
+    let partitionID: Int64
+    var state: State
+    private(set) var chunks: [Chunk]
+    private(set) var rowCount = 0
+    /// Approximate bytes of column data, for the seal policy.
+    private(set) var byteSize = 0
+    /// When the first row arrived (monotonic nanoseconds), for the seal policy's age limit.
+    let createdAt: UInt64
+
+    init(id: Int64, partitionID: Int64, state: State = .growing, chunks: [Chunk] = [], createdAt: UInt64) {
+        self.id = id
+        self.partitionID = partitionID
+        self.state = state
+        self.chunks = []
+        self.createdAt = createdAt
+        for chunk in chunks { append(chunk) }
+    }
+
+    var firstPosition: UInt64? { chunks.first?.position }
+    var lastPosition: UInt64? { chunks.last?.position }
+
+    mutating func markDead(chunk: Int, row: Int) {
+        chunks[chunk].dead[row >> 6] |= 1 << UInt64(row & 63)
+    }
+
+    /// Appends a batch and returns its chunk index.
+    mutating func append(_ batch: EntityBatch, timestamp: UInt64, position: UInt64) -> Int {
+        append(Chunk(timestamp: timestamp, position: position, batch: batch))
+        return chunks.count - 1
+    }
+
+    private mutating func append(_ chunk: Chunk) {
+        chunks.append(chunk)
+        rowCount += chunk.batch.rowCount
+        byteSize += chunk.batch.estimatedBytes
+    }
+
+    /// Replaces the dead-row bitmaps (a flushed segment's, loaded with its delta file).
+    mutating func setDead(_ bitmaps: [[UInt64]]) {
+        for (c, bitmap) in bitmaps.enumerated() where c < chunks.count && bitmap.count == chunks[c].dead.count {
+            chunks[c].dead = bitmap
+        }
+    }
+
+    var liveRows: Int {
+        chunks.reduce(0) { total, chunk in total + chunk.batch.rowCount - chunk.dead.reduce(0) { $0 + $1.nonzeroBitCount } }
+    }
+}
+
+/// Where a primary key's newest live version is.
+struct RowLocation: Sendable {
+    var partitionID: Int64
+    var segmentID: Int64
+    var chunk: Int32
+    var row: Int32
+}
+
+/// When segments seal: whichever limit a growing segment reaches first.
+public struct SegmentPolicy: Sendable {
+    public var maxRows: Int
+    public var maxBytes: Int
+    public var maxAgeSeconds: Double
+    public init(maxRows: Int = 1_000_000, maxBytes: Int = 512 << 20, maxAgeSeconds: Double = 600) {
+        self.maxRows = maxRows
+        self.maxBytes = maxBytes
+        self.maxAgeSeconds = maxAgeSeconds
+    }
+}
