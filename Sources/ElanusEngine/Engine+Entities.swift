@@ -132,7 +132,7 @@ extension Engine {
         let data = try data(for: info)
         try data.waitApplied()
         data.sealGrowing(all: true)
-        try data.flushSealed()
+        if try data.flushSealed() > 0 { indexBuilder.wake() }
     }
 
     // MARK: - Helpers

@@ -36,16 +36,56 @@ extension Engine {
         return ScanPlan(try data(for: info).snapshot(partitions: partitions), predicate: predicate).rowCount
     }
 
-    /// Exact search: per query vector, the hits best first. Several query vectors are searched
-    /// in parallel, one per core.
+    /// Search: per query vector, the hits best first. Flushed segments with a ready index of the
+    /// request's metric go through faiss; the others (growing, sealed, small, or not indexed
+    /// yet) are scanned exactly; the hits are merged. Range search and grouping scan exactly
+    /// (faiss 1.7.3's HNSW has no range search). Several query vectors run in parallel.
     public func search(_ info: CollectionInfo, _ request: SearchRequest) throws(ElanusError) -> [[SearchHit]] {
-        let search = ExactSearch(request: request, plan: ScanPlan(try snapshot(info, request.partitionNames), predicate: request.predicate))
-        if request.vectors.count == 1 { return [search.run(request.vectors[0])] }
-        let results = Mutex<[[SearchHit]]>(Array(repeating: [], count: request.vectors.count))
-        DispatchQueue.concurrentPerform(iterations: request.vectors.count) { i in
-            let hits = search.run(request.vectors[i])
-            results.withLock { $0[i] = hits }
+        let segments = try snapshot(info, request.partitionNames)
+        let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
+        var scanned: [Segment] = []
+        var indexed: [IndexedSearch] = []
+        for segment in segments {
+            if indexable, let index = segment.indexes[request.field.fieldID], index.plan.metric == request.metric {
+                indexed.append(IndexedSearch(segment: segment, index: index, request: request))
+            } else {
+                scanned.append(segment)
+            }
         }
+        let run: @Sendable (Int) throws(ElanusError) -> [SearchHit]
+        if indexed.isEmpty {
+            let search = ExactSearch(request: request, plan: ScanPlan(scanned, predicate: request.predicate))
+            run = { i in search.run(request.vectors[i]) }
+        } else {
+            let k = request.limit + request.offset
+            var whole = request
+            whole.limit = k
+            whole.offset = 0
+            let exact = ExactSearch(request: whole, plan: ScanPlan(scanned, predicate: request.predicate))
+            let metric = request.metric
+            let indexed = indexed
+            run = { i throws(ElanusError) in
+                guard case .dense(let q) = request.vectors[i] else { return [] }
+                var hits = exact.run(request.vectors[i])
+                for segment in indexed { hits += try segment.run(q, k: k) }
+                hits.sort { metric.key($0.score) < metric.key($1.score) }
+                return Array(hits.prefix(k).dropFirst(request.offset))
+            }
+        }
+        if request.vectors.count == 1 { return [try run(0)] }
+        let results = Mutex<[[SearchHit]]>(Array(repeating: [], count: request.vectors.count))
+        let failure = Mutex<ElanusError?>(nil)
+        DispatchQueue.concurrentPerform(iterations: request.vectors.count) { i in
+            do {
+                let hits = try run(i)
+                results.withLock { $0[i] = hits }
+            } catch let error as ElanusError {
+                failure.withLock { $0 = error }
+            } catch {
+                failure.withLock { $0 = .unexpected("\(error)") }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
         return results.withLock { $0 }
     }
 

@@ -14,6 +14,10 @@ public final class Engine: Sendable {
         public var segments = SegmentPolicy()
         /// How often the flusher looks for segments to seal by age and flush, at least.
         public var flushInterval = 1.0
+        /// OpenMP threads one index build may use.
+        public var indexBuildThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Flushed segments with fewer rows are searched exactly instead of indexed.
+        public var indexMinSegmentRows = 1024
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
 
@@ -24,6 +28,7 @@ public final class Engine: Sendable {
     private let broker: any LogBroker
     let objects: ObjectStore
     private let flusher: Flusher
+    let indexBuilder: IndexBuilder
     private let collections = Mutex<[Int64: CollectionData]>([:])
     private let logger: Logger
 
@@ -42,7 +47,8 @@ public final class Engine: Sendable {
             throw .unexpected("cannot create data directory \(root): \(error.localizedDescription)")
         }
         objects = try ObjectStore(root: root + "/objects")
-        flusher = Flusher(interval: configuration.flushInterval, logger: logger)
+        indexBuilder = IndexBuilder(threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, logger: logger)
+        flusher = Flusher(interval: configuration.flushInterval, logger: logger, onFlushed: { [indexBuilder] in indexBuilder.wake() })
         metaStore = try RocksMetaStore(path: root + "/meta")
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
@@ -66,6 +72,7 @@ public final class Engine: Sendable {
             throw error
         }
         flusher.start { [weak self] in self?.collections.withLock { Array($0.values) } ?? [] }
+        indexBuilder.start { [weak self] in self?.indexJobs() ?? [] }
     }
 
     /// Loads each collection's flushed segments and replays its channel after the checkpoint.
@@ -77,7 +84,8 @@ public final class Engine: Sendable {
             guard let data = try? data(for: info) else { continue }
             var lastLog = Date()
             var replayed = (records: 0, rows: 0)
-            try data.recover(partitions: Set(info.partitions.map(\.id))) { records, rows in
+            let warn: (String) -> Void = { self.logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }
+            try data.recover(partitions: Set(info.partitions.map(\.id)), indexPlans: indexPlans(info), warn: warn) { records, rows in
                 replayed = (records, rows)
                 if Date().timeIntervalSince(lastLog) >= 2 {
                     lastLog = Date()
@@ -109,6 +117,9 @@ public final class Engine: Sendable {
             return data
         }
     }
+
+    /// The data node state of a collection if it exists already.
+    func loadedData(_ id: Int64) -> CollectionData? { collections.withLock { $0[id] } }
 
     private func makeData(_ id: Int64, primaryFieldID: Int64) -> CollectionData {
         CollectionData(
@@ -146,6 +157,7 @@ public final class Engine: Sendable {
 
     /// Closes the stores cleanly (the WAL finishes its queued group, RocksDB releases its locks).
     public func close() {
+        indexBuilder.stop()
         flusher.stop()
         broker.close()
         metaStore.close()

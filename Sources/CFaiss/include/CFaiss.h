@@ -46,6 +46,20 @@ int vf_index_search(const vf_index *index, int64_t n, const float *x, int64_t k,
 /// through faiss's IDSelectorBitmap. Indexes that take no search parameters fail with a message.
 int vf_index_search_bitmap(const vf_index *index, int64_t n, const float *x, int64_t k, const uint8_t *bitmap,
                            size_t bitmap_bytes, float *distances, int64_t *labels);
+/// HNSW only (no-op for other types): the build-time efConstruction, and the ceiling for the
+/// per-request ef (faiss 1.7.3 sizes the candidate heap from the member, and ignores the ef in
+/// search parameters beyond it; see the facts file).
+void vf_index_set_hnsw(vf_index *index, int ef_construction, int ef_search_ceiling);
+/// Trains the index (IVF quantizers) on n vectors; a no-op for indexes that need no training.
+int vf_index_train(vf_index *index, int64_t n, const float *x);
+/// Searches with per-request parameters: `ef` for HNSW, `nprobe` for IVF (0 = the index's
+/// default), and an optional row bitmap (NULL = every row). Safe to call concurrently.
+int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
+                         const uint8_t *bitmap, size_t bitmap_bytes, float *distances, int64_t *labels);
+/// faiss's own serialization of the index into a malloc'ed buffer (free it with vf_free).
+int vf_index_serialize(const vf_index *index, uint8_t **out, size_t *length);
+int vf_index_deserialize(const uint8_t *bytes, size_t length, vf_index **out);
+void vf_free(void *p);
 int64_t vf_index_ntotal(const vf_index *index);
 int vf_index_dimension(const vf_index *index);
 void vf_index_free(vf_index *index);

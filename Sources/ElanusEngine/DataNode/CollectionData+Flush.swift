@@ -77,14 +77,19 @@ extension CollectionData {
         // Only after the commit: the log below the checkpoint and the files nothing names now.
         try broker.truncate(channel: channel, below: plan.checkpoint + 1)
         if let old = plan.previous.deltaFile, old != deltaFile { objects.remove(old) }
-        for id in plan.removed { objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: id)) }
+        for id in plan.removed {
+            objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: id))
+            for name in objects.list("\(collectionID)") where name.hasPrefix("index-\(id)-") { objects.remove("\(collectionID)/\(name)") }
+        }
         if let flushing, !plan.stillWanted { objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: flushing.id)) }
     }
 
     /// Recovery, first half: the flushed segments named by the meta store, their dead rows from
     /// the delta file, and the live-key index built from them. A missing or damaged file stops
     /// the start with an error naming it: its rows are no longer in the WAL.
-    func loadFlushed(partitions: Set<Int64>) throws(ElanusError) {
+    /// Index files load here too; one that is damaged or missing is reported through `warn` and
+    /// left for the index node to rebuild from the segment's vectors.
+    func loadFlushed(partitions: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void) throws(ElanusError) {
         guard let stateBytes = try meta.get(DataKeys.state(collectionID)) else {
             removeOrphans(keeping: [])
             return
@@ -104,7 +109,16 @@ extension CollectionData {
             guard segment.id == record.id, segment.partitionID == record.partitionID else {
                 throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
             }
-            segments.append(segment)
+            var loaded = segment
+            for (fieldText, file) in record.indexes ?? [:] {
+                guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
+                do {
+                    loaded.indexes[fieldID] = try VectorIndex.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
+                } catch {
+                    warn("\(error.message); the index will be rebuilt from the segment's vectors")
+                }
+            }
+            segments.append(loaded)
             records.append(record)
         }
         if let deltaFile = dataState.deltaFile {
@@ -138,7 +152,8 @@ extension CollectionData {
             s.lastApplied = dataState.checkpoint
             s.droppedSegments = stale
         }
-        removeOrphans(keeping: Set(records.map(\.file) + stale.map { SegmentFile.segmentPath(collection: collectionID, segment: $0) } + [dataState.deltaFile].compactMap { $0 }))
+        let indexFiles = segments.flatMap { segment in segment.indexes.keys.map { CollectionData.indexPath(collection: collectionID, segment: segment.id, field: $0) } }
+        removeOrphans(keeping: Set(records.map(\.file) + indexFiles + stale.map { SegmentFile.segmentPath(collection: collectionID, segment: $0) } + [dataState.deltaFile].compactMap { $0 }))
     }
 
     /// Removes files of this collection that no committed record names: leftovers of a flush

@@ -22,6 +22,8 @@ struct SegmentRecord: Codable, Sendable {
     /// WAL positions of the first and last records whose rows the segment holds.
     var firstPosition: UInt64
     var lastPosition: UInt64
+    /// Index files by vector field id (as a string), once built.
+    var indexes: [String: String]?
 }
 
 enum DataKeys {

@@ -15,10 +15,12 @@ final class Flusher: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let interval: Double
     private let logger: Logger
+    private let onFlushed: @Sendable () -> Void
 
-    init(interval: Double, logger: Logger) {
+    init(interval: Double, logger: Logger, onFlushed: @escaping @Sendable () -> Void) {
         self.interval = interval
         self.logger = logger
+        self.onFlushed = onFlushed
     }
 
     func start(collections: @escaping @Sendable () -> [CollectionData]) {
@@ -31,7 +33,10 @@ final class Flusher: Sendable {
                     data.sealGrowing(all: false)
                     do {
                         let count = try data.flushSealed()
-                        if count > 0 { logger.info("segments flushed", metadata: ["collection": "\(data.collectionID)", "segments": "\(count)"]) }
+                        if count > 0 {
+                            logger.info("segments flushed", metadata: ["collection": "\(data.collectionID)", "segments": "\(count)"])
+                            onFlushed()
+                        }
                     } catch {
                         logger.error("flush failed; will retry", metadata: ["collection": "\(data.collectionID)", "error": "\(error)"])
                     }

@@ -46,6 +46,8 @@ struct Segment: Sendable {
     private(set) var byteSize = 0
     /// When the first row arrived (monotonic nanoseconds), for the seal policy's age limit.
     let createdAt: UInt64
+    /// Built indexes of a flushed segment, by vector field id (the index node swaps them in).
+    var indexes: [Int64: VectorIndex] = [:]
 
     init(id: Int64, partitionID: Int64, state: State = .growing, chunks: [Chunk] = [], createdAt: UInt64) {
         self.id = id
@@ -80,6 +82,31 @@ struct Segment: Sendable {
         for (c, bitmap) in bitmaps.enumerated() where c < chunks.count && bitmap.count == chunks[c].dead.count {
             chunks[c].dead = bitmap
         }
+    }
+
+    /// Where each chunk starts in the segment's row numbering (the numbering of its indexes).
+    var chunkOffsets: [Int] {
+        var offsets: [Int] = []
+        var total = 0
+        for chunk in chunks {
+            offsets.append(total)
+            total += chunk.batch.rowCount
+        }
+        return offsets
+    }
+
+    /// A float vector field's values over every row, in row order (half-precision converted).
+    func floatVectors(_ field: FieldSchema) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(rowCount * (field.dim ?? 0))
+        for chunk in chunks {
+            switch chunk.batch.column(field.fieldID)?.values {
+            case .floatVector(let values)?: out += values
+            case .halfVector(let bits)?: out += bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }
+            default: break
+            }
+        }
+        return out
     }
 
     var liveRows: Int {

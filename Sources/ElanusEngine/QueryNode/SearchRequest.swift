@@ -30,11 +30,17 @@ public struct SearchRequest: Sendable {
     public var radius: Float?
     public var rangeFilter: Float?
     public var grouping: Grouping?
+    /// Per-request index search parameters: HNSW `ef`, IVF `nprobe` (nil: the defaults).
+    public var ef: Int?
+    public var nprobe: Int?
 
     public init(
         field: FieldSchema, metric: Metric, vectors: [QueryVector], limit: Int, offset: Int = 0, predicate: Predicate? = nil,
-        partitionNames: [String] = [], radius: Float? = nil, rangeFilter: Float? = nil, grouping: Grouping? = nil
+        partitionNames: [String] = [], radius: Float? = nil, rangeFilter: Float? = nil, grouping: Grouping? = nil,
+        ef: Int? = nil, nprobe: Int? = nil
     ) {
+        self.ef = ef
+        self.nprobe = nprobe
         self.field = field
         self.metric = metric
         self.vectors = vectors

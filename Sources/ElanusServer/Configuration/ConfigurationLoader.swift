@@ -29,6 +29,8 @@ public struct ConfigurationLoader {
         ("segment.maxRows", nil, { c, v in c.segmentMaxRows = try int(v, "segment.maxRows", 1...100_000_000) }),
         ("segment.maxBytes", nil, { c, v in c.segmentMaxBytes = try int(v, "segment.maxBytes", 1024...(1 << 40)) }),
         ("segment.maxAgeSeconds", nil, { c, v in c.segmentMaxAgeSeconds = try seconds(v, "segment.maxAgeSeconds") }),
+        ("index.buildThreads", nil, { c, v in c.indexBuildThreads = try int(v, "index.buildThreads", 0...1024) }),
+        ("index.minSegmentRows", nil, { c, v in c.indexMinSegmentRows = try int(v, "index.minSegmentRows", 1...100_000_000) }),
         ("segment.flushIntervalSeconds", nil, { c, v in c.flushIntervalSeconds = try seconds(v, "segment.flushIntervalSeconds") }),
         ("log.level", "ELANUS_LOG_LEVEL", { c, v in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var segmentMaxBytes = 512 << 20
     public var segmentMaxAgeSeconds = 600.0
     public var flushIntervalSeconds = 1.0
+    /// 0 means "every core".
+    public var indexBuildThreads = 0
+    public var indexMinSegmentRows = 1024
     public var logLevel = Logger.Level.info
 
     public init() {}
@@ -32,6 +35,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         var c = Engine.Configuration(dataDirectory: dataDirectory)
         c.segments = SegmentPolicy(maxRows: segmentMaxRows, maxBytes: segmentMaxBytes, maxAgeSeconds: segmentMaxAgeSeconds)
         c.flushInterval = flushIntervalSeconds
+        c.indexBuildThreads = indexBuildThreads > 0 ? indexBuildThreads : System.coreCount
+        c.indexMinSegmentRows = indexMinSegmentRows
         return c
     }
 

@@ -154,8 +154,8 @@ enum CreateCollectionDecoder {
     }
 }
 
-/// Which index types and metrics a field accepts. Building the indexes is a later capability;
-/// the catalog records only specs that a Milvus user could have created.
+/// Which index types and metrics a field accepts; IndexPlan checks the parameters. The catalog
+/// records only specs that a Milvus user could have created.
 enum IndexRules {
     static let floatTypes: Set<String> = ["AUTOINDEX", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW"]
     static let binaryTypes: Set<String> = ["AUTOINDEX", "BIN_FLAT", "BIN_IVF_FLAT"]
@@ -179,6 +179,8 @@ enum IndexRules {
                 throw .invalidParameter(
                     "metric type \(spec.metricType) is not supported for field \(field.name) of type \(field.dataType.rawValue), supported: \(metrics.sorted().joined(separator: ", "))")
             }
+            // Parameter names, ranges and defaults as Milvus checks them.
+            _ = try IndexPlan.make(spec, field: field)
         }
     }
 }

@@ -69,7 +69,8 @@ enum QueryRoutes {
             field: field, metric: try ReadRequest.metric(body, field: field, info: info), vectors: vectors, limit: limit, offset: offset,
             predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
             radius: try ReadRequest.searchParam(body, "radius").map(Float.init),
-            rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping)
+            rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping,
+            ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536))
     }
 
     /// Search by `ids`: the stored vectors of those primary keys are the queries.

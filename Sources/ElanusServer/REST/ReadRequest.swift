@@ -91,6 +91,15 @@ enum ReadRequest {
         }
     }
 
+    /// An integer search parameter (`ef`, `nprobe`) within Milvus's range.
+    static func intSearchParam(_ body: RequestBody, _ key: String, _ range: ClosedRange<Int>) throws(ElanusError) -> Int? {
+        guard let value = try searchParam(body, key) else { return nil }
+        guard value == value.rounded(), value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+            throw .invalidParameter("search param \(key) (\(value)) should be an integer in range [\(range.lowerBound), \(range.upperBound)]")
+        }
+        return Int(value)
+    }
+
     /// Query vectors from `data`, in the field's encoding.
     static func vectors(_ data: [JSON], field: FieldSchema) throws(ElanusError) -> [QueryVector] {
         guard !data.isEmpty else { throw .invalidParameter("data is empty: at least one query vector is needed") }

@@ -51,6 +51,7 @@ public final class RESTHandler: HTTPHandler {
         PartitionRoutes.register(into: &routes)
         EntityRoutes.register(into: &routes)
         QueryRoutes.register(into: &routes)
+        IndexRoutes.register(into: &routes)
         self.routes = routes
     }
 
@@ -60,8 +61,7 @@ public final class RESTHandler: HTTPHandler {
         "collections/compact", "collections/get_compaction_state", "collections/refresh_load",
         "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
-        "indexes/create", "indexes/list", "indexes/describe", "indexes/drop", "indexes/alter_properties",
-        "indexes/drop_properties",
+        "indexes/alter_properties", "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
         "users/list", "users/describe", "users/create", "users/update_password", "users/drop", "users/grant_role",
         "users/revoke_role", "roles/list", "roles/describe", "roles/create", "roles/drop", "roles/grant_privilege",

@@ -1,0 +1,65 @@
+import ElanusCore
+import ElanusStorage
+
+/// The index node's work on one collection's segments: which need an index, building one, and
+/// dropping a field's indexes.
+extension CollectionData {
+    static func indexPath(collection: Int64, segment: Int64, field: Int64) -> String { "\(collection)/index-\(segment)-\(field).idx" }
+
+    /// Flushed segments with at least `minRows` rows and no index on `field`, oldest first.
+    func segmentsNeedingIndex(_ field: FieldSchema, minRows: Int) -> [Int64] {
+        read { s in
+            s.segments.values.filter { $0.state == .flushed && $0.rowCount >= minRows && $0.indexes[field.fieldID] == nil }.map(\.id).sorted()
+        }
+    }
+
+    /// Builds `field`'s index for one flushed segment, writes its file, records it beside the
+    /// segment in the meta store, and only then swaps it in. The segment's rows never change, so
+    /// the build reads them without holding any lock.
+    func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int) throws(ElanusError) {
+        guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed else { return }
+        let index = try VectorIndex.build(plan, vectors: segment.floatVectors(field), dim: field.dim ?? 0, threads: threads)
+        let bytes = try index.encode(segmentID: segmentID, fieldID: field.fieldID)
+        let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
+        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
+            // The segment may have been dropped (partition, compaction) while the index built.
+            guard !dropped, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return }
+            try objects.write(file, bytes)
+            var record: SegmentRecord = try Keys.decode(stored)
+            record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
+            try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
+            state.withLock { $0.segments[segmentID]?.indexes[field.fieldID] = index }
+        }
+    }
+
+    /// Removes every segment's index on `field`: from memory, from the records, and the files.
+    func dropIndexes(field: Int64) throws(ElanusError) {
+        try flushLock.withLock { (_: inout Bool) throws(ElanusError) in
+            var mutations: [MetaMutation] = []
+            var files: [String] = []
+            for (key, value) in try meta.scan(prefix: DataKeys.segmentPrefix(collectionID)) {
+                var record: SegmentRecord = try Keys.decode(value)
+                guard let file = record.indexes?.removeValue(forKey: String(field)) else { continue }
+                files.append(file)
+                mutations.append(.put(key, try Keys.encode(record)))
+            }
+            if !mutations.isEmpty { try meta.commit(mutations) }
+            state.withLock { s in for id in Array(s.segments.keys) { s.segments[id]?.indexes[field] = nil } }
+            for file in files { objects.remove(file) }
+        }
+    }
+
+    /// Progress of `field`'s index over the flushed segments: rows in them, rows indexed (small
+    /// segments, searched exactly by design, count as indexed).
+    func indexProgress(field: Int64, minRows: Int, builds: Bool) -> (total: Int, indexed: Int) {
+        read { s in
+            var total = 0
+            var indexed = 0
+            for segment in s.segments.values where segment.state == .flushed {
+                total += segment.rowCount
+                if !builds || segment.rowCount < minRows || segment.indexes[field] != nil { indexed += segment.rowCount }
+            }
+            return (total, indexed)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Dispatch
+import ElanusCore
+import Foundation
+import Logging
+import Synchronization
+
+/// The index node: one background thread that finds flushed segments without their vector
+/// index, builds each with faiss (using up to `threads` OpenMP threads), writes the index file
+/// and swaps the index into the segment. Searches and inserts go on meanwhile; a segment without
+/// its index is searched exactly. Segments smaller than `minSegmentRows` are not indexed (an
+/// exact scan of them is as fast), as in Milvus.
+final class IndexBuilder: Sendable {
+    struct Job: Sendable {
+        let data: CollectionData
+        let field: FieldSchema
+        let plan: IndexPlan
+    }
+
+    struct Status: Sendable {
+        /// Collection id -> field id -> why its last build failed.
+        var failures: [Int64: [Int64: String]] = [:]
+        var building: (collection: Int64, segment: Int64, rows: Int)?
+    }
+
+    let status = Mutex(Status())
+    let threads: Int
+    let minSegmentRows: Int
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let exited = DispatchSemaphore(value: 0)
+    private let running = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let logger: Logger
+
+    init(threads: Int, minSegmentRows: Int, logger: Logger) {
+        self.threads = threads
+        self.minSegmentRows = minSegmentRows
+        self.logger = logger
+    }
+
+    /// `jobs` lists, each round, every (collection, vector field, plan) that wants an index.
+    func start(jobs: @escaping @Sendable () -> [Job]) {
+        running.store(true, ordering: .sequentiallyConsistent)
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .sequentiallyConsistent) {
+                _ = wakeUp.wait(timeout: .now() + 1)
+                while !stopping.load(ordering: .sequentiallyConsistent), buildOne(jobs()) {}
+            }
+            exited.signal()
+        }
+        thread.name = "elanus-index"
+        thread.start()
+    }
+
+    /// Builds the first missing index it finds; returns whether it built (or tried) one.
+    private func buildOne(_ jobs: [Job]) -> Bool {
+        for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.field.fieldID] == nil }) {
+            guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: minSegmentRows).first else { continue }
+            let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
+            status.withLock { $0.building = (job.data.collectionID, segmentID, rows) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
+            do {
+                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
+            } catch {
+                logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
+                status.withLock { $0.failures[job.data.collectionID, default: [:]][job.field.fieldID] = error.message }
+            }
+            status.withLock { $0.building = nil }
+            return true
+        }
+        return false
+    }
+
+    func wake() { wakeUp.signal() }
+
+    /// Forgets a field's failure (its index was dropped or created again).
+    func clearFailure(collection: Int64, field: Int64) {
+        status.withLock { _ = $0.failures[collection]?.removeValue(forKey: field) }
+    }
+
+    func stop() {
+        guard running.exchange(false, ordering: .sequentiallyConsistent) else { return }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeUp.signal()
+        exited.wait()
+    }
+}

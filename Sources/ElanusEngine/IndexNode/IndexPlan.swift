@@ -1,0 +1,99 @@
+import ElanusCore
+import ElanusQuery
+
+/// What an index spec means here: Milvus's index type and parameters validated against Milvus's
+/// ranges, defaults filled in, and mapped onto a faiss index (or onto the exact scan).
+///
+/// - FLAT, BIN_FLAT: the exact scan; nothing to build.
+/// - HNSW (M in [2, 2048], default 30; efConstruction >= 1, default 360): faiss `HNSW<M>`.
+/// - IVF_FLAT, IVF_SQ8 (nlist in [1, 65536], default 128): faiss `IVF<nlist>,Flat` / `,SQ8`.
+/// - IVF_PQ (nlist; m dividing dim, required; nbits in [1, 16], default 8): `IVF<nlist>,PQ<m>x<nbits>`.
+/// - AUTOINDEX on float vectors: HNSW with M=18, efConstruction=240, as Milvus maps it.
+/// - BIN_IVF_FLAT, SPARSE_INVERTED_INDEX, SPARSE_WAND and AUTOINDEX on binary or sparse vectors:
+///   accepted, and searched by the exact scan until their builders land (describe says so).
+///
+/// COSINE indexes hold normalized vectors under faiss's inner product. IVF and HNSW rows carry
+/// their segment row numbers as faiss labels directly, never through IndexIDMap (the IVF trap in
+/// the facts file).
+public struct IndexPlan: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case exact
+        case hnsw(m: Int, efConstruction: Int)
+        case ivf(nlist: Int, codec: String, minTrainingRows: Int)
+    }
+
+    public let indexType: String
+    public let kind: Kind
+    public let metric: Metric
+
+    /// The faiss factory string for `rows` vectors. IVF lists are capped so that each has about
+    /// 39 training points (faiss's own minimum), so a small segment still trains.
+    func factory(rows: Int) -> String? {
+        switch kind {
+        case .exact: return nil
+        case .hnsw(let m, _): return "HNSW\(m)"
+        case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
+        }
+    }
+
+    var normalizes: Bool { metric == .cosine }
+
+    public static func make(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
+        let params = spec.params
+        func int(_ key: String, default value: Int?, _ range: ClosedRange<Int>) throws(ElanusError) -> Int {
+            guard let text = params[key] else {
+                guard let value else { throw .invalidParameter("param '\(key)' is required for index type \(spec.indexType)") }
+                return value
+            }
+            guard let n = Int(text), range.contains(n) else {
+                throw .invalidParameter("param '\(key)' (\(text)) should be in range [\(range.lowerBound), \(range.upperBound)] for index type \(spec.indexType)")
+            }
+            return n
+        }
+        let metricName = spec.metricType.isEmpty ? defaultMetric(field.dataType) : spec.metricType.uppercased()
+        // Metrics the exact scan does not compute (SUBSTRUCTURE, BM25, ...) are refused at search.
+        let metric = Metric(rawValue: metricName) ?? Metric(rawValue: defaultMetric(field.dataType))!
+        let isFloat = [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType)
+        let kind: Kind
+        switch spec.indexType.uppercased() {
+        case "FLAT", "BIN_FLAT":
+            kind = .exact
+        case "HNSW":
+            kind = .hnsw(m: try int("M", default: 30, 2...2048), efConstruction: try int("efConstruction", default: 360, 1...Int(Int32.max)))
+        case "AUTOINDEX" where isFloat:
+            kind = .hnsw(m: 18, efConstruction: 240)
+        case "IVF_FLAT":
+            kind = .ivf(nlist: try int("nlist", default: 128, 1...65536), codec: "Flat", minTrainingRows: 1)
+        case "IVF_SQ8":
+            kind = .ivf(nlist: try int("nlist", default: 128, 1...65536), codec: "SQ8", minTrainingRows: 1)
+        case "IVF_PQ":
+            let nlist = try int("nlist", default: 128, 1...65536)
+            let dim = field.dim ?? 0
+            let m = try int("m", default: nil, 1...max(1, dim))
+            guard dim % m == 0 else { throw .invalidParameter("param 'm' (\(m)) must divide the dimension (\(dim)) for index type IVF_PQ") }
+            let nbits = try int("nbits", default: 8, 1...16)
+            kind = .ivf(nlist: nlist, codec: "PQ\(m)x\(nbits)", minTrainingRows: 1 << nbits)
+        default:
+            kind = .exact
+        }
+        if case .exact = kind {} else {
+            guard isFloat, [.l2, .ip, .cosine].contains(metric), metric.rawValue == metricName else {
+                throw .invalidParameter("index type \(spec.indexType) does not support metric \(metric.rawValue) on \(field.dataType.rawValue)")
+            }
+        }
+        return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
+    }
+
+    static func defaultMetric(_ type: DataType) -> String {
+        switch type {
+        case .binaryVector: return "HAMMING"
+        case .sparseFloatVector: return "IP"
+        default: return "COSINE"
+        }
+    }
+
+    /// Whether the type is one we accept but do not build yet (searched exactly meanwhile).
+    public var buildsLater: Bool {
+        kind == .exact && !["FLAT", "BIN_FLAT"].contains(indexType.uppercased())
+    }
+}

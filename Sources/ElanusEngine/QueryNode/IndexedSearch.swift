@@ -1,0 +1,78 @@
+import ElanusCore
+import ElanusQuery
+
+/// Search of one flushed segment through its faiss index. Deleted rows and rows the filter
+/// rejects reach faiss as a bitmap selector. When too few rows are allowed for the index to find
+/// `limit` of them (a selective filter: HNSW's graph walk and IVF's probed lists run dry), or
+/// when the index returns fewer hits than there are allowed rows to fill them, the segment is
+/// scanned exactly instead, so a search returns `limit` hits whenever that many rows match.
+struct IndexedSearch {
+    let segment: Segment
+    let index: VectorIndex
+    let request: SearchRequest
+    /// Allowed rows in the segment's numbering; nil when every row is allowed.
+    let bitmap: [UInt8]?
+    let allowed: Int
+    let offsets: [Int]
+
+    /// Below this share of allowed rows the exact scan of those rows is cheaper and complete.
+    static let exactFraction = 0.02
+
+    init(segment: Segment, index: VectorIndex, request: SearchRequest) {
+        self.segment = segment
+        self.index = index
+        self.request = request
+        offsets = segment.chunkOffsets
+        var bitmap = [UInt8](repeating: 0, count: (segment.rowCount + 7) / 8)
+        var allowed = 0
+        var everyRow = true
+        for (c, chunk) in segment.chunks.enumerated() {
+            let mask = request.predicate.map { FilterEvaluator.evaluate($0, chunk.batch) }
+            for r in 0..<chunk.batch.rowCount {
+                if chunk.isLive(r) && (mask == nil || mask![r] == FilterEvaluator.yes) {
+                    let row = offsets[c] + r
+                    bitmap[row >> 3] |= 1 << UInt8(row & 7)
+                    allowed += 1
+                } else {
+                    everyRow = false
+                }
+            }
+        }
+        self.bitmap = everyRow ? nil : bitmap
+        self.allowed = allowed
+    }
+
+    /// The best `k` hits of one query vector in this segment, best first.
+    func run(_ query: [Float], k: Int) throws(ElanusError) -> [SearchHit] {
+        guard allowed > 0 else { return [] }
+        let wanted = min(k, allowed)
+        if bitmap != nil && Double(allowed) < Double(segment.rowCount) * IndexedSearch.exactFraction { return exact(query, k: k) }
+        // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
+        let ef = max(request.ef ?? k, k)
+        let nprobe = request.nprobe ?? 8
+        let found = try index.search(query, k: k, ef: ef, nprobe: nprobe, bitmap: bitmap)
+        if found.count < wanted { return exact(query, k: k) }
+        return found.map { hit in
+            let (chunk, row) = locate(hit.row)
+            return SearchHit(score: hit.score, batch: segment.chunks[chunk].batch, row: row)
+        }
+    }
+
+    private func exact(_ query: [Float], k: Int) -> [SearchHit] {
+        var scoped = request
+        scoped.limit = k
+        scoped.offset = 0
+        return ExactSearch(request: scoped, plan: ScanPlan([segment], predicate: request.predicate)).run(.dense(query))
+    }
+
+    /// (chunk, row in chunk) of a segment row number.
+    private func locate(_ row: Int) -> (Int, Int) {
+        var low = 0
+        var high = offsets.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if offsets[mid] <= row { low = mid } else { high = mid - 1 }
+        }
+        return (low, row - offsets[low])
+    }
+}

@@ -1,0 +1,196 @@
+import Dispatch
+import ElanusCore
+import ElanusEngine
+import ElanusQuery
+import ElanusTestSupport
+import Foundation
+import Testing
+
+/// Faiss indexes on flushed segments, built by the index node in the background: every float
+/// index type against exact search (recall floors that fit each type), filtered search that
+/// still fills `limit`, restarts that load index files instead of rebuilding, and a damaged index
+/// file that is rebuilt from the segment's vectors.
+@Suite struct VectorIndexTests {
+    static let dim = 32
+    static let rows = 3000
+    static let clusters = 20
+
+    struct Data {
+        var vectors: [[Float]]
+        var queries: [[Float]]
+    }
+
+    static let data: Data = {
+        var rng = SeededGenerator(seed: 99)
+        func gaussian() -> Float {
+            let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
+            return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
+        }
+        let centers = (0..<clusters).map { _ in (0..<dim).map { _ in gaussian() } }
+        func draw() -> [Float] {
+            let center = centers[Int.random(in: 0..<clusters, using: &rng)]
+            return center.map { $0 + 0.4 * gaussian() }
+        }
+        return Data(vectors: (0..<rows).map { _ in draw() }, queries: (0..<40).map { _ in draw() })
+    }()
+
+    static func open(_ dir: TemporaryDirectory) throws -> Engine {
+        var configuration = Engine.Configuration(dataDirectory: dir.file("data"))
+        configuration.segments = SegmentPolicy(maxRows: 1500)
+        configuration.flushInterval = 0.01
+        configuration.indexMinSegmentRows = 200
+        return try Engine(configuration: configuration)
+    }
+
+    static func schema() -> CollectionSchema {
+        CollectionSchema(fields: [
+            FieldSchema(name: "id", dataType: .int64, isPrimary: true),
+            FieldSchema(name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", String(dim))]),
+            FieldSchema(name: "cat", dataType: .int64),
+        ])
+    }
+
+    /// Creates the collection with `spec`, inserts every row (cat = id % 100), flushes, and waits
+    /// for the index node to finish.
+    static func populate(_ engine: Engine, _ spec: IndexSpec) throws -> CollectionInfo {
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: schema(), indexes: [spec]))
+        try engine.catalog.load(database: "default", name: "c")
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        for start in stride(from: 0, to: rows, by: 500) {
+            let ids = (start..<(start + 500)).map(Int64.init)
+            let batch = EntityBatch(rowCount: ids.count, columns: [
+                Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
+                Column(fieldID: info.schema.fields[1].fieldID, width: dim, values: .floatVector(ids.flatMap { data.vectors[Int($0)] })),
+                Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids.map { $0 % 100 })),
+            ])
+            _ = try engine.insert(info, partitionName: nil, batch: batch)
+        }
+        try engine.flush(info)
+        try waitForIndex(engine, info)
+        return info
+    }
+
+    static func waitForIndex(_ engine: Engine, _ info: CollectionInfo) throws {
+        let deadline = Date().addingTimeInterval(120)
+        while true {
+            let progress = try engine.indexProgress(info, info.indexes[0])
+            #expect(progress.state != "Failed", "\(progress.failReason)")
+            if progress.state == "Finished" && progress.totalRows > 0 || progress.state == "Failed" || Date() > deadline { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    static func exact(_ query: [Float], metric: Metric, k: Int, allowed: (Int) -> Bool = { _ in true }) -> [Int64] {
+        func score(_ v: [Float]) -> Float {
+            switch metric {
+            case .l2: return zip(query, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+            case .ip: return -zip(query, v).reduce(0) { $0 + $1.0 * $1.1 }
+            default:
+                let dot = zip(query, v).reduce(0) { $0 + $1.0 * $1.1 }
+                let norms = query.reduce(0) { $0 + $1 * $1 }.squareRoot() * v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return -dot / norms
+            }
+        }
+        return (0..<rows).filter(allowed).map { (Int64($0), score(data.vectors[$0])) }.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
+    }
+
+    static func ids(_ hits: [SearchHit]) -> [Int64] {
+        hits.map { hit in
+            guard case .int64(let keys)? = hit.batch.columns.first?.values else { return -1 }
+            return keys[hit.row]
+        }
+    }
+
+    static func recall(_ engine: Engine, _ info: CollectionInfo, metric: Metric, ef: Int? = nil, nprobe: Int? = nil) throws -> Double {
+        var hits = 0
+        for q in data.queries {
+            let found = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: metric, vectors: [.dense(q)], limit: 10, ef: ef, nprobe: nprobe))
+            hits += Set(ids(found[0])).intersection(exact(q, metric: metric, k: 10)).count
+        }
+        return Double(hits) / Double(data.queries.count * 10)
+    }
+
+    @Test(arguments: [
+        ("HNSW", "L2", [KeyValue("M", "16"), KeyValue("efConstruction", "100")], 0.9),
+        ("HNSW", "COSINE", [KeyValue("M", "16"), KeyValue("efConstruction", "100")], 0.9),
+        ("AUTOINDEX", "IP", [], 0.9),
+        ("IVF_FLAT", "L2", [KeyValue("nlist", "32")], 0.8),
+        ("IVF_SQ8", "L2", [KeyValue("nlist", "32")], 0.75),
+        ("IVF_PQ", "L2", [KeyValue("nlist", "32"), KeyValue("m", "8"), KeyValue("nbits", "8")], 0.3),
+    ])
+    func indexTypesReachTheirRecallFloor(_ type: String, _ metricName: String, _ params: [KeyValue], _ floor: Double) throws {
+        let dir = TemporaryDirectory()
+        let engine = try Self.open(dir)
+        defer { engine.close() }
+        let info = try Self.populate(engine, IndexSpec(indexName: "v", fieldName: "v", indexType: type, metricType: metricName, params: params))
+        let progress = try engine.indexProgress(info, info.indexes[0])
+        #expect(progress == .init(totalRows: Self.rows, indexedRows: Self.rows, pendingRows: 0, state: "Finished", failReason: ""))
+        let metric = Metric(rawValue: metricName)!
+        let recall = try Self.recall(engine, info, metric: metric, ef: 64, nprobe: 16)
+        #expect(recall >= floor, "\(type) \(metricName): recall@10 \(recall) below \(floor)")
+        // Product quantization is lossy: a perfect score would mean the index was not used.
+        if type == "IVF_PQ" { #expect(recall < 1) }
+
+        // A 1% filter: every hit matches, and `limit` hits come back (30 rows match).
+        let predicate = try FilterChecker.check("cat == 7", schema: info.schema)
+        for q in Self.data.queries.prefix(5) {
+            let found = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: metric, vectors: [.dense(q)], limit: 10, predicate: predicate))
+            let got = Self.ids(found[0])
+            #expect(got.count == 10 && got.allSatisfy { $0 % 100 == 7 }, "\(got)")
+            #expect(Set(got) == Set(Self.exact(q, metric: metric, k: 10) { $0 % 100 == 7 }))
+        }
+    }
+
+    @Test func restartLoadsIndexFilesAndRebuildsADamagedOne() throws {
+        let dir = TemporaryDirectory()
+        let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "64")])
+        let before: [[Int64]]
+        let info: CollectionInfo
+        do {
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            info = try Self.populate(engine, spec)
+            before = try Self.data.queries.map { q in Self.ids(try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: .l2, vectors: [.dense(q)], limit: 10, ef: 32))[0]) }
+        }
+        let objects = dir.file("data/objects/\(info.id)")
+        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: objects).filter { $0.hasSuffix(".idx") }.sorted()
+        #expect(indexFiles.count == 2)
+        do {
+            // Loaded, not rebuilt: ready at once, and the same graph gives the same answers.
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            #expect(try engine.indexProgress(info, spec).state == "Finished")
+            let after = try Self.data.queries.map { q in Self.ids(try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: .l2, vectors: [.dense(q)], limit: 10, ef: 32))[0]) }
+            #expect(after == before)
+        }
+        // A damaged index file does not stop the start; the index is rebuilt in the background.
+        let damaged = objects + "/" + indexFiles[0]
+        var bytes = try #require(FileManager.default.contents(atPath: damaged))
+        bytes[bytes.count / 2] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let engine = try Self.open(dir)
+        defer { engine.close() }
+        try Self.waitForIndex(engine, info)
+        #expect(try engine.indexProgress(info, spec).state == "Finished")
+        #expect(try Self.recall(engine, info, metric: .l2, ef: 64) >= 0.9)
+    }
+
+    @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {
+        let field = FieldSchema(fieldID: 101, name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", "32")])
+        func refuse(_ type: String, _ params: [KeyValue], _ fragment: String) {
+            do {
+                _ = try IndexPlan.make(IndexSpec(indexName: "v", fieldName: "v", indexType: type, metricType: "L2", params: params), field: field)
+                Issue.record("\(type) \(params) must be refused")
+            } catch {
+                #expect(error.code == .invalidParameter && error.message.contains(fragment), "\(error.message)")
+            }
+        }
+        refuse("HNSW", [KeyValue("M", "1")], "should be in range [2, 2048]")
+        refuse("IVF_FLAT", [KeyValue("nlist", "0")], "should be in range [1, 65536]")
+        refuse("IVF_PQ", [], "param 'm' is required")
+        refuse("IVF_PQ", [KeyValue("m", "5")], "must divide the dimension")
+        refuse("IVF_PQ", [KeyValue("m", "8"), KeyValue("nbits", "17")], "should be in range [1, 16]")
+        let auto = try IndexPlan.make(IndexSpec(indexName: "v", fieldName: "v", indexType: "AUTOINDEX", metricType: "", params: []), field: field)
+        #expect(auto.kind == .hnsw(m: 18, efConstruction: 240) && auto.metric == .cosine)
+    }
+}
