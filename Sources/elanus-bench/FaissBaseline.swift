@@ -13,7 +13,9 @@ final class FaissBaseline: @unchecked Sendable {
     /// Seconds to build (train and add) the index.
     let buildSeconds: Double
 
-    init(dataset: Dataset, description: String) throws {
+    /// `efConstruction` applies to HNSW descriptions; the build uses every core, as the server's
+    /// index node does.
+    init(dataset: Dataset, description: String, efConstruction: Int = 0) throws {
         dim = dataset.dim
         rows = dataset.spec.rows
         var made: OpaquePointer?
@@ -22,9 +24,12 @@ final class FaissBaseline: @unchecked Sendable {
         }
         index = made
         let vectors = dataset.allVectors()
+        vf_index_set_hnsw(index, Int32(efConstruction), 4096)
+        vf_set_omp_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
         let start = DispatchTime.now().uptimeNanoseconds
         guard vf_index_add(index, Int64(rows), vectors) == 0 else { throw BenchError("faiss add: \(String(cString: vf_last_error()))") }
         buildSeconds = seconds(since: start)
+        vf_set_omp_threads(1)
     }
 
     deinit { vf_index_free(index) }
@@ -39,7 +44,7 @@ final class FaissBaseline: @unchecked Sendable {
 
     /// `count` single queries one after another on one thread (wrapping around `queries`),
     /// optionally restricted to the rows set in `bitmap`.
-    func sequential(_ queries: [Float], count: Int, k: Int, bitmap: [UInt8]? = nil) throws -> Run {
+    func sequential(_ queries: [Float], count: Int, k: Int, bitmap: [UInt8]? = nil, ef: Int = 0) throws -> Run {
         vf_set_omp_threads(1)
         let n = queries.count / dim
         var latencies: [Double] = []
@@ -47,7 +52,7 @@ final class FaissBaseline: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         for i in 0..<count {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let found = try search(queries, from: i % n, count: 1, k: k, bitmap: bitmap)
+            let found = try search(queries, from: i % n, count: 1, k: k, bitmap: bitmap, ef: ef)
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             if i < n { ids.append(found) }
         }
@@ -86,11 +91,14 @@ final class FaissBaseline: @unchecked Sendable {
         return Run(seconds: seconds(since: start), queries: nq * batches, latencies: [], ids: ids)
     }
 
-    private func search(_ queries: [Float], from first: Int, count: Int, k: Int, bitmap: [UInt8]?) throws -> [Int64] {
+    private func search(_ queries: [Float], from first: Int, count: Int, k: Int, bitmap: [UInt8]?, ef: Int = 0) throws -> [Int64] {
         var distances = [Float](repeating: 0, count: count * k)
         var labels = [Int64](repeating: -1, count: count * k)
         let status = queries.withUnsafeBufferPointer { q in
             let x = q.baseAddress! + first * dim
+            if ef > 0 {
+                return vf_index_search_with(index, Int64(count), x, Int64(k), Int32(ef), 0, bitmap, bitmap?.count ?? 0, &distances, &labels)
+            }
             if let bitmap {
                 return vf_index_search_bitmap(index, Int64(count), x, Int64(k), bitmap, bitmap.count, &distances, &labels)
             }

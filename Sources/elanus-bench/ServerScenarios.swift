@@ -12,6 +12,7 @@ struct ServerScenarios {
         var concurrency = 4
         var k = 10
         var nq = 100
+        var efConstruction = 200
     }
 
     let report: Report
@@ -43,11 +44,12 @@ struct ServerScenarios {
         try search(server, baseline)
         try filteredSearch(server, baseline)
         try query(server, client)
+        try hnsw(server, client)
 
         let restart = try server.restart()
         let after = try HTTPClient(port: server.port).post("/v2/vectordb/collections/get_stats", json: #"{"collectionName":"bench"}"#)
         guard after.text.contains(#""rowCount":\#(rows)"#) else { throw BenchError("after restart: \(after.text)") }
-        report.add("restart", "process start to /health ready", restart, "s", note: "replays the WAL (\(rows) rows, all verified after)")
+        report.add("restart", "process start to /health ready", restart, "s", note: "loads flushed segments and HNSW index files, replays the rest (target < 5 s); \(rows) rows verified after")
 
         let rawBytes = Double(rows * dataset.dim * 4)
         report.add("resources", "server peak RSS", Double(server.peakRSS) / 1e6, "MB", baseline: rawBytes / 1e6, note: "baseline: raw float vectors")
@@ -113,8 +115,9 @@ struct ServerScenarios {
 
     // MARK: search
 
-    func searchBody(_ queries: Range<Int>, filter: String? = nil) -> [UInt8] {
-        var out = Array(#"{"collectionName":"bench","limit":\#(options.k),"#.utf8)
+    func searchBody(_ queries: Range<Int>, filter: String? = nil, collection: String = "bench", ef: Int? = nil) -> [UInt8] {
+        var out = Array(#"{"collectionName":"\#(collection)","limit":\#(options.k),"#.utf8)
+        if let ef { out += Array(#""searchParams":{"params":{"ef":\#(ef)}},"#.utf8) }
         if let filter { out += Array(#""filter":"\#(filter)","#.utf8) }
         out += Array(#""data":["#.utf8)
         for q in queries {
@@ -204,6 +207,60 @@ struct ServerScenarios {
         report.add(scenario, "QPS, count(*) where category < 10", counted.requestsPerSecond, "q/s", note: "verified: \(tenPercent) rows")
     }
 
+    // MARK: HNSW
+
+    /// Issue 5's scenario: the same HNSW index built by the server (insert, flush, background
+    /// build) and by faiss in-process; then an ef sweep with recall against the ground truth.
+    func hnsw(_ server: ServerUnderTest, _ client: HTTPClient) throws {
+        let efc = options.efConstruction
+        let scenario = "HNSW M=16 efConstruction=\(efc), k=\(options.k)"
+        let baseline = try FaissBaseline(dataset: dataset, description: "HNSW16", efConstruction: efc)
+        let create = #"""
+            {"collectionName":"hnsw","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},
+             {"fieldName":"vector","dataType":"FloatVector","elementTypeParams":{"dim":\#(dataset.dim)}},
+             {"fieldName":"category","dataType":"Int64"},
+             {"fieldName":"title","dataType":"VarChar","elementTypeParams":{"max_length":64}}]},
+             "indexParams":[{"fieldName":"vector","metricType":"L2","indexType":"HNSW","params":{"M":16,"efConstruction":\#(efc)}}]}
+            """#
+        try expectSuccess(client.post("/v2/vectordb/collections/create", json: create), "create the HNSW collection")
+        let bodies = InsertBodies(dataset: dataset, batch: options.batch, collection: "hnsw")
+        let batches = (rows + options.batch - 1) / options.batch
+        _ = try LoadGenerator(port: server.port, connections: options.clients, path: "/v2/vectordb/entities/insert", showProgress: true).run(requests: batches) { bodies.body($0) }
+        let lastAck = DispatchTime.now().uptimeNanoseconds
+        try expectSuccess(client.post("/v2/vectordb/collections/flush", json: #"{"collectionName":"hnsw"}"#), "flush")
+        while true {
+            let described = try client.post("/v2/vectordb/indexes/describe", json: #"{"collectionName":"hnsw","indexName":"vector"}"#)
+            if described.text.contains(#""indexState":"Finished""#) && !described.text.contains(#""totalRows":0"#) { break }
+            guard !described.text.contains(#""indexState":"Failed""#), seconds(since: lastAck) < 3600 else { throw BenchError("index build: \(described.text)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        report.add(scenario, "last insert to index ready", seconds(since: lastAck), "s", baseline: baseline.buildSeconds, note: "baseline: faiss add in-process, all cores; target <= 1.2")
+
+        let queries = dataset.allQueries()
+        var chosen: Int?
+        for ef in [16, 32, 64, 128, 256] {
+            let bodies = (0..<queryCount).map { searchBody($0..<($0 + 1), collection: "hnsw", ef: ef) }
+            let result = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/search", keepResponses: true).run(requests: queryCount) { bodies[$0] }
+            let found = try (0..<queryCount).map { try hitIDs(result.responses[$0]!, nq: 1)[0] }
+            let inProcess = try baseline.sequential(queries, count: queryCount, k: options.k, ef: ef)
+            let serverRecall = recall(found: found, truth: truth[0], k: options.k)
+            report.add(scenario, "ef=\(ef) QPS (1 client)", result.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "target >= 0.7 where recall >= 0.95")
+            report.add(scenario, "ef=\(ef) recall@\(options.k)", serverRecall, "", baseline: recall(found: inProcess.ids, truth: truth[0], k: options.k))
+            if chosen == nil && serverRecall >= 0.95 { chosen = ef }
+        }
+        report.add(scenario, "smallest ef with recall >= 0.95", Double(chosen ?? 0), "", note: chosen == nil ? "none in the sweep" : "")
+
+        let filter = Dataset.filters[0]
+        var bitmap = [UInt8](repeating: 0, count: (rows + 7) / 8)
+        for id in 0..<rows where dataset.passes(id, filter: 0) { bitmap[id >> 3] |= 1 << UInt8(id & 7) }
+        let filtered = (0..<queryCount).map { searchBody($0..<($0 + 1), filter: filter.expression, collection: "hnsw", ef: 64) }
+        let result = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/search", keepResponses: true).run(requests: queryCount) { filtered[$0] }
+        let found = try (0..<queryCount).map { try hitIDs(result.responses[$0]!, nq: 1)[0] }
+        let inProcess = try baseline.sequential(queries, count: queryCount, k: options.k, bitmap: bitmap, ef: 64)
+        report.add(scenario, "1% filter, ef=64 QPS", result.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "baseline: faiss HNSW with a bitmap selector")
+        report.add(scenario, "1% filter, ef=64 recall@\(options.k)", recall(found: found, truth: truth[1], k: options.k), "", baseline: recall(found: inProcess.ids, truth: truth[1], k: options.k))
+    }
+
     // MARK: helpers
 
     /// The ids of each query's hits in a search response (a flat list split by `topks`).
@@ -234,12 +291,13 @@ struct ServerScenarios {
 struct InsertBodies: Sendable {
     let dataset: Dataset
     let batch: Int
+    var collection = "bench"
 
     func body(_ b: Int) -> [UInt8] {
         let first = b * batch, count = min(batch, dataset.spec.rows - first)
         var out: [UInt8] = []
         out.reserveCapacity(count * (dataset.dim * 7 + 64) + 64)
-        out += Array(#"{"collectionName":"bench","data":["#.utf8)
+        out += Array(#"{"collectionName":"\#(collection)","data":["#.utf8)
         for id in first..<(first + count) {
             if id > first { out.append(UInt8(ascii: ",")) }
             out += Array(#"{"id":\#(id),"vector":"#.utf8)

@@ -22,6 +22,7 @@ struct RunAll: ParsableCommand {
     @Option(help: "Concurrent insert clients.") var clients = 4
     @Option(help: "Concurrent search clients.") var concurrency = 4
     @Option(help: "Queries per request in the batched search scenario.") var nq = 100
+    @Option(help: "HNSW efConstruction (M is 16).") var efConstruction = 200
     @Option(help: "Dataset seed.") var seed: UInt64 = 1
     @Option(help: "Where datasets and ground truth are cached.") var dataFolder = "bench-data"
     @Option(help: "The JSON report (default: <data-folder>/results/<date>.json).") var json: String?
@@ -33,7 +34,7 @@ struct RunAll: ParsableCommand {
         let spec = Dataset.Spec(dim: dim, rows: quick ? min(rows, 100_000) : rows, queries: quick ? min(queries, 200) : queries, seed: seed)
         guard spec.rows >= 1000, spec.queries >= 10, spec.dim > 0 else { throw BenchError("need at least 1,000 rows and 10 queries") }
         for (key, value) in [("rows", spec.rows), ("dim", spec.dim), ("queries", spec.queries), ("clusters", spec.clusters), ("batch", batch),
-                             ("clients", clients), ("concurrency", concurrency), ("nq", nq), ("k", 10)] {
+                             ("clients", clients), ("concurrency", concurrency), ("nq", nq), ("k", 10), ("hnswM", 16), ("efConstruction", efConstruction)] {
             report.parameter(key, .int(Int64(value)))
         }
         report.parameter("dataset", .string(spec.name))
@@ -46,7 +47,7 @@ struct RunAll: ParsableCommand {
         let truth = try dataset.groundTruth(folder: dataFolder)
         try ScanScenario(report: report, dataset: dataset, rows: min(spec.rows, 100_000)).run()
         try ServerScenarios(report: report, dataset: dataset, truth: truth,
-                            options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq)).run()
+                            options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq, efConstruction: efConstruction)).run()
 
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
         let path = json ?? "\(dataFolder)/results/\(stamp).json"

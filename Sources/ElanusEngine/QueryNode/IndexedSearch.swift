@@ -23,6 +23,12 @@ struct IndexedSearch {
         self.index = index
         self.request = request
         offsets = segment.chunkOffsets
+        // The common case, no filter and no dead row, needs no per-row work at all.
+        if request.predicate == nil && segment.chunks.allSatisfy({ $0.dead.allSatisfy { $0 == 0 } }) {
+            bitmap = nil
+            allowed = segment.rowCount
+            return
+        }
         var bitmap = [UInt8](repeating: 0, count: (segment.rowCount + 7) / 8)
         var allowed = 0
         var everyRow = true
