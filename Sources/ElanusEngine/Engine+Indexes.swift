@@ -72,7 +72,8 @@ extension Engine {
         guard let field = info.schema.field(named: spec.fieldName) else { throw ElanusError(.fieldNotFound, "field not found[field=\(spec.fieldName)]") }
         let plan = field.dataType.isVector ? try? IndexPlan.make(spec, field: field) : nil
         let builds = plan.map { $0.kind != .exact } ?? false
-        let (total, indexed) = try data(for: info).indexProgress(field: field.fieldID, minRows: indexBuilder.minSegmentRows, builds: builds)
+        let minRows = max(indexBuilder.minSegmentRows, plan?.minimumRows ?? 1)
+        let (total, indexed) = try data(for: info).indexProgress(field: field.fieldID, minRows: minRows, builds: builds)
         let failure = indexBuilder.status.withLock { $0.failures[info.id]?[field.fieldID] }
         let state = failure != nil ? "Failed" : (indexed < total ? "InProgress" : "Finished")
         return IndexProgress(totalRows: total, indexedRows: indexed, pendingRows: total - indexed, state: state, failReason: failure ?? "")

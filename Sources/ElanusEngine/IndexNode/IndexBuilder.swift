@@ -54,7 +54,7 @@ final class IndexBuilder: Sendable {
     /// Builds the first missing index it finds; returns whether it built (or tried) one.
     private func buildOne(_ jobs: [Job]) -> Bool {
         for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.field.fieldID] == nil }) {
-            guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: minSegmentRows).first else { continue }
+            guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
             let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
             status.withLock { $0.building = (job.data.collectionID, segmentID, rows) }
             let start = DispatchTime.now().uptimeNanoseconds

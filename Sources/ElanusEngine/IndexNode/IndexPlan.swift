@@ -38,6 +38,13 @@ public struct IndexPlan: Sendable, Equatable {
 
     var normalizes: Bool { metric == .cosine }
 
+    /// The fewest rows a segment needs for this index to train (PQ needs 2^nbits points per
+    /// code book); smaller segments are scanned exactly.
+    var minimumRows: Int {
+        if case .ivf(_, _, let rows) = kind { return rows }
+        return 1
+    }
+
     public static func make(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
         let params = spec.params
         func int(_ key: String, default value: Int?, _ range: ClosedRange<Int>) throws(ElanusError) -> Int {
