@@ -71,14 +71,6 @@ public struct ObjectStore: Sendable {
         return bytes
     }
 
-    public func exists(_ relative: String) -> Bool { access(path(relative), F_OK) == 0 }
-
-    /// Size in bytes, 0 when absent.
-    public func size(_ relative: String) -> Int {
-        var info = stat()
-        return stat(path(relative), &info) == 0 ? Int(info.st_size) : 0
-    }
-
     /// Removes a file; a missing file is not an error.
     public func remove(_ relative: String) {
         unlink(path(relative))

@@ -108,10 +108,6 @@ struct Segment: Sendable {
         }
         return out
     }
-
-    var liveRows: Int {
-        chunks.reduce(0) { total, chunk in total + chunk.batch.rowCount - chunk.dead.reduce(0) { $0 + $1.nonzeroBitCount } }
-    }
 }
 
 /// Where a primary key's newest live version is.

@@ -19,7 +19,6 @@ final class IndexBuilder: Sendable {
     struct Status: Sendable {
         /// Collection id -> field id -> why its last build failed.
         var failures: [Int64: [Int64: String]] = [:]
-        var building: (collection: Int64, segment: Int64, rows: Int)?
     }
 
     let status = Mutex(Status())
@@ -56,7 +55,6 @@ final class IndexBuilder: Sendable {
         for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.field.fieldID] == nil }) {
             guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
             let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
-            status.withLock { $0.building = (job.data.collectionID, segmentID, rows) }
             let start = DispatchTime.now().uptimeNanoseconds
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
             do {
@@ -67,7 +65,6 @@ final class IndexBuilder: Sendable {
                 logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
                 status.withLock { $0.failures[job.data.collectionID, default: [:]][job.field.fieldID] = error.message }
             }
-            status.withLock { $0.building = nil }
             return true
         }
         return false

@@ -10,7 +10,7 @@ import ElanusQuery
 /// - IVF_PQ (nlist; m dividing dim, required; nbits in [1, 16], default 8): `IVF<nlist>,PQ<m>x<nbits>`.
 /// - AUTOINDEX on float vectors: HNSW with M=18, efConstruction=240, as Milvus maps it.
 /// - BIN_IVF_FLAT, SPARSE_INVERTED_INDEX, SPARSE_WAND and AUTOINDEX on binary or sparse vectors:
-///   accepted, and searched by the exact scan until their builders land (describe says so).
+///   accepted, and searched by the exact scan until their builders land (the README says so).
 ///
 /// COSINE indexes hold normalized vectors under faiss's inner product. IVF and HNSW rows carry
 /// their segment row numbers as faiss labels directly, never through IndexIDMap (the IVF trap in
@@ -97,10 +97,5 @@ public struct IndexPlan: Sendable, Equatable {
         case .sparseFloatVector: return "IP"
         default: return "COSINE"
         }
-    }
-
-    /// Whether the type is one we accept but do not build yet (searched exactly meanwhile).
-    public var buildsLater: Bool {
-        kind == .exact && !["FLAT", "BIN_FLAT"].contains(indexType.uppercased())
     }
 }
