@@ -18,6 +18,8 @@ public final class Engine: Sendable {
         public var indexBuildThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         /// Flushed segments with fewer rows are searched exactly instead of indexed.
         public var indexMinSegmentRows = 1024
+        /// When flushed segments are compacted automatically.
+        public var compaction = CompactionPolicy()
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
 
@@ -27,10 +29,14 @@ public final class Engine: Sendable {
     private let metaStore: any MetaStore
     private let broker: any LogBroker
     let objects: ObjectStore
-    private let flusher: Flusher
+    /// Seals segments by age, flushes sealed ones and expires rows past their TTL.
+    let flushLoop: BackgroundLoop
     let indexBuilder: IndexBuilder
+    /// Runs manual compactions and, when enabled, automatic ones.
+    let compactionLoop: BackgroundLoop
+    let compactionJobs = Mutex(CompactionJobs())
     private let collections = Mutex<[Int64: CollectionData]>([:])
-    private let logger: Logger
+    let logger: Logger
 
     /// Opens (or creates) the data directory, recovers the catalog and replays every collection's
     /// write-ahead log into growing segments. When this returns, every acknowledged write is
@@ -48,7 +54,8 @@ public final class Engine: Sendable {
         }
         objects = try ObjectStore(root: root + "/objects")
         indexBuilder = IndexBuilder(threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, logger: logger)
-        flusher = Flusher(interval: configuration.flushInterval, logger: logger, onFlushed: { [indexBuilder] in indexBuilder.wake() })
+        flushLoop = BackgroundLoop(name: "elanus-flush", interval: configuration.flushInterval)
+        compactionLoop = BackgroundLoop(name: "elanus-compact", interval: configuration.compaction.intervalSeconds)
         metaStore = try RocksMetaStore(path: root + "/meta")
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
@@ -71,8 +78,9 @@ public final class Engine: Sendable {
             metaStore.close()
             throw error
         }
-        flusher.start { [weak self] in self?.collections.withLock { Array($0.values) } ?? [] }
+        flushLoop.start { [weak self] in self?.flushRound() }
         indexBuilder.start { [weak self] in self?.indexJobs() ?? [] }
+        compactionLoop.start { [weak self] in self?.compactionRound() }
     }
 
     /// Loads each collection's flushed segments and replays its channel after the checkpoint.
@@ -93,6 +101,7 @@ public final class Engine: Sendable {
                 }
             }
             totalRows += replayed.rows
+            expireRows(info, data)
             let segments = data.read { s in s.segments.values.filter { $0.state == .flushed }.count }
             if replayed.records > 0 || segments > 0 {
                 logger.info(
@@ -121,10 +130,15 @@ public final class Engine: Sendable {
     /// The data node state of a collection if it exists already.
     func loadedData(_ id: Int64) -> CollectionData? { collections.withLock { $0[id] } }
 
+    /// Every collection's data node state that exists, with its catalog entry.
+    func loadedCollections() -> [(info: CollectionInfo, data: CollectionData)] {
+        catalog.allCollections().compactMap { info in loadedData(info.id).map { (info, $0) } }
+    }
+
     private func makeData(_ id: Int64, primaryFieldID: Int64) -> CollectionData {
         CollectionData(
             collectionID: id, primaryFieldID: primaryFieldID, policy: configuration.segments, broker: broker, meta: metaStore,
-            objects: objects, tso: tso, onSeal: { [flusher] in flusher.wake() })
+            objects: objects, tso: tso, onSeal: { [flushLoop] in flushLoop.wake() })
     }
 
     /// Drops a collection: the catalog entry first (so no new write can find it), then its
@@ -157,8 +171,9 @@ public final class Engine: Sendable {
 
     /// Closes the stores cleanly (the WAL finishes its queued group, RocksDB releases its locks).
     public func close() {
+        compactionLoop.stop()
         indexBuilder.stop()
-        flusher.stop()
+        flushLoop.stop()
         broker.close()
         metaStore.close()
         logger.info("engine closed")

@@ -36,7 +36,7 @@ import Testing
         defer { engine.close() }
         slot.set(engine)
         let handler = RESTHandler(slot: slot)
-        #expect(handler.implementedRoutes.count == 39)
+        #expect(handler.implementedRoutes.count == 41)
         for route in handler.implementedRoutes {
             for body in ["", "{", "[]", "7", "\"s\"", #"{"collectionName":[1],"dbName":{}}"#] {
                 // databases/list takes no parameters, so it ignores unknown keys as gin does.

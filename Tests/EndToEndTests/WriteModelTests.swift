@@ -16,17 +16,20 @@ import Testing
         var tag: Int
     }
 
-    /// With `smallSegments`, segments seal every few rows and flush at once (and the test calls
-    /// collections/flush now and then), so the kills land on every stage of the segment lifecycle.
+    /// With `smallSegments`, segments seal every few rows, flush at once and are compacted
+    /// continually (and the test calls collections/flush now and then), so the kills land on
+    /// every stage of the segment lifecycle.
     @Test(arguments: [false, true]) func randomOperationsMatchTheModelAcrossRestarts(smallSegments: Bool) throws {
         let dir = TemporaryDirectory()
-        let environment = smallSegments ? ["ELANUS_SEGMENT_MAX_ROWS": "5", "ELANUS_SEGMENT_FLUSH_INTERVAL_SECONDS": "0.01"] : [:]
+        let environment = smallSegments
+            ? ["ELANUS_SEGMENT_MAX_ROWS": "5", "ELANUS_SEGMENT_FLUSH_INTERVAL_SECONDS": "0.01", "ELANUS_COMPACTION_INTERVAL_SECONDS": "0.02"] : [:]
         var server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
         try server.start()
         var rest = RESTClient(port: server.port)
         #expect(try rest.call("collections/create", #"{"collectionName":"m","dimension":2,"params":{"consistencyLevel":"Strong"}}"#).code == 0)
         #expect(try rest.call("partitions/create", #"{"collectionName":"m","partitionName":"p1"}"#).code == 0)
         var model: [Int: Row] = [:]
+        var compactions = 0
         var rng = SeededGenerator(seed: 42)
         let universe = 0..<24
         func randomKeys() -> [Int] { (0..<Int.random(in: 1...4, using: &rng)).map { _ in Int.random(in: universe, using: &rng) } }
@@ -69,8 +72,11 @@ import Testing
             }
             if smallSegments && step % 17 == 0 {
                 #expect(try rest.call("collections/flush", #"{"collectionName":"m"}"#).code == 0)
+                // It runs in the background, racing the next steps and the next kill.
+                #expect(try rest.call("collections/compact", #"{"collectionName":"m"}"#).code == 0)
             }
             if step % 30 == 0 {
+                compactions += server.log().components(separatedBy: "segments compacted").count - 1
                 server.kill()
                 server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
                 try server.start()
@@ -78,7 +84,9 @@ import Testing
             }
             try verify(rest, model, universe: universe, step: step)
         }
+        compactions += server.log().components(separatedBy: "segments compacted").count - 1
         server.terminate()
+        #expect(!smallSegments || compactions > 0, "segments were compacted during the run")
     }
 
     func verify(_ rest: RESTClient, _ model: [Int: Row], universe: Range<Int>, step: Int) throws {

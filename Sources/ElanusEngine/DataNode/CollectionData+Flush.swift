@@ -77,10 +77,7 @@ extension CollectionData {
         // Only after the commit: the log below the checkpoint and the files nothing names now.
         try broker.truncate(channel: channel, below: plan.checkpoint + 1)
         if let old = plan.previous.deltaFile, old != deltaFile { objects.remove(old) }
-        for id in plan.removed {
-            objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: id))
-            for name in objects.list("\(collectionID)") where name.hasPrefix("index-\(id)-") { objects.remove("\(collectionID)/\(name)") }
-        }
+        for id in plan.removed { removeSegmentFiles(id) }
         if let flushing, !plan.stillWanted { objects.remove(SegmentFile.segmentPath(collection: collectionID, segment: flushing.id)) }
     }
 
@@ -145,8 +142,12 @@ extension CollectionData {
                         s.liveCount[segment.partitionID, default: 0] += 1
                     }
                 }
-                s.flushedThrough[segment.partitionID] = max(s.flushedThrough[segment.partitionID] ?? 0, segment.lastPosition ?? 0)
                 s.nextSegmentID = max(s.nextSegmentID, segment.id + 1)
+            }
+            // The records' WAL ranges, not the chunks': a compacted segment no longer holds the
+            // chunks whose rows were all dead, and replay must skip those inserts too.
+            for record in records {
+                s.flushedThrough[record.partitionID] = max(s.flushedThrough[record.partitionID] ?? 0, record.lastPosition)
             }
             s.flushed = dataState
             s.lastApplied = dataState.checkpoint

@@ -163,7 +163,7 @@ final class CollectionData: Sendable {
         return sealed
     }
 
-    private func kill(_ location: RowLocation, key: PrimaryKey, in s: inout Applied) {
+    func kill(_ location: RowLocation, key: PrimaryKey, in s: inout Applied) {
         s.live[key] = nil
         s.liveCount[location.partitionID, default: 0] -= 1
         s.segments[location.segmentID]?.markDead(chunk: Int(location.chunk), row: Int(location.row))

@@ -35,6 +35,10 @@ struct Segment: Sendable {
         }
 
         func isLive(_ row: Int) -> Bool { dead[row >> 6] & (1 << UInt64(row & 63)) == 0 }
+
+        /// Rows whose dead bit is clear (bits past the last row are never set).
+        var liveCount: Int { batch.rowCount - dead.reduce(0) { $0 + $1.nonzeroBitCount } }
+        var hasLiveRows: Bool { liveCount > 0 }
     }
 
     let id: Int64
@@ -57,6 +61,8 @@ struct Segment: Sendable {
         self.createdAt = createdAt
         for chunk in chunks { append(chunk) }
     }
+
+    var liveRowCount: Int { chunks.reduce(0) { $0 + $1.liveCount } }
 
     var firstPosition: UInt64? { chunks.first?.position }
     var lastPosition: UInt64? { chunks.last?.position }

@@ -24,10 +24,7 @@ final class IndexBuilder: Sendable {
     let status = Mutex(Status())
     let threads: Int
     let minSegmentRows: Int
-    private let wakeUp = DispatchSemaphore(value: 0)
-    private let exited = DispatchSemaphore(value: 0)
-    private let running = Atomic<Bool>(false)
-    private let stopping = Atomic<Bool>(false)
+    private let loop = BackgroundLoop(name: "elanus-index", interval: 1)
     private let logger: Logger
 
     init(threads: Int, minSegmentRows: Int, logger: Logger) {
@@ -38,16 +35,9 @@ final class IndexBuilder: Sendable {
 
     /// `jobs` lists, each round, every (collection, vector field, plan) that wants an index.
     func start(jobs: @escaping @Sendable () -> [Job]) {
-        running.store(true, ordering: .sequentiallyConsistent)
-        let thread = Thread { [self] in
-            while !stopping.load(ordering: .sequentiallyConsistent) {
-                _ = wakeUp.wait(timeout: .now() + 1)
-                while !stopping.load(ordering: .sequentiallyConsistent), buildOne(jobs()) {}
-            }
-            exited.signal()
+        loop.start { [self] in
+            while !loop.isStopping, buildOne(jobs()) {}
         }
-        thread.name = "elanus-index"
-        thread.start()
     }
 
     /// Builds the first missing index it finds; returns whether it built (or tried) one.
@@ -70,17 +60,12 @@ final class IndexBuilder: Sendable {
         return false
     }
 
-    func wake() { wakeUp.signal() }
+    func wake() { loop.wake() }
 
     /// Forgets a field's failure (its index was dropped or created again).
     func clearFailure(collection: Int64, field: Int64) {
         status.withLock { _ = $0.failures[collection]?.removeValue(forKey: field) }
     }
 
-    func stop() {
-        guard running.exchange(false, ordering: .sequentiallyConsistent) else { return }
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        wakeUp.signal()
-        exited.wait()
-    }
+    func stop() { loop.stop() }
 }

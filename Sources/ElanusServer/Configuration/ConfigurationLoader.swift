@@ -31,6 +31,10 @@ public struct ConfigurationLoader {
         ("segment.maxAgeSeconds", nil, { c, v in c.segmentMaxAgeSeconds = try seconds(v, "segment.maxAgeSeconds") }),
         ("index.buildThreads", nil, { c, v in c.indexBuildThreads = try int(v, "index.buildThreads", 0...1024) }),
         ("index.minSegmentRows", nil, { c, v in c.indexMinSegmentRows = try int(v, "index.minSegmentRows", 1...100_000_000) }),
+        ("compaction.enabled", nil, { c, v in c.compactionEnabled = try bool(v, "compaction.enabled") }),
+        ("compaction.intervalSeconds", nil, { c, v in c.compactionIntervalSeconds = try seconds(v, "compaction.intervalSeconds") }),
+        ("compaction.deleteRatio", nil, { c, v in c.compactionDeleteRatio = try ratio(v, "compaction.deleteRatio") }),
+        ("compaction.minSmallSegments", nil, { c, v in c.compactionMinSmallSegments = try int(v, "compaction.minSmallSegments", 2...10_000) }),
         ("segment.flushIntervalSeconds", nil, { c, v in c.flushIntervalSeconds = try seconds(v, "segment.flushIntervalSeconds") }),
         ("log.level", "ELANUS_LOG_LEVEL", { c, v in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
@@ -113,5 +117,20 @@ public struct ConfigurationLoader {
             throw Error(description: "\(key): '\(text)' is not a number of seconds in (0, 86400]")
         }
         return value
+    }
+
+    static func ratio(_ text: String, _ key: String) throws -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0, value <= 1 else {
+            throw Error(description: "\(key): '\(text)' is not a ratio in (0, 1]")
+        }
+        return value
+    }
+
+    static func bool(_ text: String, _ key: String) throws -> Bool {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw Error(description: "\(key): '\(text)' is not true or false")
+        }
     }
 }

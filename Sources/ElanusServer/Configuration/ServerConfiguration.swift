@@ -26,6 +26,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// 0 means "every core".
     public var indexBuildThreads = 0
     public var indexMinSegmentRows = 1024
+    public var compactionEnabled = true
+    public var compactionIntervalSeconds = 10.0
+    public var compactionDeleteRatio = 0.2
+    public var compactionMinSmallSegments = 3
     public var logLevel = Logger.Level.info
 
     public init() {}
@@ -37,6 +41,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.flushInterval = flushIntervalSeconds
         c.indexBuildThreads = indexBuildThreads > 0 ? indexBuildThreads : System.coreCount
         c.indexMinSegmentRows = indexMinSegmentRows
+        c.compaction.enabled = compactionEnabled
+        c.compaction.intervalSeconds = compactionIntervalSeconds
+        c.compaction.deleteRatio = compactionDeleteRatio
+        c.compaction.minSmallSegments = compactionMinSmallSegments
         return c
     }
 

@@ -43,6 +43,24 @@ enum CollectionRoutes {
             try context.engine.flush(try catalog.collection(database: database, name: name))
             return Envelope.success([:])
         }
+        routes["collections/compact"] = { context in
+            let body = try context.body("CompactReq")
+            let name = try body.string("collectionName", required: true)!
+            let id = try context.engine.compact(database: try context.database(body), collection: name, clustering: try body.bool("isClustering") ?? false)
+            return Envelope.success(["compactionID": .int(id)])
+        }
+        routes["collections/get_compaction_state"] = { context in
+            // Milvus takes `jobID`; clients that send `collectionName` get that collection's
+            // latest compaction.
+            let body = try context.body("GetCompactionStateReq")
+            let state = try context.engine.compactionState(
+                id: try body.int("jobID"), database: try context.database(body), collection: try body.string("collectionName"))
+            return Envelope.success([
+                "compactionID": .int(state.compactionID), "state": .string(state.state),
+                "executingPlanNumber": .int(Int64(state.executingPlans)), "timeoutPlanNumber": 0,
+                "completedPlanNumber": .int(Int64(state.completedPlans)), "failedPlanNumber": .int(Int64(state.failedPlans)),
+            ])
+        }
         routes["collections/load"] = { context in
             let (catalog, database, name) = try target(context)
             try catalog.load(database: database, name: name)
