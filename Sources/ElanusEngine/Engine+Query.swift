@@ -65,9 +65,8 @@ extension Engine {
             let metric = request.metric
             let indexed = indexed
             run = { i throws(ElanusError) in
-                guard case .dense(let q) = request.vectors[i] else { return [] }
                 var hits = exact.run(request.vectors[i])
-                for segment in indexed { hits += try segment.run(q, k: k) }
+                for segment in indexed { hits += try segment.run(request.vectors[i], k: k) }
                 hits.sort { metric.key($0.score) < metric.key($1.score) }
                 return Array(hits.prefix(k).dropFirst(request.offset))
             }

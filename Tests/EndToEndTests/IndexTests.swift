@@ -6,12 +6,18 @@ import Testing
 /// indexes/* over HTTP against the real binary: create on a collection with flushed data, watch
 /// describe report the build truthfully, search with per-request ef, drop, and the errors.
 @Suite struct IndexTests {
-    @Test func createDescribeSearchAndDropAnIndex() throws {
-        let dir = TemporaryDirectory()
+    /// A server whose segments seal at 400 rows and are indexed from 100.
+    static func start(_ dir: TemporaryDirectory) throws -> ElanusProcess {
         let server = ElanusProcess(
             dataDirectory: dir.file("data"),
             environment: ["ELANUS_SEGMENT_MAX_ROWS": "400", "ELANUS_SEGMENT_FLUSH_INTERVAL_SECONDS": "0.01", "ELANUS_INDEX_MIN_SEGMENT_ROWS": "100"])
         try server.start()
+        return server
+    }
+
+    @Test func createDescribeSearchAndDropAnIndex() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir)
         defer { server.terminate() }
         let rest = RESTClient(port: server.port)
         let create = #"""
@@ -58,5 +64,61 @@ import Testing
         #expect(missing.code == 700, "\(missing.body.serialized())")
         let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.file("data/objects")).filter { $0.hasSuffix(".idx") }
         #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    /// One collection with a float, a binary and a sparse vector field, each with its own index
+    /// type: every index builds over HTTP and answers searches with and without a filter.
+    @Test func binaryAndSparseIndexesOverHTTP() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir)
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        let create = #"""
+            {"collectionName":"kinds","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},
+             {"fieldName":"cat","dataType":"Int64"},
+             {"fieldName":"f","dataType":"FloatVector","elementTypeParams":{"dim":4}},
+             {"fieldName":"b","dataType":"BinaryVector","elementTypeParams":{"dim":16}},
+             {"fieldName":"s","dataType":"SparseFloatVector"}]},
+             "indexParams":[{"fieldName":"f","indexName":"f","indexType":"IVF_SQ8","metricType":"L2","params":{"nlist":8}},
+              {"fieldName":"b","indexName":"b","indexType":"BIN_IVF_FLAT","metricType":"HAMMING","params":{"nlist":8}},
+              {"fieldName":"s","indexName":"s","indexType":"SPARSE_INVERTED_INDEX","metricType":"IP"}]}
+            """#
+        #expect(try rest.call("collections/create", create).code == 0)
+        func row(_ i: Int) -> String {
+            let sparse = #"{"\#(i % 50)":1.0,"\#(100 + i % 7)":0.5}"#
+            return #"{"id":\#(i),"cat":\#(i % 10),"f":[\#(i % 37),\#(i % 11),\#(i % 7),\#(i)],"b":[\#(i % 256),\#((i * 7) % 256)],"s":\#(sparse)}"#
+        }
+        let rows = (0..<1000).map(row).joined(separator: ",")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"kinds","data":[\#(rows)]}"#).code == 0)
+        #expect(try rest.call("collections/flush", #"{"collectionName":"kinds"}"#).code == 0)
+        for name in ["f", "b", "s"] {
+            var item: JSON?
+            let deadline = Date().addingTimeInterval(60)
+            repeat {
+                if case .array(let items)? = try rest.call("indexes/describe", #"{"collectionName":"kinds","indexName":"\#(name)"}"#).data { item = items.first }
+                if item?["indexState"] == "Finished" { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            } while Date() < deadline
+            #expect(item?["indexState"] == "Finished" && item?["indexedRows"] == 1000, "\(name): \(item?.serialized() ?? "")")
+        }
+        func search(_ field: String, _ vector: String, filter: String = "", params: String = "{}") throws -> [JSON] {
+            let reply = try rest.call("entities/search", #"{"collectionName":"kinds","annsField":"\#(field)","data":[\#(vector)],"limit":5,"filter":"\#(filter)","outputFields":["cat"],"searchParams":{"params":\#(params)}}"#)
+            guard case .array(let hits)? = reply.data else {
+                Issue.record("\(field): \(reply.body.serialized())")
+                return []
+            }
+            return hits
+        }
+        // Each stored vector finds itself first (distance 0); a filter keeps only its rows.
+        let float = try search("f", "[19,5,3,500]", params: #"{"nprobe":8}"#)
+        #expect(float.first?["id"] == 500 && float.count == 5)
+        let binary = try search("b", "[244,172]", params: #"{"nprobe":8}"#)
+        #expect(binary.first?["distance"] == 0 && binary.count == 5, "\(binary)")
+        let filtered = try search("b", "[244,172]", filter: "cat == 3")
+        #expect(filtered.count == 5 && filtered.allSatisfy { $0["cat"] == 3 }, "\(filtered)")
+        let sparse = try search("s", #"{"7":1.0,"101":0.5}"#, params: #"{"drop_ratio_search":0.1}"#)
+        #expect(sparse.count == 5 && sparse.first?["distance"] == 1.25, "\(sparse)")
+        let sparseFiltered = try search("s", #"{"7":1.0}"#, filter: "cat == 1")
+        #expect(sparseFiltered.count == 5 && sparseFiltered.allSatisfy { $0["cat"] == 1 }, "\(sparseFiltered)")
     }
 }

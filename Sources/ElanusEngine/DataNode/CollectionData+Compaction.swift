@@ -154,9 +154,9 @@ extension CollectionData {
                 segmentBytes = bytes.count
                 written.append(segmentFile)
                 for job in indexes where merged.rowCount >= minIndexRows(job.plan) {
-                    let index = try VectorIndex.build(job.plan, vectors: merged.floatVectors(job.field), dim: job.field.dim ?? 0, threads: threads)
+                    let index = try IndexFile.build(job.plan, segment: merged, field: job.field, threads: threads)
                     let file = CollectionData.indexPath(collection: collectionID, segment: newID, field: job.field.fieldID)
-                    try objects.write(file, try index.encode(segmentID: newID, fieldID: job.field.fieldID))
+                    try objects.write(file, try IndexFile.encode(index, segmentID: newID, fieldID: job.field.fieldID, dim: job.field.dim ?? 0))
                     written.append(file)
                     merged.indexes[job.field.fieldID] = index
                     indexFiles[String(job.field.fieldID)] = file

@@ -110,7 +110,7 @@ extension CollectionData {
             for (fieldText, file) in record.indexes ?? [:] {
                 guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
                 do {
-                    loaded.indexes[fieldID] = try VectorIndex.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
+                    loaded.indexes[fieldID] = try IndexFile.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
                 } catch {
                     warn("\(error.message); the index will be rebuilt from the segment's vectors")
                 }

@@ -51,7 +51,7 @@ struct Segment: Sendable {
     /// When the first row arrived (monotonic nanoseconds), for the seal policy's age limit.
     let createdAt: UInt64
     /// Built indexes of a flushed segment, by vector field id (the index node swaps them in).
-    var indexes: [Int64: VectorIndex] = [:]
+    var indexes: [Int64: any VectorIndex] = [:]
 
     init(id: Int64, partitionID: Int64, state: State = .growing, chunks: [Chunk] = [], createdAt: UInt64) {
         self.id = id

@@ -18,8 +18,8 @@ extension CollectionData {
     /// the build reads them without holding any lock.
     func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int) throws(ElanusError) {
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed else { return }
-        let index = try VectorIndex.build(plan, vectors: segment.floatVectors(field), dim: field.dim ?? 0, threads: threads)
-        let bytes = try index.encode(segmentID: segmentID, fieldID: field.fieldID)
+        let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads)
+        let bytes = try IndexFile.encode(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
         try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
             // The segment may have been dropped (partition, compaction) while the index built.

@@ -9,8 +9,11 @@ import ElanusQuery
 /// - IVF_FLAT, IVF_SQ8 (nlist in [1, 65536], default 128): faiss `IVF<nlist>,Flat` / `,SQ8`.
 /// - IVF_PQ (nlist; m dividing dim, required; nbits in [1, 16], default 8): `IVF<nlist>,PQ<m>x<nbits>`.
 /// - AUTOINDEX on float vectors: HNSW with M=18, efConstruction=240, as Milvus maps it.
-/// - BIN_IVF_FLAT, SPARSE_INVERTED_INDEX, SPARSE_WAND and AUTOINDEX on binary or sparse vectors:
-///   accepted, and searched by the exact scan until their builders land (the README says so).
+/// - BIN_IVF_FLAT (nlist in [1, 65536], default 128; HAMMING or JACCARD): our binary IVF.
+/// - SPARSE_INVERTED_INDEX, SPARSE_WAND (drop_ratio_build in [0, 1), default 0; IP): our sparse
+///   inverted index.
+/// - AUTOINDEX on binary vectors: BIN_IVF_FLAT with nlist=1024; on sparse vectors:
+///   SPARSE_INVERTED_INDEX; as Milvus's default autoindex configuration maps them.
 ///
 /// COSINE indexes hold normalized vectors under faiss's inner product. IVF and HNSW rows carry
 /// their segment row numbers as faiss labels directly, never through IndexIDMap (the IVF trap in
@@ -20,6 +23,8 @@ public struct IndexPlan: Sendable, Equatable {
         case exact
         case hnsw(m: Int, efConstruction: Int)
         case ivf(nlist: Int, codec: String, minTrainingRows: Int)
+        case binaryIVF(nlist: Int)
+        case sparseInverted(dropRatio: Double)
     }
 
     public let indexType: String
@@ -30,9 +35,9 @@ public struct IndexPlan: Sendable, Equatable {
     /// 39 training points (faiss's own minimum), so a small segment still trains.
     func factory(rows: Int) -> String? {
         switch kind {
-        case .exact: return nil
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
+        case .exact, .binaryIVF, .sparseInverted: return nil
         }
     }
 
@@ -57,6 +62,13 @@ public struct IndexPlan: Sendable, Equatable {
             }
             return n
         }
+        func ratio(_ key: String) throws(ElanusError) -> Double {
+            guard let text = params[key] else { return 0 }
+            guard let value = Double(text), value >= 0, value < 1 else {
+                throw .invalidParameter("param '\(key)' (\(text)) should be in range [0, 1) for index type \(spec.indexType)")
+            }
+            return value
+        }
         let metricName = spec.metricType.isEmpty ? defaultMetric(field.dataType) : spec.metricType.uppercased()
         // Metrics the exact scan does not compute (SUBSTRUCTURE, BM25, ...) are refused at search.
         let metric = Metric(rawValue: metricName) ?? Metric(rawValue: defaultMetric(field.dataType))!
@@ -80,13 +92,26 @@ public struct IndexPlan: Sendable, Equatable {
             guard dim % m == 0 else { throw .invalidParameter("param 'm' (\(m)) must divide the dimension (\(dim)) for index type IVF_PQ") }
             let nbits = try int("nbits", default: 8, 1...16)
             kind = .ivf(nlist: nlist, codec: "PQ\(m)x\(nbits)", minTrainingRows: 1 << nbits)
+        case "BIN_IVF_FLAT":
+            kind = .binaryIVF(nlist: try int("nlist", default: 128, 1...65536))
+        case "AUTOINDEX" where field.dataType == .binaryVector:
+            kind = .binaryIVF(nlist: 1024)
+        case "SPARSE_INVERTED_INDEX", "SPARSE_WAND":
+            kind = .sparseInverted(dropRatio: try ratio("drop_ratio_build"))
+        case "AUTOINDEX" where field.dataType == .sparseFloatVector:
+            kind = .sparseInverted(dropRatio: 0)
         default:
             kind = .exact
         }
-        if case .exact = kind {} else {
-            guard isFloat, [.l2, .ip, .cosine].contains(metric), metric.rawValue == metricName else {
-                throw .invalidParameter("index type \(spec.indexType) does not support metric \(metric.rawValue) on \(field.dataType.rawValue)")
-            }
+        let supported: Bool
+        switch kind {
+        case .exact: return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
+        case .hnsw, .ivf: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
+        case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
+        case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
+        }
+        guard supported, metric.rawValue == metricName else {
+            throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")
         }
         return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
     }

@@ -1,14 +1,14 @@
 import ElanusCore
 import ElanusQuery
 
-/// Search of one flushed segment through its faiss index. Deleted rows and rows the filter
+/// Search of one flushed segment through its vector index. Deleted rows and rows the filter
 /// rejects reach faiss as a bitmap selector. When too few rows are allowed for the index to find
 /// `limit` of them (a selective filter: HNSW's graph walk and IVF's probed lists run dry), or
 /// when the index returns fewer hits than there are allowed rows to fill them, the segment is
 /// scanned exactly instead, so a search returns `limit` hits whenever that many rows match.
 struct IndexedSearch {
     let segment: Segment
-    let index: VectorIndex
+    let index: any VectorIndex
     let request: SearchRequest
     /// Allowed rows in the segment's numbering; nil when every row is allowed.
     let bitmap: [UInt8]?
@@ -18,7 +18,7 @@ struct IndexedSearch {
     /// Below this share of allowed rows the exact scan of those rows is cheaper and complete.
     static let exactFraction = 0.02
 
-    init(segment: Segment, index: VectorIndex, request: SearchRequest) {
+    init(segment: Segment, index: any VectorIndex, request: SearchRequest) {
         self.segment = segment
         self.index = index
         self.request = request
@@ -49,14 +49,13 @@ struct IndexedSearch {
     }
 
     /// The best `k` hits of one query vector in this segment, best first.
-    func run(_ query: [Float], k: Int) throws(ElanusError) -> [SearchHit] {
+    func run(_ query: QueryVector, k: Int) throws(ElanusError) -> [SearchHit] {
         guard allowed > 0 else { return [] }
         let wanted = min(k, allowed)
         if bitmap != nil && Double(allowed) < Double(segment.rowCount) * IndexedSearch.exactFraction { return exact(query, k: k) }
         // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
-        let ef = max(request.ef ?? k, k)
-        let nprobe = request.nprobe ?? 8
-        let found = try index.search(query, k: k, ef: ef, nprobe: nprobe, bitmap: bitmap)
+        let options = IndexSearchOptions(ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio)
+        let found = try index.search(query, k: k, options: options, bitmap: bitmap)
         if found.count < wanted { return exact(query, k: k) }
         return found.map { hit in
             let (chunk, row) = locate(hit.row)
@@ -64,11 +63,11 @@ struct IndexedSearch {
         }
     }
 
-    private func exact(_ query: [Float], k: Int) -> [SearchHit] {
+    private func exact(_ query: QueryVector, k: Int) -> [SearchHit] {
         var scoped = request
         scoped.limit = k
         scoped.offset = 0
-        return ExactSearch(request: scoped, plan: ScanPlan([segment], predicate: request.predicate)).run(.dense(query))
+        return ExactSearch(request: scoped, plan: ScanPlan([segment], predicate: request.predicate)).run(query)
     }
 
     /// (chunk, row in chunk) of a segment row number.

@@ -33,12 +33,15 @@ public struct SearchRequest: Sendable {
     /// Per-request index search parameters: HNSW `ef`, IVF `nprobe` (nil: the defaults).
     public var ef: Int?
     public var nprobe: Int?
+    /// Sparse inverted indexes: the share of the query's smallest values to skip.
+    public var dropRatio: Double?
 
     public init(
         field: FieldSchema, metric: Metric, vectors: [QueryVector], limit: Int, offset: Int = 0, predicate: Predicate? = nil,
         partitionNames: [String] = [], radius: Float? = nil, rangeFilter: Float? = nil, grouping: Grouping? = nil,
-        ef: Int? = nil, nprobe: Int? = nil
+        ef: Int? = nil, nprobe: Int? = nil, dropRatio: Double? = nil
     ) {
+        self.dropRatio = dropRatio
         self.ef = ef
         self.nprobe = nprobe
         self.field = field

@@ -70,7 +70,8 @@ enum QueryRoutes {
             predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
             radius: try ReadRequest.searchParam(body, "radius").map(Float.init),
             rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping,
-            ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536))
+            ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536),
+            dropRatio: try ReadRequest.dropRatio(body))
     }
 
     /// Search by `ids`: the stored vectors of those primary keys are the queries.

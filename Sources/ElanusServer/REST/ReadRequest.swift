@@ -100,6 +100,13 @@ enum ReadRequest {
         return Int(value)
     }
 
+    /// `drop_ratio_search` for sparse inverted indexes, in [0, 1).
+    static func dropRatio(_ body: RequestBody) throws(ElanusError) -> Double? {
+        guard let value = try searchParam(body, "drop_ratio_search") else { return nil }
+        guard value >= 0, value < 1 else { throw .invalidParameter("search param drop_ratio_search (\(value)) should be in range [0, 1)") }
+        return value
+    }
+
     /// Query vectors from `data`, in the field's encoding.
     static func vectors(_ data: [JSON], field: FieldSchema) throws(ElanusError) -> [QueryVector] {
         guard !data.isEmpty else { throw .invalidParameter("data is empty: at least one query vector is needed") }
