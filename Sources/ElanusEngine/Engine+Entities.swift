@@ -31,14 +31,30 @@ extension Engine {
         let primary = try primaryField(info)
         let keys = batch.primaryKeys(primary.fieldID)
         let collection = try data(for: info)
+        if !absentFields.isEmpty { try ensureLoaded(info, collection, partitions: nil) }
         _ = try collection.write { timestamp throws(ElanusError) in
             // Under the writer lock, so the old values merged in are those of the newest version.
-            let merged =
-                absentFields.isEmpty
-                ? batch
-                : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key in
-                    collection.read { s in s.live[key].map { Engine.rows(at: [$0], of: s) } }
-                }
+            // A row of a released partition has only its key in memory: it cannot be merged.
+            var released: PrimaryKey?
+            let merged: EntityBatch
+            do throws(ElanusError) {
+                merged =
+                    absentFields.isEmpty
+                    ? batch
+                    : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key in
+                        collection.read { s in
+                            guard let location = s.live[key] else { return nil }
+                            if s.segments[location.segmentID]?.released == true { released = key }
+                            return Engine.rows(at: [location], of: s)
+                        }
+                    }
+            } catch {
+                if released == nil { throw error }
+                merged = batch
+            }
+            if let released {
+                throw ElanusError(.collectionNotLoaded, "partial update of \(released) needs its partition loaded[collection=\(info.name)]")
+            }
             return WriteRecord(
                 timestamp: timestamp, deletes: keys,
                 inserts: try PartitionRouter.route(merged, info: info, partitionName: partitionName))
@@ -62,8 +78,14 @@ extension Engine {
         if let direct = Engine.primaryKeys(of: predicate, primary) {
             keys = direct
         } else {
+            // Any other filter reads the rows' fields, so they must be in memory, as in Milvus.
+            try ensureLoaded(info, collection, partitions: scope.map { [$0] })
+            let segments = collection.snapshot(partitions: scope.map { [$0] })
+            if segments.contains(where: \.released) {
+                throw ElanusError(.collectionNotLoaded, "collection not loaded[collection=\(info.name)]: a delete by filter reads the rows, load the collection first")
+            }
             keys = []
-            ScanPlan(collection.snapshot(partitions: scope.map { [$0] }), predicate: predicate).forEachRow { batch, row in
+            ScanPlan(segments, predicate: predicate).forEachRow { batch, row in
                 switch batch.column(primary.fieldID)?.value(at: row) {
                 case .int(let i)?: keys.append(.int(i))
                 case .string(let s)?: keys.append(.string(s))
@@ -110,10 +132,12 @@ extension Engine {
     public func get(_ info: CollectionInfo, keys: [PrimaryKey], partitionNames: [String] = []) throws(ElanusError) -> EntityBatch {
         let partitions = try partitionIDs(info, partitionNames)
         let collection = try data(for: info)
+        try ensureLoaded(info, collection, partitions: partitions)
         return collection.read { s in
             var seen = Set<PrimaryKey>()
+            // Rows of released partitions are not read (only their keys are in memory).
             let locations = keys.compactMap { key -> RowLocation? in
-                guard seen.insert(key).inserted, let location = s.live[key] else { return nil }
+                guard seen.insert(key).inserted, let location = s.live[key], s.segments[location.segmentID]?.released == false else { return nil }
                 return partitions == nil || partitions!.contains(location.partitionID) ? location : nil
             }
             return Engine.rows(at: locations, of: s, schema: info.schema)

@@ -89,8 +89,21 @@ extension Engine {
     }
 
     /// The segments a read scans, as of now.
+    /// A partition the catalog shows loaded but whose segments are released (its load flag was
+    /// set without `Engine.load`) is loaded here first, so a read never sees a released segment.
     func snapshot(_ info: CollectionInfo, _ partitionNames: [String]) throws(ElanusError) -> [Segment] {
-        try data(for: info).snapshot(partitions: try readablePartitions(info, partitionNames))
+        let partitions = try readablePartitions(info, partitionNames)
+        let data = try data(for: info)
+        try ensureLoaded(info, data, partitions: partitions)
+        return data.snapshot(partitions: partitions)
+    }
+
+    /// Loads, now, released segments of partitions that the catalog shows loaded (among
+    /// `partitions`; all when nil).
+    func ensureLoaded(_ info: CollectionInfo, _ data: CollectionData, partitions: Set<Int64>?) throws(ElanusError) {
+        let loaded = Set(info.partitions.filter { $0.loaded && (partitions?.contains($0.id) ?? true) }.map(\.id))
+        guard !data.releasedSegments(partitions: loaded).isEmpty else { return }
+        try data.load(partitions: loaded, indexPlans: indexPlans(info), warn: { logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }) { _, _ in }
     }
 
     /// The partitions a read covers: the named ones (which must exist and be loaded), or every
@@ -102,6 +115,9 @@ extension Engine {
             guard let partition = info.partition(named: name) else { throw Catalog.partitionNotFound(name) }
             guard partition.loaded else { throw ElanusError(.partitionNotLoaded, "partition not loaded[partition=\(name)]") }
             ids.insert(partition.id)
+        }
+        if let progress = loadProgress(info, partitions: ids) {
+            throw ElanusError(.collectionNotLoaded, "collection not fully loaded[collection=\(info.name)][progress=\(progress)%]")
         }
         return ids
     }

@@ -35,6 +35,7 @@ public final class Engine: Sendable {
     /// Runs manual compactions and, when enabled, automatic ones.
     let compactionLoop: BackgroundLoop
     let compactionJobs = Mutex(CompactionJobs())
+    let loadJobs = Mutex(LoadJobs())
     private let collections = Mutex<[Int64: CollectionData]>([:])
     let logger: Logger
 
@@ -102,6 +103,8 @@ public final class Engine: Sendable {
             }
             totalRows += replayed.rows
             expireRows(info, data)
+            // Released partitions keep only their keys in memory until they are loaded.
+            data.release(partitions: Set(info.partitions.filter { !$0.loaded }.map(\.id)))
             let segments = data.read { s in s.segments.values.filter { $0.state == .flushed }.count }
             if replayed.records > 0 || segments > 0 {
                 logger.info(

@@ -78,7 +78,8 @@ extension CollectionData {
     func compactionPlans(deleteRatio: Double, minSmallSegments: Int, manual: Bool) -> [CompactionPlan] {
         read { s in
             var byPartition: [Int64: [(id: Int64, rows: Int, live: Int)]] = [:]
-            for segment in s.segments.values where segment.state == .flushed {
+            // Released segments hold only their keys: they are compacted once loaded again.
+            for segment in s.segments.values where segment.state == .flushed && !segment.released {
                 byPartition[segment.partitionID, default: []].append((segment.id, segment.rowCount, segment.liveRowCount))
             }
             var plans: [CompactionPlan] = []
@@ -118,7 +119,7 @@ extension CollectionData {
         // Step 1. The new segment's id is taken now, so no other segment can get it.
         guard let (sources, newID) = state.withLock({ s -> ([Segment], Int64)? in
             let sources = plan.sources.compactMap { s.segments[$0] }
-            guard sources.count == plan.sources.count, sources.allSatisfy({ $0.state == .flushed && $0.partitionID == plan.partitionID }) else { return nil }
+            guard sources.count == plan.sources.count, sources.allSatisfy({ $0.state == .flushed && !$0.released && $0.partitionID == plan.partitionID }) else { return nil }
             let id = s.nextSegmentID
             s.nextSegmentID += 1
             return (sources, id)
@@ -186,7 +187,7 @@ extension CollectionData {
             for field in Array(merged.indexes.keys) where !wanted.contains(field) { merged.indexes[field] = nil }
             // Step 3: the dead bits of every flushed segment as of now, the new one included.
             guard let plan = state.withLock({ s -> (deltas: [UInt8], previous: DataState)? in
-                guard sourceIDs.allSatisfy({ s.segments[$0]?.state == .flushed }) else { return nil }
+                guard sourceIDs.allSatisfy({ s.segments[$0]?.state == .flushed && s.segments[$0]?.released == false }) else { return nil }
                 if merged.rowCount > 0 { carryDeadRows(into: &merged, origins: origins, from: s) }
                 let flushed = s.segments.values.filter { $0.state == .flushed && !sourceIDs.contains($0.id) } + (merged.rowCount > 0 ? [merged] : [])
                 return (SegmentFile.encodeDeltas(flushed.sorted { $0.id < $1.id }), s.flushed)

@@ -102,20 +102,7 @@ extension CollectionData {
                 stale.append(record.id)
                 continue
             }
-            let segment = try SegmentFile.decode(try objects.read(record.file), name: objects.path(record.file), createdAt: now)
-            guard segment.id == record.id, segment.partitionID == record.partitionID else {
-                throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
-            }
-            var loaded = segment
-            for (fieldText, file) in record.indexes ?? [:] {
-                guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
-                do {
-                    loaded.indexes[fieldID] = try IndexFile.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
-                } catch {
-                    warn("\(error.message); the index will be rebuilt from the segment's vectors")
-                }
-            }
-            segments.append(loaded)
+            segments.append(try readSegment(record, indexPlans: indexPlans, createdAt: now, warn: warn))
             records.append(record)
         }
         if let deltaFile = dataState.deltaFile {
@@ -155,6 +142,24 @@ extension CollectionData {
         }
         let indexFiles = segments.flatMap { segment in segment.indexes.keys.map { CollectionData.indexPath(collection: collectionID, segment: segment.id, field: $0) } }
         removeOrphans(keeping: Set(records.map(\.file) + indexFiles + stale.map { SegmentFile.segmentPath(collection: collectionID, segment: $0) } + [dataState.deltaFile].compactMap { $0 }))
+    }
+
+    /// One flushed segment from its file, with the index files its record names. A damaged or
+    /// missing index is reported through `warn` and left for the index node to rebuild.
+    func readSegment(_ record: SegmentRecord, indexPlans: [Int64: IndexPlan], createdAt: UInt64, warn: (String) -> Void) throws(ElanusError) -> Segment {
+        var segment = try SegmentFile.decode(try objects.read(record.file), name: objects.path(record.file), createdAt: createdAt)
+        guard segment.id == record.id, segment.partitionID == record.partitionID else {
+            throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
+        }
+        for (fieldText, file) in record.indexes ?? [:] {
+            guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
+            do {
+                segment.indexes[fieldID] = try IndexFile.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
+            } catch {
+                warn("\(error.message); the index will be rebuilt from the segment's vectors")
+            }
+        }
+        return segment
     }
 
     /// Removes files of this collection that no committed record names: leftovers of a flush

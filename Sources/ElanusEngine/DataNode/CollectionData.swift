@@ -58,6 +58,8 @@ final class CollectionData: Sendable {
     /// Held by whoever flushes the collection (the flusher thread, `collections/flush`, a drop),
     /// so segment files, delta files and checkpoints are written by one thread at a time.
     let flushLock = Mutex(false)
+    /// Serializes loads and releases of the collection's partitions.
+    let loadLock = Mutex(false)
     /// Called (outside every lock) when a segment seals, to wake the flusher.
     let onSeal: @Sendable () -> Void
 

@@ -52,6 +52,15 @@ struct Segment: Sendable {
     let createdAt: UInt64
     /// Built indexes of a flushed segment, by vector field id (the index node swaps them in).
     var indexes: [Int64: any VectorIndex] = [:]
+    /// Set when the segment's partition is released: only the primary keys stay in memory (the
+    /// writer still needs them for deletes and upserts), and the other columns and the indexes
+    /// wait on disk until the partition is loaded again.
+    private(set) var released = false
+    /// The fields whose index file exists, while released.
+    private(set) var releasedIndexFields: Set<Int64> = []
+
+    /// The fields with a built index, loaded or not.
+    var indexedFields: Set<Int64> { released ? releasedIndexFields : Set(indexes.keys) }
 
     init(id: Int64, partitionID: Int64, state: State = .growing, chunks: [Chunk] = [], createdAt: UInt64) {
         self.id = id
@@ -60,6 +69,29 @@ struct Segment: Sendable {
         self.chunks = []
         self.createdAt = createdAt
         for chunk in chunks { append(chunk) }
+    }
+
+    /// The segment without its columns other than the primary key, and without its indexes.
+    func releasing(keep primaryFieldID: Int64) -> Segment {
+        let kept = chunks.map { chunk in
+            Chunk(timestamp: chunk.timestamp, position: chunk.position,
+                  batch: EntityBatch(rowCount: chunk.batch.rowCount, columns: chunk.batch.column(primaryFieldID).map { [$0] } ?? []), dead: chunk.dead)
+        }
+        var out = Segment(id: id, partitionID: partitionID, state: state, chunks: kept, createdAt: createdAt)
+        out.released = true
+        out.releasedIndexFields = indexedFields
+        return out
+    }
+
+    /// A released segment brought back: the columns and indexes of `full` (read from disk), with
+    /// this segment's dead rows, which are newer than the files'.
+    func restoring(_ full: Segment) -> Segment {
+        var out = Segment(
+            id: id, partitionID: partitionID, state: state,
+            chunks: zip(full.chunks, chunks).map { Chunk(timestamp: $0.timestamp, position: $0.position, batch: $0.batch, dead: $1.dead) },
+            createdAt: createdAt)
+        out.indexes = full.indexes
+        return out
     }
 
     var liveRowCount: Int { chunks.reduce(0) { $0 + $1.liveCount } }

@@ -9,7 +9,7 @@ extension CollectionData {
     /// Flushed segments with at least `minRows` rows and no index on `field`, oldest first.
     func segmentsNeedingIndex(_ field: FieldSchema, minRows: Int) -> [Int64] {
         read { s in
-            s.segments.values.filter { $0.state == .flushed && $0.rowCount >= minRows && $0.indexes[field.fieldID] == nil }.map(\.id).sorted()
+            s.segments.values.filter { $0.state == .flushed && !$0.released && $0.rowCount >= minRows && $0.indexes[field.fieldID] == nil }.map(\.id).sorted()
         }
     }
 
@@ -17,7 +17,7 @@ extension CollectionData {
     /// segment in the meta store, and only then swaps it in. The segment's rows never change, so
     /// the build reads them without holding any lock.
     func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int) throws(ElanusError) {
-        guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed else { return }
+        guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
         let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads)
         let bytes = try IndexFile.encode(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
@@ -28,7 +28,8 @@ extension CollectionData {
             var record: SegmentRecord = try Keys.decode(stored)
             record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
             try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
-            state.withLock { $0.segments[segmentID]?.indexes[field.fieldID] = index }
+            // A segment released meanwhile gets the index from its file when loaded again.
+            state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.indexes[field.fieldID] = index } }
         }
     }
 
@@ -57,7 +58,7 @@ extension CollectionData {
             var indexed = 0
             for segment in s.segments.values where segment.state == .flushed {
                 total += segment.rowCount
-                if !builds || segment.rowCount < minRows || segment.indexes[field] != nil { indexed += segment.rowCount }
+                if !builds || segment.rowCount < minRows || segment.indexedFields.contains(field) { indexed += segment.rowCount }
             }
             return (total, indexed)
         }

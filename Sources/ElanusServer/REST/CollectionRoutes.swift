@@ -8,7 +8,8 @@ enum CollectionRoutes {
         routes["collections/create"] = create
         routes["collections/describe"] = { context in
             let (catalog, database, name) = try target(context)
-            return Envelope.success(Render.describe(try catalog.collection(database: database, name: name)))
+            let info = try catalog.collection(database: database, name: name)
+            return Envelope.success(Render.describe(info, loadProgress: context.engine.loadProgress(info)))
         }
         routes["collections/list"] = { context in
             let body = try context.body("DatabaseReq")
@@ -62,13 +63,13 @@ enum CollectionRoutes {
             ])
         }
         routes["collections/load"] = { context in
-            let (catalog, database, name) = try target(context)
-            try catalog.load(database: database, name: name)
+            let (_, database, name) = try target(context)
+            try context.engine.load(database: database, collection: name)
             return Envelope.success([:])
         }
         routes["collections/release"] = { context in
-            let (catalog, database, name) = try target(context)
-            try catalog.release(database: database, name: name)
+            let (_, database, name) = try target(context)
+            try context.engine.release(database: database, collection: name)
             return Envelope.success([:])
         }
         routes["collections/get_load_state"] = { context in
@@ -77,18 +78,23 @@ enum CollectionRoutes {
             let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
             // With partitionNames, the state of those partitions; otherwise of the collection.
             var loaded = info.loaded
+            var partitions: Set<Int64>?
             if let names = try body.stringArray("partitionNames"), !names.isEmpty {
                 loaded = true
+                partitions = []
                 for partition in names {
                     guard let p = info.partition(named: partition) else {
                         throw ElanusError(.partitionNotFound, "partition not found[partition=\(partition)]")
                     }
                     loaded = loaded && p.loaded
+                    partitions?.insert(p.id)
                 }
             }
-            return loaded
-                ? Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
-                : Envelope.success(["loadState": .string(LoadState.notLoad.rawValue)])
+            guard loaded else { return Envelope.success(["loadState": .string(LoadState.notLoad.rawValue)]) }
+            if let progress = context.engine.loadProgress(info, partitions: partitions) {
+                return Envelope.success(["loadState": .string(LoadState.loading.rawValue), "loadProgress": .int(Int64(progress))])
+            }
+            return Envelope.success(["loadState": .string(LoadState.loaded.rawValue), "loadProgress": 100])
         }
         routes["collections/alter_properties"] = { context in
             let body = try context.body("CollectionReqWithProperties")

@@ -33,12 +33,12 @@ enum PartitionRoutes {
         }
         routes["partitions/load"] = { context in
             let t = try partitionsTarget(context)
-            try t.catalog.loadPartitions(database: t.database, collection: t.collection, names: t.names)
+            try context.engine.load(database: t.database, collection: t.collection, partitionNames: t.names)
             return Envelope.success([:])
         }
         routes["partitions/release"] = { context in
             let t = try partitionsTarget(context)
-            try t.catalog.releasePartitions(database: t.database, collection: t.collection, names: t.names)
+            try context.engine.release(database: t.database, collection: t.collection, partitionNames: t.names)
             return Envelope.success([:])
         }
     }

@@ -34,10 +34,13 @@ enum Render {
         return .object(members)
     }
 
-    static func loadState(_ info: CollectionInfo) -> LoadState { info.loaded ? .loaded : .notLoad }
+    /// Loaded partitions whose segments are still being read back report Loading.
+    static func loadState(_ info: CollectionInfo, progress: Int?) -> LoadState {
+        info.loaded ? (progress == nil ? .loaded : .loading) : .notLoad
+    }
 
     /// `collections/describe`. `indexes` lists the index of the first vector field only, as Milvus does.
-    static func describe(_ info: CollectionInfo) -> JSON {
+    static func describe(_ info: CollectionInfo, loadProgress: Int?) -> JSON {
         let firstVector = info.schema.vectorFields.first?.name
         let indexes = info.indexes.filter { $0.fieldName == firstVector }.map { spec -> JSON in
             ["indexName": .string(spec.indexName), "fieldName": .string(spec.fieldName), "metricType": .string(spec.metricType)]
@@ -51,7 +54,7 @@ enum Render {
             ("functions", .array([])),
             ("aliases", .array([])),
             ("indexes", .array(indexes)),
-            ("load", .string(loadState(info).rawValue)),
+            ("load", .string(loadState(info, progress: loadProgress).rawValue)),
             ("shardsNum", .int(Int64(info.shardsNum))),
             ("partitionsNum", .int(Int64(info.partitions.count))),
             ("consistencyLevel", .string(info.consistencyLevel.rawValue)),
