@@ -35,26 +35,19 @@ extension Engine {
         _ = try collection.write { timestamp throws(ElanusError) in
             // Under the writer lock, so the old values merged in are those of the newest version.
             // A row of a released partition has only its key in memory: it cannot be merged.
-            var released: PrimaryKey?
-            let merged: EntityBatch
-            do throws(ElanusError) {
-                merged =
-                    absentFields.isEmpty
-                    ? batch
-                    : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key in
-                        collection.read { s in
-                            guard let location = s.live[key] else { return nil }
-                            if s.segments[location.segmentID]?.released == true { released = key }
-                            return Engine.rows(at: [location], of: s)
-                        }
+            let merged =
+                absentFields.isEmpty
+                ? batch
+                : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key throws(ElanusError) in
+                    let (row, released) = collection.read { s -> (EntityBatch?, Bool) in
+                        guard let location = s.live[key] else { return (nil, false) }
+                        return (Engine.rows(at: [location], of: s), s.segments[location.segmentID]?.released == true)
                     }
-            } catch {
-                if released == nil { throw error }
-                merged = batch
-            }
-            if let released {
-                throw ElanusError(.collectionNotLoaded, "partial update of \(released) needs its partition loaded[collection=\(info.name)]")
-            }
+                    if released {
+                        throw ElanusError(.collectionNotLoaded, "partial update of \(key) needs its partition loaded[collection=\(info.name)]")
+                    }
+                    return row
+                }
             return WriteRecord(
                 timestamp: timestamp, deletes: keys,
                 inserts: try PartitionRouter.route(merged, info: info, partitionName: partitionName))

@@ -47,7 +47,7 @@ extension Engine {
         let start = Date()
         var segments = 0
         while true {
-            let current = catalog.allCollections().first { $0.id == info.id }
+            let current = catalog.collection(id: info.id)
             let wanted = Set(current?.partitions.filter(\.loaded).map(\.id) ?? [])
             if data.releasedSegments(partitions: wanted).isEmpty { break }
             loadJobs.withLock { $0.jobs[info.id]?.partitions = wanted }

@@ -106,10 +106,12 @@ extension Engine {
     func compactionRound() {
         while !compactionLoop.isStopping, let jobID = compactionJobs.withLock({ $0.queued.isEmpty ? nil : $0.queued.removeFirst() }) {
             guard let collectionID = compactionJobs.withLock({ $0.jobs[jobID]?.collectionID }) else { continue }
-            let target = catalog.allCollections().first { $0.id == collectionID }.flatMap { info in (try? data(for: info)).map { (info, $0) } }
-            let plans = target?.1.compactionPlans(deleteRatio: 0, minSmallSegments: 2, manual: true) ?? []
+            // A collection with no data node state has written nothing: no plans.
+            let info = catalog.collection(id: collectionID)
+            let data = loadedData(collectionID)
+            let plans = data?.compactionPlans(deleteRatio: 0, minSmallSegments: 2, manual: true) ?? []
             compactionJobs.withLock { $0.jobs[jobID]?.plans = plans.count }
-            guard let (info, data) = target else { continue }
+            guard let info, let data else { continue }
             for plan in plans {
                 let ok = runCompaction(plan, info: info, data: data, manual: true)
                 compactionJobs.withLock { j in
@@ -137,7 +139,7 @@ extension Engine {
             let outcome = try data.compact(
                 plan, indexes: jobs, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in max(indexBuilder.minSegmentRows, $0.minimumRows) },
                 stillIndexed: { [self] in
-                    guard let current = catalog.allCollections().first(where: { $0.id == info.id }) else { return [] }
+                    guard let current = catalog.collection(id: info.id) else { return [] }
                     return Set(indexPlans(current).filter { $0.value.kind != .exact }.keys)
                 })
             if let outcome {

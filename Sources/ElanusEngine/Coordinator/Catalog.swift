@@ -194,6 +194,11 @@ public final class Catalog: Sendable {
         state.withLock { s in s.collections.values.sorted { $0.id < $1.id } }
     }
 
+    /// The collection with this id, if it still exists (background work outlives names).
+    public func collection(id: Int64) -> CollectionInfo? {
+        state.withLock { $0.collections[id] }
+    }
+
     /// Drops a collection and returns it; dropping one that does not exist succeeds (nil), as in
     /// Milvus.
     @discardableResult

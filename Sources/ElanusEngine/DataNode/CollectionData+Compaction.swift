@@ -45,7 +45,6 @@ extension CollectionData {
     }
 
     struct CompactionOutcome: Sendable {
-        var sources: Int
         var rowsBefore: Int
         var rowsAfter: Int
         /// The new segment, or nil when every source row was dead.
@@ -142,7 +141,7 @@ extension CollectionData {
             _ = merged.append(batch, timestamp: chunk.timestamp, position: chunk.position)
         }
         let outcome = CompactionOutcome(
-            sources: sources.count, rowsBefore: sources.reduce(0) { $0 + $1.rowCount }, rowsAfter: merged.rowCount,
+            rowsBefore: sources.reduce(0) { $0 + $1.rowCount }, rowsAfter: merged.rowCount,
             segmentID: merged.rowCount > 0 ? newID : nil)
         let segmentFile = SegmentFile.segmentPath(collection: collectionID, segment: newID)
         var written: [String] = []

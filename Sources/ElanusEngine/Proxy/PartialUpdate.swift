@@ -4,16 +4,17 @@ import ElanusCore
 /// the same primary key. A row whose key does not exist yet is a plain insert, so its absent
 /// fields must be nullable or have a default.
 enum PartialUpdate {
-    /// `existing(key)` returns the stored row (one-row batch) of a key, or nil.
+    /// `existing(key)` returns the stored row (one-row batch) of a key, or nil; it throws when
+    /// the row exists but cannot be read.
     static func merge(
         _ batch: EntityBatch, absent: [[Int64]], schema: CollectionSchema, primaryKeys: [PrimaryKey],
-        existing: (PrimaryKey) -> EntityBatch?
+        existing: (PrimaryKey) throws(ElanusError) -> EntityBatch?
     ) throws(ElanusError) -> EntityBatch {
         guard absent.contains(where: { !$0.isEmpty }) else { return batch }
         var builders = batch.columns.map { ColumnBuilder(like: $0) }
         var dynamic = batch.dynamic
         for row in 0..<batch.rowCount {
-            let old = absent[row].isEmpty ? nil : existing(primaryKeys[row])
+            let old = absent[row].isEmpty ? nil : try existing(primaryKeys[row])
             for (c, column) in batch.columns.enumerated() {
                 guard absent[row].contains(column.fieldID) else {
                     builders[c].append(column.value(at: row))
