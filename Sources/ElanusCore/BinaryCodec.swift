@@ -43,7 +43,7 @@ public struct ByteReader {
 
     public var atEnd: Bool { offset == bytes.count }
 
-    func corrupt(_ detail: String) -> ElanusError { .unexpected("\(what) is corrupt: \(detail) at byte \(offset)") }
+    public func corrupt(_ detail: String) -> ElanusError { .unexpected("\(what) is corrupt: \(detail) at byte \(offset)") }
 
     public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws(ElanusError) -> T {
         let size = MemoryLayout<T>.size

@@ -1,7 +1,7 @@
 import ElanusCore
 
-/// Vector indexes: their plans, creation and removal, and build progress as `indexes/describe`
-/// reports it.
+/// Vector and scalar indexes: their plans, creation and removal, and build progress as
+/// `indexes/describe` reports it.
 extension Engine {
     public struct IndexProgress: Sendable, Equatable {
         public var totalRows: Int
@@ -20,12 +20,12 @@ extension Engine {
         }
     }
 
-    /// The plans of the collection's vector indexes, by field id. Specs the catalog holds were
+    /// The plans of the collection's indexes, by field id. Specs the catalog holds were
     /// validated when created, so one that no longer validates is skipped rather than fatal.
     func indexPlans(_ info: CollectionInfo) -> [Int64: IndexPlan] {
         var plans: [Int64: IndexPlan] = [:]
         for spec in info.indexes {
-            guard let field = info.schema.field(named: spec.fieldName), field.dataType.isVector,
+            guard let field = info.schema.field(named: spec.fieldName),
                 let plan = try? IndexPlan.make(spec, field: field)
             else { continue }
             plans[field.fieldID] = plan
@@ -50,7 +50,7 @@ extension Engine {
     public func createIndex(database: String, collection: String, _ spec: IndexSpec) throws(ElanusError) {
         let info = try catalog.collection(database: database, name: collection)
         guard let field = info.schema.field(named: spec.fieldName) else { throw ElanusError(.fieldNotFound, "field not found[field=\(spec.fieldName)]") }
-        if field.dataType.isVector { _ = try IndexPlan.make(spec, field: field) }
+        _ = try IndexPlan.make(spec, field: field)
         try catalog.createIndex(database: database, collection: collection, spec)
         indexBuilder.clearFailure(collection: info.id, field: field.fieldID)
         indexBuilder.wake()
@@ -70,7 +70,7 @@ extension Engine {
     /// indexed, as in Milvus: `collections/flush` first).
     public func indexProgress(_ info: CollectionInfo, _ spec: IndexSpec) throws(ElanusError) -> IndexProgress {
         guard let field = info.schema.field(named: spec.fieldName) else { throw ElanusError(.fieldNotFound, "field not found[field=\(spec.fieldName)]") }
-        let plan = field.dataType.isVector ? try? IndexPlan.make(spec, field: field) : nil
+        let plan = try? IndexPlan.make(spec, field: field)
         let builds = plan.map { $0.kind != .exact } ?? false
         let minRows = max(indexBuilder.minSegmentRows, plan?.minimumRows ?? 1)
         let (total, indexed) = try data(for: info).indexProgress(field: field.fieldID, minRows: minRows, builds: builds)

@@ -46,7 +46,7 @@ extension Engine {
         var scanned: [Segment] = []
         var indexed: [IndexedSearch] = []
         for segment in segments {
-            if indexable, let index = segment.indexes[request.field.fieldID], index.plan.metric == request.metric {
+            if indexable, let index = segment.indexes[request.field.fieldID] as? any VectorIndex, index.plan.metric == request.metric {
                 indexed.append(IndexedSearch(segment: segment, index: index, request: request))
             } else {
                 scanned.append(segment)

@@ -60,7 +60,7 @@ public enum FilterEvaluator {
             guard let v = value.doubleValue else { return nil }
             out = loop(a) { ordered($0, op, v) }
         case (.string(let a), .string(let v)) where op == .eq || op == .ne:
-            out = loop(a) { ($0 == v) == (op == .eq) }
+            out = loop(a) { sameBytes($0, v) == (op == .eq) }
         default:
             return nil
         }
@@ -74,11 +74,19 @@ public enum FilterEvaluator {
         var out: [UInt8]
         switch column.values {
         case .int64(let a): out = a.map { set.contains(.int($0)) ? hit : miss }
-        case .string(let a): out = a.map { set.contains(.string($0)) ? hit : miss }
+        case .string(let a):
+            // Set membership is canonical equivalence; a hit is confirmed byte for byte.
+            out = a.map { s in set.contains(.string(s)) && set.contains { if case .string(let v) = $0 { sameBytes(s, v) } else { false } } ? hit : miss }
         default: return nil
         }
         if let valid = column.valid { for i in out.indices where !valid[i] { out[i] = unknown } }
         return out
+    }
+
+    /// String equality as bytes (Milvus's, and the order scalar indexes sort by), not Swift's
+    /// canonical equivalence, so an indexed lookup and a scan agree.
+    @inline(__always) static func sameBytes(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
     }
 
     @inline(__always) static func ordered<T: Comparable>(_ a: T, _ op: CompareOp, _ b: T) -> Bool {
@@ -169,8 +177,8 @@ public enum FilterEvaluator {
         case (.float(let a), .float(let b)): return ordered(a, op, b) ? yes : no
         case (.string(let a), .string(let b)):
             switch op {
-            case .eq: return a == b ? yes : no
-            case .ne: return a != b ? yes : no
+            case .eq: return sameBytes(a, b) ? yes : no
+            case .ne: return sameBytes(a, b) ? no : yes
             default:
                 let less = a.utf8.lexicographicallyPrecedes(b.utf8)
                 let greater = b.utf8.lexicographicallyPrecedes(a.utf8)

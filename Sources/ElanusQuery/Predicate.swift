@@ -113,6 +113,19 @@ public struct LikePattern: Equatable, Hashable, Sendable {
         self.pieces = pieces
     }
 
+    /// The pattern as a literal: `abc%` is ("abc", exact: false), `abc` is ("abc", exact: true);
+    /// nil when it has any other wildcard (a scalar index answers only these two forms).
+    var literalPrefix: (text: String, exact: Bool)? {
+        func text(_ l: [Unicode.Scalar]) -> String { String(String.UnicodeScalarView(l)) }
+        switch pieces.count {
+        case 0: return ("", true)
+        case 1: if case .literal(let l) = pieces[0] { return (text(l), true) }
+        case 2: if case .literal(let l) = pieces[0], pieces[1] == .any { return (text(l), false) }
+        default: break
+        }
+        return nil
+    }
+
     /// Whether `text` matches the whole pattern. Greedy with backtracking to the last `%`, so
     /// linear in practice and never exponential.
     public func matches(_ text: String) -> Bool {

@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusQuery
 
 /// The rows of one partition in one segment: a list of immutable chunks (one per applied batch,
 /// with the batch's timestamp and WAL position), columnar within each chunk.
@@ -50,8 +51,9 @@ struct Segment: Sendable {
     private(set) var byteSize = 0
     /// When the first row arrived (monotonic nanoseconds), for the seal policy's age limit.
     let createdAt: UInt64
-    /// Built indexes of a flushed segment, by vector field id (the index node swaps them in).
-    var indexes: [Int64: any VectorIndex] = [:]
+    /// Built indexes of a flushed segment, by field id (the index node swaps them in): vector
+    /// indexes for search, scalar indexes for filters.
+    var indexes: [Int64: any SegmentIndex] = [:]
     /// Set when the segment's partition is released: only the primary keys stay in memory (the
     /// writer still needs them for deletes and upserts), and the other columns and the indexes
     /// wait on disk until the partition is loaded again.
@@ -131,6 +133,14 @@ struct Segment: Sendable {
             total += chunk.batch.rowCount
         }
         return offsets
+    }
+
+    /// The filter's state (FilterEvaluator's yes, no, unknown) for every row, in the segment's
+    /// numbering, using the segment's scalar indexes.
+    func filter(_ predicate: Predicate) -> [UInt8] {
+        var scalar: [Int64: SortedIndex] = [:]
+        for (field, index) in indexes { if let index = index as? ScalarIndex { scalar[field] = index.sorted } }
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: scalar).evaluate(predicate)
     }
 
     /// A float vector field's values over every row, in row order (half-precision converted).

@@ -15,6 +15,10 @@ import ElanusQuery
 /// - AUTOINDEX on binary vectors: BIN_IVF_FLAT with nlist=1024; on sparse vectors:
 ///   SPARSE_INVERTED_INDEX; as Milvus's default autoindex configuration maps them.
 ///
+/// - STL_SORT (numeric), TRIE (VarChar), INVERTED and BITMAP (Bool, integers, VarChar; INVERTED
+///   also Float and Double), and AUTOINDEX on those scalar fields: our sorted scalar index
+///   (`SortedIndex`), which filters use instead of testing every row.
+///
 /// COSINE indexes hold normalized vectors under faiss's inner product. IVF and HNSW rows carry
 /// their segment row numbers as faiss labels directly, never through IndexIDMap (the IVF trap in
 /// the facts file).
@@ -25,10 +29,12 @@ public struct IndexPlan: Sendable, Equatable {
         case ivf(nlist: Int, codec: String, minTrainingRows: Int)
         case binaryIVF(nlist: Int)
         case sparseInverted(dropRatio: Double)
+        case scalarSorted
     }
 
     public let indexType: String
     public let kind: Kind
+    /// The vector metric (L2 for scalar indexes, where it means nothing).
     public let metric: Metric
 
     /// The faiss factory string for `rows` vectors. IVF lists are capped so that each has about
@@ -37,7 +43,7 @@ public struct IndexPlan: Sendable, Equatable {
         switch kind {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
-        case .exact, .binaryIVF, .sparseInverted: return nil
+        case .exact, .binaryIVF, .sparseInverted, .scalarSorted: return nil
         }
     }
 
@@ -51,6 +57,7 @@ public struct IndexPlan: Sendable, Equatable {
     }
 
     public static func make(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
+        if !field.dataType.isVector { return try scalar(spec, field: field) }
         let params = spec.params
         func int(_ key: String, default value: Int?, _ range: ClosedRange<Int>) throws(ElanusError) -> Int {
             guard let text = params[key] else {
@@ -109,11 +116,33 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw, .ivf: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
         case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
         case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
+        case .scalarSorted: supported = false
         }
         guard supported, metric.rawValue == metricName else {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")
         }
         return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
+    }
+
+    /// A scalar index: which types each index type covers, as Milvus documents them.
+    static func scalar(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
+        let integers: Set<DataType> = [.int8, .int16, .int32, .int64]
+        let strings: Set<DataType> = [.varChar, .string]
+        let (accepted, what): (Set<DataType>, String) =
+            switch spec.indexType.uppercased() {
+            case "STL_SORT": (integers.union([.float, .double]), "numeric fields")
+            case "TRIE": (strings, "VarChar fields")
+            case "BITMAP": (integers.union(strings).union([.bool]), "Bool, integer and VarChar fields")
+            case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double]), "Bool, numeric and VarChar fields")
+            default:
+                throw .invalidParameter(
+                    "index type \(spec.indexType) is not supported for scalar field \(field.name), supported: AUTOINDEX, BITMAP, INVERTED, STL_SORT, Trie")
+            }
+        guard accepted.contains(field.dataType) else {
+            let note = [.array, .json].contains(field.dataType) ? " (indexes on Array and JSON fields are not supported by Elanus yet)" : ""
+            throw .invalidParameter("index type \(spec.indexType) cannot index field \(field.name) of type \(field.dataType.rawValue): it covers \(what)\(note)")
+        }
+        return IndexPlan(indexType: spec.indexType, kind: .scalarSorted, metric: .l2)
     }
 
     static func defaultMetric(_ type: DataType) -> String {

@@ -32,11 +32,11 @@ struct IndexedSearch {
         var bitmap = [UInt8](repeating: 0, count: (segment.rowCount + 7) / 8)
         var allowed = 0
         var everyRow = true
+        let mask = request.predicate.map { segment.filter($0) }
         for (c, chunk) in segment.chunks.enumerated() {
-            let mask = request.predicate.map { FilterEvaluator.evaluate($0, chunk.batch) }
             for r in 0..<chunk.batch.rowCount {
-                if chunk.isLive(r) && (mask == nil || mask![r] == FilterEvaluator.yes) {
-                    let row = offsets[c] + r
+                let row = offsets[c] + r
+                if chunk.isLive(r) && (mask == nil || mask![row] == FilterEvaluator.yes) {
                     bitmap[row >> 3] |= 1 << UInt8(row & 7)
                     allowed += 1
                 } else {

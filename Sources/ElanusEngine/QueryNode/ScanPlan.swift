@@ -18,16 +18,19 @@ struct ScanPlan {
     init(_ segments: [Segment], predicate: Predicate?) {
         var parts: [Part] = []
         for segment in segments {
+            // The filter runs over the whole segment, so its scalar indexes can answer it.
+            let mask = predicate.map { segment.filter($0) }
+            var base = 0
             for chunk in segment.chunks {
                 let n = chunk.batch.rowCount
+                defer { base += n }
                 let allLive = chunk.dead.allSatisfy { $0 == 0 }
-                if predicate == nil && allLive {
+                if mask == nil && allLive {
                     parts.append(Part(batch: chunk.batch, rows: nil))
                     continue
                 }
-                let mask = predicate.map { FilterEvaluator.evaluate($0, chunk.batch) }
                 var rows: [Int32] = []
-                for r in 0..<n where chunk.isLive(r) && (mask == nil || mask![r] == FilterEvaluator.yes) { rows.append(Int32(r)) }
+                for r in 0..<n where chunk.isLive(r) && (mask == nil || mask![base + r] == FilterEvaluator.yes) { rows.append(Int32(r)) }
                 if !rows.isEmpty { parts.append(Part(batch: chunk.batch, rows: rows)) }
             }
         }

@@ -179,8 +179,8 @@ enum IndexRules {
                 throw .invalidParameter(
                     "metric type \(spec.metricType) is not supported for field \(field.name) of type \(field.dataType.rawValue), supported: \(metrics.sorted().joined(separator: ", "))")
             }
-            // Parameter names, ranges and defaults as Milvus checks them.
-            _ = try IndexPlan.make(spec, field: field)
         }
+        // Parameter names, ranges, defaults and field types as Milvus checks them.
+        _ = try IndexPlan.make(spec, field: field)
     }
 }
