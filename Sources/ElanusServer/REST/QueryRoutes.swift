@@ -98,7 +98,7 @@ enum QueryRoutes {
         let renderer = try outputRenderer(body, info: info, context: context)
         var items: [JSON] = []
         for hits in results {
-            let rows = renderer.render(EntityBatch.gather(hits.map { ($0.batch, $0.row) }, shape: EntityBatch(emptyFor: info.schema)))
+            let rows = renderer.render(hits.map { ($0.batch, $0.row) })
             for (hit, row) in zip(hits, rows) { items.append(withDistance(row, hit.score)) }
         }
         return Envelope.success(.array(items), extra: [("topks", .array(results.map { .int(Int64($0.count)) })), ("cost", 0)])

@@ -36,18 +36,27 @@ struct RowRenderer {
 
     func render(_ batch: EntityBatch) -> [JSON] {
         let columns = fields.map { field in (field, batch.column(field.fieldID)) }
-        return (0..<batch.rowCount).map { row in
-            var members: [(key: String, value: JSON)] = []
-            for (field, column) in columns {
-                members.append((key: field.name, value: column.map { render($0.value(at: row), field) } ?? .null))
-            }
-            if schema.enableDynamicField, case .object(let extra)? = batch.dynamic?[row] {
-                for member in extra where dynamicKeys == nil || dynamicKeys!.contains(member.key) {
-                    members.append(member)
-                }
-            }
-            return .object(members)
+        return (0..<batch.rowCount).map { row in render(row, batch, columns) }
+    }
+
+    /// Rows where they lie (search hits): only the output fields are read, so a hit's vector
+    /// is never copied unless it is asked for.
+    func render(_ refs: [(batch: EntityBatch, row: Int)]) -> [JSON] {
+        refs.map { ref in render(ref.row, ref.batch, fields.map { field in (field, ref.batch.column(field.fieldID)) }) }
+    }
+
+    private func render(_ row: Int, _ batch: EntityBatch, _ columns: [(FieldSchema, Column?)]) -> JSON {
+        var members: [(key: String, value: JSON)] = []
+        members.reserveCapacity(columns.count + 1)
+        for (field, column) in columns {
+            members.append((key: field.name, value: column.map { render($0.value(at: row), field) } ?? .null))
         }
+        if schema.enableDynamicField, case .object(let extra)? = batch.dynamic?[row] {
+            for member in extra where dynamicKeys == nil || dynamicKeys!.contains(member.key) {
+                members.append(member)
+            }
+        }
+        return .object(members)
     }
 
     func render(_ value: FieldValue, _ field: FieldSchema) -> JSON {
