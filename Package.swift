@@ -21,6 +21,7 @@ let package = Package(
         // C leaves.
         .target(name: "CSystem"),
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "CFaiss",
             cxxSettings: [.headerSearchPath("compat"), .unsafeFlags(["-O3"])],
@@ -39,7 +40,7 @@ let package = Package(
         .target(
             name: "ElanusServer",
             dependencies: [
-                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "CSystem",
+                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "CSystem", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -70,7 +71,7 @@ let package = Package(
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
         .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ElanusTestSupport", "ElanusCore", "ElanusHTTP"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ElanusTestSupport", "ElanusCore", "ElanusHTTP", "ElanusServer"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -15,9 +15,14 @@ public enum Daemon {
     /// Runs the server and returns the process exit code.
     public static func run(configuration: ServerConfiguration, logger: Logger) -> Int32 {
         let slot = EngineSlot()
-        let server = HTTPServer(
-            configuration: configuration.http, handler: RESTHandler(slot: slot, logger: Logger(label: "elanus.rest")),
-            logger: Logger(label: "elanus.http"))
+        let handler: RESTHandler
+        do {
+            handler = try RESTHandler(slot: slot, authentication: configuration.authEnabled, logger: Logger(label: "elanus.rest"))
+        } catch {
+            logger.critical("cannot set up authentication: \(error.message)")
+            return 1
+        }
+        let server = HTTPServer(configuration: configuration.http, handler: handler, logger: Logger(label: "elanus.http"))
         do {
             try server.start()
         } catch {
@@ -32,6 +37,16 @@ public enum Daemon {
             server.shutdown(graceMs: 0)
             return 1
         }
+        if configuration.authEnabled {
+            do {
+                try bootstrapRoot(engine, password: configuration.rootPassword, logger: logger)
+            } catch {
+                logger.critical("cannot set up the root user: \(error.message)")
+                server.shutdown(graceMs: 0)
+                engine.close()
+                return 1
+            }
+        }
         slot.set(engine)
         logger.info("elanus is ready", metadata: ["address": "\(configuration.host):\(server.port)", "dataDir": "\(configuration.dataDirectory)"])
 
@@ -42,5 +57,14 @@ public enum Daemon {
         engine.close()
         logger.info("stopped cleanly")
         return 0
+    }
+
+    /// Creates root with the configured password on a new data directory, and warns while root's
+    /// password is still Milvus's well-known default.
+    static func bootstrapRoot(_ engine: Engine, password: String, logger: Logger) throws(ElanusError) {
+        try engine.users.bootstrapRoot { () throws(ElanusError) in try PasswordHash.make(password) }
+        if let root = engine.users.user(UserCatalog.root), PasswordHash.verify("Milvus", record: root.passwordHash) {
+            logger.warning("authentication is on and user root still has the default password: change it with users/update_password")
+        }
     }
 }

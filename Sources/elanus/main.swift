@@ -37,12 +37,16 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
+    @Flag(help: "Require credentials on every API request (auth.enabled).")
+    var auth = false
+
     func run() throws {
         var flags: [String: String] = [:]
         if let dataDir { flags["storage.dataDir"] = dataDir }
         if let host { flags["server.host"] = host }
         if let port { flags["server.port"] = String(port) }
         if let logLevel { flags["log.level"] = logLevel }
+        if auth { flags["auth.enabled"] = "true" }
         let settings: ServerConfiguration
         do {
             settings = try ConfigurationLoader.load(file: config, flags: flags, environment: ProcessInfo.processInfo.environment)

@@ -36,6 +36,11 @@ public struct ConfigurationLoader {
         ("compaction.deleteRatio", nil, { c, v in c.compactionDeleteRatio = try ratio(v, "compaction.deleteRatio") }),
         ("compaction.minSmallSegments", nil, { c, v in c.compactionMinSmallSegments = try int(v, "compaction.minSmallSegments", 2...10_000) }),
         ("segment.flushIntervalSeconds", nil, { c, v in c.flushIntervalSeconds = try seconds(v, "segment.flushIntervalSeconds") }),
+        ("auth.enabled", nil, { c, v in c.authEnabled = try bool(v, "auth.enabled") }),
+        ("auth.rootPassword", nil, { c, v in
+            guard UserRoutes.passwordLength.contains(v.count) else { throw Error(description: "auth.rootPassword must have 6 to 72 characters") }
+            c.rootPassword = v
+        }),
         ("log.level", "ELANUS_LOG_LEVEL", { c, v in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw Error(description: "log.level: '\(v)' is not one of trace, debug, info, notice, warning, error, critical")

@@ -31,6 +31,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var compactionDeleteRatio = 0.2
     public var compactionMinSmallSegments = 3
     public var logLevel = Logger.Level.info
+    /// Whether every API request needs credentials (Milvus's authorizationEnabled).
+    public var authEnabled = false
+    /// root's password when the data directory is new (Milvus ships `Milvus`).
+    public var rootPassword = "Milvus"
 
     public init() {}
 

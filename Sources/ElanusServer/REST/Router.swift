@@ -41,10 +41,13 @@ public final class RESTHandler: HTTPHandler {
     private let slot: EngineSlot
     private let logger: Logger
     private let routes: [String: RouteHandler]
+    /// Set when authentication is enabled: every API route then needs valid credentials.
+    private let authenticator: Authenticator?
 
-    public init(slot: EngineSlot, logger: Logger = Logger(label: "elanus.rest")) {
+    public init(slot: EngineSlot, authentication: Bool = false, logger: Logger = Logger(label: "elanus.rest")) throws(ElanusError) {
         self.slot = slot
         self.logger = logger
+        authenticator = authentication ? try Authenticator() : nil
         var routes: [String: RouteHandler] = [:]
         CollectionRoutes.register(into: &routes)
         DatabaseRoutes.register(into: &routes)
@@ -52,19 +55,19 @@ public final class RESTHandler: HTTPHandler {
         EntityRoutes.register(into: &routes)
         QueryRoutes.register(into: &routes)
         IndexRoutes.register(into: &routes)
+        UserRoutes.register(into: &routes)
         self.routes = routes
     }
 
     /// Milvus v2 routes that exist in Milvus but are not built in Elanus yet. They answer code 10
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
-    static let plannedRoutes: Set<String> = [
+    public static let plannedRoutes: Set<String> = [
         "collections/refresh_load",
         "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
-        "users/list", "users/describe", "users/create", "users/update_password", "users/drop", "users/grant_role",
-        "users/revoke_role", "roles/list", "roles/describe", "roles/create", "roles/drop", "roles/grant_privilege",
+        "users/grant_role", "users/revoke_role", "roles/list", "roles/describe", "roles/create", "roles/drop", "roles/grant_privilege",
         "roles/revoke_privilege", "roles/grant_privilege_v2", "roles/revoke_privilege_v2",
         "privilege_groups/create", "privilege_groups/drop", "privilege_groups/list",
         "privilege_groups/add_privileges_to_group", "privilege_groups/remove_privileges_from_group",
@@ -100,11 +103,19 @@ public final class RESTHandler: HTTPHandler {
             response.headers.add("Allow", "POST, OPTIONS")
             return response
         }
-        guard let handler else {
-            return Envelope.failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"))
-        }
         guard let engine = slot.engine else {
             return Envelope.failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"))
+        }
+        // Authentication comes before anything a route could reveal, planned routes included.
+        if let authenticator {
+            do throws(ElanusError) {
+                _ = try authenticator.authenticate(request, users: engine.users)
+            } catch {
+                return Envelope.failure(error)
+            }
+        }
+        guard let handler else {
+            return Envelope.failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"))
         }
         do {
             return try handler(RouteContext(request: request, engine: engine))

@@ -1,0 +1,126 @@
+import ElanusCore
+import ElanusServer
+import ElanusTestSupport
+import Foundation
+import Testing
+
+/// Authentication against the real binary: with `--auth`, every API route (implemented or
+/// planned) answers HTTP 401 / 1800 without valid credentials and works with them; users are
+/// created, change passwords and are dropped over `users/*`; and no password used appears
+/// anywhere in the data directory or the server's log.
+@Suite struct AuthTests {
+    static let rootPassword = "Root-Start-9f3"
+
+    static func start(_ dir: TemporaryDirectory, arguments: [String] = ["--auth"], rootPassword: String? = AuthTests.rootPassword) throws -> ElanusProcess {
+        var environment: [String: String] = [:]
+        if let rootPassword { environment["ELANUS_AUTH_ROOT_PASSWORD"] = rootPassword }
+        let server = ElanusProcess(dataDirectory: dir.file("data"), arguments: arguments, environment: environment)
+        try server.start()
+        return server
+    }
+
+    static func basic(_ user: String, _ password: String) -> [(String, String)] {
+        [("Authorization", "Basic " + Base64.encode(Array("\(user):\(password)".utf8)))]
+    }
+
+    static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer " + token)] }
+
+    /// Every route the server knows, from the server's own router.
+    static func allRoutes() throws -> [String] {
+        try RESTHandler(slot: EngineSlot()).implementedRoutes + RESTHandler.plannedRoutes.sorted()
+    }
+
+    @Test func everyRouteNeedsValidCredentials() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir)
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        let rejected: [[(String, String)]] = [
+            [], Self.bearer("root:wrong-password"), Self.basic("root", "wrong-password"), Self.bearer("root"),
+            Self.bearer("nobody:" + Self.rootPassword), [("Authorization", "Digest abc")], Self.bearer(""),
+        ]
+        let routes = try Self.allRoutes()
+        #expect(routes.count > 70)
+        for route in routes {
+            for headers in rejected {
+                let reply = try rest.call(route, "{}", headers: headers)
+                #expect(reply.status == 401 && reply.code == 1800, "\(route) with \(headers): \(reply.status) \(reply.body.serialized())")
+            }
+            let allowed = try rest.call(route, "{}", headers: Self.bearer("root:" + Self.rootPassword))
+            #expect(allowed.status == 200 && allowed.code != 1800, "\(route): \(allowed.body.serialized())")
+        }
+        // Health stays open for probes.
+        #expect(try server.client().request("GET", "/health", headers: [], body: []).status == 200)
+    }
+
+    @Test func usersAreCreatedUsedChangedAndDroppedWithoutPasswordsOnDisk() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir)
+        let rest = RESTClient(port: server.port)
+        let root = Self.bearer("root:" + Self.rootPassword)
+        let first = "alice-Secret-71", second = "alice-Other-83"
+
+        #expect(try rest.call("users/create", #"{"userName":"alice","password":"\#(first)"}"#, headers: root).code == 0)
+        let duplicate = try rest.call("users/create", #"{"userName":"alice","password":"\#(first)"}"#, headers: root)
+        #expect(duplicate.code == 65535 && duplicate.message.contains("user already exists"))
+        let short = try rest.call("users/create", #"{"userName":"bob","password":"abc"}"#, headers: root)
+        #expect(short.code == 1100 && short.message.contains("password"), "\(short.body.serialized())")
+        let badName = try rest.call("users/create", #"{"userName":"1bob","password":"abcdefg"}"#, headers: root)
+        #expect(badName.code == 1100, "\(badName.body.serialized())")
+        #expect(try rest.call("users/list", "{}", headers: root).data == ["alice", "root"])
+
+        // alice authenticates both ways; twice, so the second goes through the verified cache.
+        for headers in [Self.basic("alice", first), Self.bearer("alice:" + first), Self.bearer("alice:" + first)] {
+            #expect(try rest.call("collections/list", "{}", headers: headers).code == 0)
+        }
+        let wrongOld = try rest.call("users/update_password", #"{"userName":"alice","password":"not-hers-1","newPassword":"\#(second)"}"#, headers: root)
+        #expect(wrongOld.code == 1100 && wrongOld.message.contains("old password"))
+        #expect(try rest.call("users/update_password", #"{"userName":"alice","password":"\#(first)","newPassword":"\#(second)"}"#, headers: root).code == 0)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + first)).status == 401)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + second)).code == 0)
+
+        // A restart keeps users and passwords (the hashes are in the meta store).
+        #expect(server.terminate() == 0)
+        try server.start()
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + second)).code == 0)
+        #expect(try rest.call("users/drop", #"{"userName":"root"}"#, headers: root).code == 1100)
+        #expect(try rest.call("users/drop", #"{"userName":"alice"}"#, headers: root).code == 0)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + second)).status == 401)
+        #expect(server.terminate() == 0)
+
+        // No password, in any encoding a request carried it, is in the data directory or the log.
+        let secrets = [Self.rootPassword, first, second, "not-hers-1"]
+        let needles = secrets.flatMap { [Array($0.utf8), Array(Base64.encode(Array("alice:\($0)".utf8)).utf8)] }
+        var files = [server.logPath]
+        if let walker = FileManager.default.enumerator(atPath: dir.file("data")) {
+            for case let path as String in walker { files.append(dir.file("data/" + path)) }
+        }
+        var scanned = 0
+        for file in files {
+            guard let bytes = FileManager.default.contents(atPath: file).map(Array.init) else { continue }
+            scanned += 1
+            for needle in needles { #expect(!Self.contains(bytes, needle), "\(file) contains a password") }
+        }
+        #expect(scanned > 5)
+    }
+
+    @Test func theDefaultRootPasswordIsWarnedAbout() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir, rootPassword: nil)
+        let rest = RESTClient(port: server.port)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer("root:Milvus")).code == 0)
+        #expect(server.terminate() == 0)
+        #expect(server.log().contains("root still has the default password"))
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var i = 0
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+}
