@@ -14,6 +14,8 @@ struct IndexedSearch {
     let bitmap: [UInt8]?
     let allowed: Int
     let offsets: [Int]
+    /// The filter's states per segment row (nil without a filter), reused by the exact fallback.
+    let mask: [UInt8]?
 
     /// Below this share of allowed rows the exact scan of those rows is cheaper and complete.
     static let exactFraction = 0.02
@@ -23,8 +25,10 @@ struct IndexedSearch {
         self.index = index
         self.request = request
         offsets = segment.chunkOffsets
+        let mask = request.predicate.map { segment.filter($0) }
+        self.mask = mask
         // The common case, no filter and no dead row, needs no per-row work at all.
-        if request.predicate == nil && segment.chunks.allSatisfy({ $0.dead.allSatisfy { $0 == 0 } }) {
+        if mask == nil && segment.chunks.allSatisfy({ $0.dead.allSatisfy { $0 == 0 } }) {
             bitmap = nil
             allowed = segment.rowCount
             return
@@ -32,7 +36,6 @@ struct IndexedSearch {
         var bitmap = [UInt8](repeating: 0, count: (segment.rowCount + 7) / 8)
         var allowed = 0
         var everyRow = true
-        let mask = request.predicate.map { segment.filter($0) }
         for (c, chunk) in segment.chunks.enumerated() {
             for r in 0..<chunk.batch.rowCount {
                 let row = offsets[c] + r
@@ -67,7 +70,7 @@ struct IndexedSearch {
         var scoped = request
         scoped.limit = k
         scoped.offset = 0
-        return ExactSearch(request: scoped, plan: ScanPlan([segment], predicate: request.predicate)).run(query)
+        return ExactSearch(request: scoped, plan: ScanPlan([(segment, mask)])).run(query)
     }
 
     /// (chunk, row in chunk) of a segment row number.

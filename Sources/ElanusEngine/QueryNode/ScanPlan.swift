@@ -16,10 +16,14 @@ struct ScanPlan {
     let parts: [Part]
 
     init(_ segments: [Segment], predicate: Predicate?) {
+        // The filter runs over each whole segment, so its scalar indexes can answer it.
+        self.init(segments.map { segment in (segment, predicate.map { segment.filter($0) }) })
+    }
+
+    /// Segments with their filter states already computed (nil: no filter).
+    init(_ filtered: [(segment: Segment, mask: [UInt8]?)]) {
         var parts: [Part] = []
-        for segment in segments {
-            // The filter runs over the whole segment, so its scalar indexes can answer it.
-            let mask = predicate.map { segment.filter($0) }
+        for (segment, mask) in filtered {
             var base = 0
             for chunk in segment.chunks {
                 let n = chunk.batch.rowCount
