@@ -105,6 +105,9 @@ import Testing
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"v"}"#, code: 1802, fragment: "missing required parameters"),
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"v","data":[[1,2]],"ids":[1]}"#, code: 1100, fragment: "ids and data cannot be given together"),
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"v","data":[[1,2]],"limit":20000}"#, code: 65535, fragment: "invalid limit"),
+        .init(
+            route: "entities/search", body: #"{"collectionName":"q","annsField":"v","data":[\#(Array(repeating: "[1,2]", count: 16385).joined(separator: ","))]}"#,
+            code: 1100, fragment: "nq (number of search vector per search request) should be in range [1, 16384], but got 16385"),
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"nope","data":[[1,2]]}"#, code: 1700, fragment: "annsField nope is not in the schema"),
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"v","data":[[1,2]],"filter":"nosuch(1)"}"#, code: 1100, fragment: "unknown function nosuch"),
         .init(route: "entities/search", body: #"{"collectionName":"q","annsField":"v","data":[[1,2]],"searchParams":{"metric_type":"IP"}}"#, code: 1100, fragment: "metric type not match"),

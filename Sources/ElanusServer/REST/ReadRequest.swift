@@ -108,8 +108,15 @@ enum ReadRequest {
     }
 
     /// Query vectors from `data`, in the field's encoding.
+    /// Milvus's `quotaAndLimits.limits.maxNQ`.
+    static let maxNQ = 16384
+
     static func vectors(_ data: [JSON], field: FieldSchema) throws(ElanusError) -> [QueryVector] {
         guard !data.isEmpty else { throw .invalidParameter("data is empty: at least one query vector is needed") }
+        // Milvus's bound on nq: a request cannot ask for more searches than this at once.
+        guard data.count <= maxNQ else {
+            throw .invalidParameter("nq (number of search vector per search request) should be in range [1, \(maxNQ)], but got \(data.count)")
+        }
         var out: [QueryVector] = []
         for item in data {
             switch field.dataType {
