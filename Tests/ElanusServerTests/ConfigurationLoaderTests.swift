@@ -32,6 +32,8 @@ import Testing
         ("log:\n  level: loud\n", "log.level"),
         ("server: [1, 2\n", "invalid YAML"),
         ("server:\n  idleTimeoutSeconds: -1\n", "server.idleTimeoutSeconds"),
+        ("auth:\n  enabled: maybe\n", "auth.enabled"),
+        ("auth:\n  rootPassword: abc\n", "auth.rootPassword must have 6 to 72 characters"),
     ])
     func badFilesAreRejectedWithTheKeyNamed(yaml: String, fragment: String) throws {
         let dir = TemporaryDirectory()

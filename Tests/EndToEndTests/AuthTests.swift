@@ -75,6 +75,8 @@ import Testing
         }
         let wrongOld = try rest.call("users/update_password", #"{"userName":"alice","password":"not-hers-1","newPassword":"\#(second)"}"#, headers: root)
         #expect(wrongOld.code == 1100 && wrongOld.message.contains("old password"))
+        let nobody = try rest.call("users/update_password", #"{"userName":"nobody","password":"\#(first)","newPassword":"\#(second)"}"#, headers: root)
+        #expect(nobody.code == 65535 && nobody.message.contains("user not found"), "\(nobody.body.serialized())")
         #expect(try rest.call("users/update_password", #"{"userName":"alice","password":"\#(first)","newPassword":"\#(second)"}"#, headers: root).code == 0)
         #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + first)).status == 401)
         #expect(try rest.call("collections/list", "{}", headers: Self.bearer("alice:" + second)).code == 0)
