@@ -30,6 +30,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case invalidParameter = 1100
     case parameterMissing = 1101
     case parameterTooLarge = 1102
+    case privilegeNotPermitted = 1401
+    case invalidPrivilegeGroupName = 1402
     case fieldNotFound = 1700
     case unauthenticated = 1800
     case invalidJSON = 1801

@@ -25,8 +25,8 @@ public final class Engine: Sendable {
 
     public let configuration: Configuration
     public let catalog: Catalog
-    /// Users and their password hashes (authentication is the server's concern).
-    public let users: UserCatalog
+    /// Users, roles, grants and privilege groups (checking requests is the server's concern).
+    public let access: AccessCatalog
     let tso: TimestampOracle
     private let metaStore: any MetaStore
     private let broker: any LogBroker
@@ -62,7 +62,7 @@ public final class Engine: Sendable {
         metaStore = try RocksMetaStore(path: root + "/meta")
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
-            users = try UserCatalog(store: metaStore)
+            access = try AccessCatalog(store: metaStore)
             tso = try TimestampOracle(store: metaStore)
         } catch {
             metaStore.close()

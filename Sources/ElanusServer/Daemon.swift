@@ -62,9 +62,9 @@ public enum Daemon {
     /// Creates root with the configured password on a new data directory, and warns while root's
     /// password is still Milvus's well-known default.
     static func bootstrapRoot(_ engine: Engine, password: String, logger: Logger) throws(ElanusError) {
-        let created = try engine.users.bootstrapRoot { () throws(ElanusError) in try PasswordHash.make(password) }
+        let created = try engine.access.bootstrapRoot { () throws(ElanusError) in try PasswordHash.make(password) }
         // A root made just now has the configured password; an older one needs the slow check.
-        let isDefault = created ? password == "Milvus" : engine.users.user(UserCatalog.root).map { PasswordHash.verify("Milvus", record: $0.passwordHash) } ?? false
+        let isDefault = created ? password == "Milvus" : engine.access.user(AccessCatalog.root).map { PasswordHash.verify("Milvus", record: $0.passwordHash) } ?? false
         if isDefault {
             logger.warning("authentication is on and user root still has the default password: change it with users/update_password")
         }

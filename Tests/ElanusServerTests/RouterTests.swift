@@ -36,15 +36,17 @@ import Testing
         defer { engine.close() }
         slot.set(engine)
         let handler = try RESTHandler(slot: slot)
-        #expect(handler.implementedRoutes.count == 46)
+        #expect(handler.implementedRoutes.count == 61)
         for route in handler.implementedRoutes {
             for body in ["", "{", "[]", "7", "\"s\"", #"{"collectionName":[1],"dbName":{}}"#] {
                 // The list routes take no parameters, so they ignore unknown keys as gin does.
-                if ["databases/list", "users/list"].contains(route) && body.hasPrefix("{\"") { continue }
+                if ["databases/list", "users/list", "roles/list", "privilege_groups/list"].contains(route) && body.hasPrefix("{\"") { continue }
                 let (status, json) = post(handler, route, body)
                 #expect(status == 200, "\(route) \(body)")
-                // users/* take no collection or database, so that body only lacks their keys: 1802.
-                let expected: JSON = route.hasPrefix("users/") && body.hasPrefix("{\"") ? 1802 : 1801
+                // users/*, roles/* and privilege_groups/* take no collection, and check their own
+                // required keys before the database, so that body only lacks those keys: 1802.
+                let access = ["users/", "roles/", "privilege_groups/"].contains { route.hasPrefix($0) }
+                let expected: JSON = access && body.hasPrefix("{\"") ? 1802 : 1801
                 #expect(json?["code"] == expected, "\(route) \(body): \(json?.serialized() ?? "")")
             }
         }

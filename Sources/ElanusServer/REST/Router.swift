@@ -8,6 +8,8 @@ import Synchronization
 struct RouteContext {
     let request: HTTPRequest
     let engine: Engine
+    /// The authenticated user; nil when authentication is off.
+    var user: String?
 
     /// Decodes the JSON body; `structName` is the Milvus request struct, for error messages.
     func body(_ structName: String) throws(ElanusError) -> RequestBody {
@@ -56,6 +58,7 @@ public final class RESTHandler: HTTPHandler {
         QueryRoutes.register(into: &routes)
         IndexRoutes.register(into: &routes)
         UserRoutes.register(into: &routes)
+        RoleRoutes.register(into: &routes)
         self.routes = routes
     }
 
@@ -67,12 +70,11 @@ public final class RESTHandler: HTTPHandler {
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
-        "users/grant_role", "users/revoke_role", "roles/list", "roles/describe", "roles/create", "roles/drop", "roles/grant_privilege",
-        "roles/revoke_privilege", "roles/grant_privilege_v2", "roles/revoke_privilege_v2",
-        "privilege_groups/create", "privilege_groups/drop", "privilege_groups/list",
-        "privilege_groups/add_privileges_to_group", "privilege_groups/remove_privileges_from_group",
         "jobs/import/create", "jobs/import/list", "jobs/import/describe", "jobs/import/get_progress",
     ]
+
+    /// The privilege `route` needs when authentication is on (Milvus's name for it).
+    public static func privilege(for route: String) -> String? { RoutePrivileges.table[route] }
 
     /// Every route this server answers with real work.
     public var implementedRoutes: [String] { routes.keys.sorted() }
@@ -106,10 +108,14 @@ public final class RESTHandler: HTTPHandler {
         guard let engine = slot.engine else {
             return Envelope.failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"))
         }
-        // Authentication comes before anything a route could reveal, planned routes included.
+        var context = RouteContext(request: request, engine: engine)
+        // Authentication, then authorization, come before anything a route could reveal,
+        // planned routes included.
         if let authenticator {
             do throws(ElanusError) {
-                _ = try authenticator.authenticate(request, users: engine.users)
+                let user = try authenticator.authenticate(request, access: engine.access)
+                context.user = user
+                try RoutePrivileges.authorize(name, context, user: user)
             } catch {
                 return Envelope.failure(error)
             }
@@ -118,7 +124,7 @@ public final class RESTHandler: HTTPHandler {
             return Envelope.failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"))
         }
         do {
-            return try handler(RouteContext(request: request, engine: engine))
+            return try handler(context)
         } catch {
             let error = error as? ElanusError ?? .unexpected("\(error)")
             if !error.isCallerFault { logger.error("request failed", metadata: ["route": "\(name)", "error": "\(error)"]) }

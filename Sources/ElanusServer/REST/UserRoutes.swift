@@ -2,8 +2,8 @@ import ElanusCore
 import ElanusEngine
 import Foundation
 
-/// `users/*` without roles: list, describe, create, update_password, drop. Passwords go into the
-/// meta store only as PasswordHash records.
+/// `users/*`: list, describe (the user's roles), create, update_password, drop, grant_role and
+/// revoke_role. Passwords go into the meta store only as PasswordHash records.
 enum UserRoutes {
     /// Milvus's `proxy.minPasswordLength` and `proxy.maxPasswordLength` (bcrypt's limit).
     static let passwordLength = 6...72
@@ -11,23 +11,24 @@ enum UserRoutes {
     static func register(into routes: inout [String: RouteHandler]) {
         routes["users/list"] = { context in
             _ = try context.body("EmptyReq")
-            return Envelope.success(.array(context.engine.users.names().map { .string($0) }))
+            return Envelope.success(.array(context.engine.access.names().map { .string($0) }))
         }
         routes["users/describe"] = { context in
             let body = try context.body("UserReq")
-            _ = try body.string("userName", required: true)!
-            // No user holds a role until roles exist (root's rights are built in, as in Milvus).
-            return Envelope.success(.array([]))
+            let name = try body.string("userName", required: true)!
+            // root's rights are built in, as in Milvus; an unknown user has no roles.
+            let roles = context.engine.access.user(name)?.roles.sorted() ?? []
+            return Envelope.success(.array(roles.map { .string($0) }))
         }
         routes["users/create"] = { context in
             let body = try context.body("PasswordReq")
             let name = try body.string("userName", required: true)!
             let password = try body.string("password", required: true)!
-            try UserCatalog.validateName(name)
+            try AccessCatalog.validateName(name)
             try validatePassword(password)
-            guard context.engine.users.user(name) == nil else { throw ElanusError.unexpected("user already exists: \(name)") }
+            guard context.engine.access.user(name) == nil else { throw ElanusError.unexpected("user already exists: \(name)") }
             let record = UserRecord(name: name, passwordHash: try PasswordHash.make(password), createdAt: UInt64(Date().timeIntervalSince1970 * 1000))
-            try context.engine.users.create(record)
+            try context.engine.access.create(record)
             return Envelope.success([:])
         }
         routes["users/update_password"] = { context in
@@ -36,15 +37,24 @@ enum UserRoutes {
             let old = try body.string("password", required: true)!
             let new = try body.string("newPassword", required: true)!
             try validatePassword(new)
-            guard let user = context.engine.users.user(name) else { throw ElanusError.unexpected("user not found: \(name)") }
+            guard let user = context.engine.access.user(name) else { throw ElanusError.unexpected("user not found: \(name)") }
             guard PasswordHash.verify(old, record: user.passwordHash) else { throw ElanusError.invalidParameter("old password not correct for user \(name)") }
-            try context.engine.users.setPasswordHash(name, try PasswordHash.make(new))
+            try context.engine.access.setPasswordHash(name, try PasswordHash.make(new))
             return Envelope.success([:])
         }
         routes["users/drop"] = { context in
             let body = try context.body("UserReq")
-            try context.engine.users.drop(try body.string("userName", required: true)!)
+            try context.engine.access.drop(try body.string("userName", required: true)!)
             return Envelope.success([:])
+        }
+        for (action, granted) in [("grant_role", true), ("revoke_role", false)] {
+            routes["users/" + action] = { context in
+                let body = try context.body("UserRoleReq")
+                let user = try body.string("userName", required: true)!
+                let role = try body.string("roleName", required: true)!
+                try context.engine.access.setRole(role, of: user, granted: granted)
+                return Envelope.success([:])
+            }
         }
     }
 

@@ -28,16 +28,16 @@ final class Authenticator: Sendable {
     static let unauthenticated = ElanusError(.unauthenticated, "user hasn't authenticated")
 
     /// The user a request authenticates as, or 1800.
-    func authenticate(_ request: HTTPRequest, users: UserCatalog) throws(ElanusError) -> String {
+    func authenticate(_ request: HTTPRequest, access: AccessCatalog) throws(ElanusError) -> String {
         guard let header = request.headers["Authorization"] else { throw Authenticator.unauthenticated }
         let (user, password) = try Authenticator.credentials(header)
-        guard try check(user: user, password: password, users: users) else { throw Authenticator.unauthenticated }
+        guard try check(user: user, password: password, access: access) else { throw Authenticator.unauthenticated }
         return user
     }
 
     /// Whether `password` is `user`'s current password.
-    func check(user: String, password: String, users: UserCatalog) throws(ElanusError) -> Bool {
-        guard let record = users.user(user)?.passwordHash else { return false }
+    func check(user: String, password: String, access: AccessCatalog) throws(ElanusError) -> Bool {
+        guard let record = access.user(user)?.passwordHash else { return false }
         let fingerprint = PasswordHash.hmac(key: key, Array(password.utf8))
         if let known = verified.withLock({ $0[user] }), known.record == record {
             return PasswordHash.constantTimeEqual(known.fingerprint, fingerprint)

@@ -1,0 +1,85 @@
+import ElanusCore
+import ElanusEngine
+import ElanusHTTP
+
+/// The privilege each route needs, as Milvus's proxy checks it for the matching gRPC call, and
+/// the one place a request is authorized: after authentication, before the handler runs.
+enum RoutePrivileges {
+    /// Route → privilege. The object comes from the body: `collectionName` for collection
+    /// privileges, `userName` for user privileges, the request's database for database ones.
+    static let table: [String: String] = [
+        "collections/create": "CreateCollection", "collections/drop": "DropCollection",
+        "collections/describe": "DescribeCollection", "collections/has": "DescribeCollection",
+        "collections/list": "ShowCollections", "collections/rename": "RenameCollection",
+        "collections/get_stats": "GetStatistics", "collections/get_load_state": "GetLoadState",
+        "collections/load": "Load", "collections/refresh_load": "Load", "collections/release": "Release",
+        "collections/flush": "Flush", "collections/compact": "Compaction", "collections/get_compaction_state": "Compaction",
+        // Milvus checks schema changes against CreateCollection.
+        "collections/alter_properties": "CreateCollection", "collections/drop_properties": "CreateCollection",
+        "collections/fields/add": "CreateCollection", "collections/fields/alter_properties": "CreateCollection",
+        "collections/add_function": "CreateCollection", "collections/alter_function": "CreateCollection",
+        "collections/drop_function": "CreateCollection", "collections/truncate": "DropCollection",
+        "partitions/create": "CreatePartition", "partitions/drop": "DropPartition", "partitions/list": "ShowPartitions",
+        "partitions/has": "HasPartition", "partitions/get_stats": "GetStatistics",
+        "partitions/load": "Load", "partitions/release": "Release",
+        "indexes/create": "CreateIndex", "indexes/drop": "DropIndex", "indexes/describe": "IndexDetail",
+        "indexes/list": "IndexDetail", "indexes/alter_properties": "CreateIndex", "indexes/drop_properties": "CreateIndex",
+        "entities/insert": "Insert", "entities/upsert": "Upsert", "entities/delete": "Delete",
+        "entities/get": "Query", "entities/query": "Query",
+        "entities/search": "Search", "entities/hybrid_search": "Search", "entities/advanced_search": "Search",
+        "aliases/create": "CreateAlias", "aliases/alter": "CreateAlias", "aliases/drop": "DropAlias",
+        "aliases/describe": "DescribeAlias", "aliases/list": "ListAliases",
+        "databases/create": "CreateDatabase", "databases/drop": "DropDatabase", "databases/list": "ListDatabases",
+        "databases/describe": "DescribeDatabase", "databases/alter": "AlterDatabase",
+        "databases/alter_properties": "AlterDatabase", "databases/drop_properties": "AlterDatabase",
+        "users/list": "SelectOwnership", "users/describe": "SelectUser", "users/create": "CreateOwnership",
+        "users/update_password": "UpdateUser", "users/drop": "DropOwnership",
+        "users/grant_role": "ManageOwnership", "users/revoke_role": "ManageOwnership",
+        "roles/list": "SelectOwnership", "roles/describe": "SelectOwnership",
+        "roles/create": "CreateOwnership", "roles/drop": "DropOwnership",
+        "roles/grant_privilege": "ManageOwnership", "roles/revoke_privilege": "ManageOwnership",
+        "roles/grant_privilege_v2": "ManageOwnership", "roles/revoke_privilege_v2": "ManageOwnership",
+        "privilege_groups/create": "CreatePrivilegeGroup", "privilege_groups/drop": "DropPrivilegeGroup",
+        "privilege_groups/list": "ListPrivilegeGroups",
+        "privilege_groups/add_privileges_to_group": "OperatePrivilegeGroup",
+        "privilege_groups/remove_privileges_from_group": "OperatePrivilegeGroup",
+        "jobs/import/create": "Import", "jobs/import/list": "Import",
+        "jobs/import/describe": "Import", "jobs/import/get_progress": "Import",
+    ]
+
+    /// Routes a user may always call on themself: seeing their own roles, and changing their own
+    /// password (which needs the old one).
+    static let selfService: Set<String> = ["users/describe", "users/update_password"]
+
+    /// What `route` needs for this request. A body that does not parse names no object (`*`);
+    /// the handler then reports the parse error to whoever may call the route at all.
+    static func requirement(_ route: String, _ context: RouteContext, user: String) -> Privilege.Requirement? {
+        guard let privilege = table[route] else { return nil }
+        let body = try? context.body("Request")
+        let database = body.flatMap { try? context.database($0) } ?? context.request.headers["DB-Name"] ?? Catalog.defaultDatabase
+        let object: String
+        switch Privilege.levels[privilege] ?? .cluster {
+        case .collection: object = body.flatMap { try? $0.string("collectionName") } ?? "*"
+        case .user: object = body.flatMap { try? $0.string("userName") } ?? "*"
+        case .cluster, .database: object = "*"
+        }
+        if selfService.contains(route) && object == user { return nil }
+        return Privilege.Requirement(privilege: privilege, database: database, object: object)
+    }
+
+    /// Throws Milvus's 1401 (HTTP 403) when `user` lacks what `route` needs.
+    static func authorize(_ route: String, _ context: RouteContext, user: String) throws(ElanusError) {
+        // root needs no lookup, and its requests skip the second parse of the body.
+        guard user != AccessCatalog.root, let requirement = requirement(route, context, user: user) else { return }
+        guard context.engine.access.permits(user, requirement) else {
+            let on: String
+            switch requirement.level {
+            case .collection: on = " on collection \(requirement.object) in database \(requirement.database)"
+            case .database: on = " in database \(requirement.database)"
+            case .user: on = " on user \(requirement.object)"
+            case .cluster: on = ""
+            }
+            throw ElanusError(.privilegeNotPermitted, "privilege not permitted: \(requirement.privilege)\(on) is not granted to user \(user)")
+        }
+    }
+}
