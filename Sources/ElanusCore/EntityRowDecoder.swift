@@ -16,6 +16,10 @@ public struct EntityRowDecoder {
         }
     }
 
+    /// Rows one insert or upsert may carry. The body-size limit alone would let a body of tiny
+    /// rows become millions of rows held at once; bigger loads belong in several batches.
+    public static let maxRows = 100_000
+
     public struct Result: Sendable {
         public var batch: EntityBatch
         /// For partial updates: per row, the IDs of the fields the row did not give.
@@ -53,6 +57,9 @@ public struct EntityRowDecoder {
             try reader.beginArray()
             var firstRow = true
             while try reader.nextElement(&firstRow) {
+                guard row < EntityRowDecoder.maxRows else {
+                    throw ElanusError(.insertData, "fail to deal the insert data: a batch may hold at most \(EntityRowDecoder.maxRows) rows; split it into several requests")
+                }
                 guard reader.peek() == UInt8(ascii: "{") else {
                     throw rowError(row, "a row must be a JSON object, got \(try reader.readValue().typeName)")
                 }

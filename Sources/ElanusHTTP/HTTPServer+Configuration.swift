@@ -8,6 +8,9 @@ extension HTTPServer {
         public var maxConnections = 1024
         /// Threads that run handlers. Each connection has at most one request in flight.
         public var workerThreads = 8
+        /// Requests running or waiting for a worker, at most; one more is answered 503 (code
+        /// 1807) at once rather than queued without bound.
+        public var maxInFlight = 256
         public var maxHeaderBytes = 64 << 10
         public var maxBodyBytes = 64 << 20
         /// A keep-alive connection with no request in progress is closed after this long.

@@ -6,7 +6,8 @@ import Logging
 import Synchronization
 
 /// An HTTP/1.1 server over POSIX sockets: keep-alive, pipelining, Content-Length and chunked
-/// bodies, `Expect: 100-continue`, a connection cap, size limits and timeouts.
+/// bodies, `Expect: 100-continue`, caps on connections and on requests in flight, size limits
+/// and timeouts.
 ///
 /// Threads: one reactor thread owns the listening socket and every idle connection (epoll,
 /// one-shot), reads and parses; complete requests go to a fixed worker pool, which runs the
@@ -191,6 +192,12 @@ public final class HTTPServer: @unchecked Sendable {
                 let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive)
                 connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
                 if onReactor {
+                    // Over the cap, the request is refused on the reactor, never queued: a
+                    // flood then costs one short reply each instead of unbounded memory and wait.
+                    guard inFlight.load(ordering: .acquiring) < configuration.maxInFlight else {
+                        refuseOverloaded(connection)
+                        return
+                    }
                     table.withLock { _ in connection.busy = true }
                     inFlight.add(1, ordering: .acquiringAndReleasing)
                     workers.submit { [self] in
@@ -202,6 +209,16 @@ public final class HTTPServer: @unchecked Sendable {
                 guard respondInPlace(connection, to: request) else { return }
             }
         }
+    }
+
+    /// Answers 503 with Milvus's "rejected by limiter" code and closes: the client may retry.
+    private func refuseOverloaded(_ connection: Connection) {
+        let body = Array("{\"code\":1807,\"message\":\"request is rejected by limiter: \(configuration.maxInFlight) requests are already in flight, retry later\"}".utf8)
+        let response = HTTPResponse(
+            status: 503, headers: HTTPHeaders([("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")]), body: body)
+        Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+        logger.debug("request refused: in-flight cap reached", metadata: ["maxInFlight": "\(configuration.maxInFlight)"])
+        closeConnection(connection)
     }
 
     private func respond(_ connection: Connection, to request: HTTPRequest) {

@@ -17,7 +17,8 @@ public enum Daemon {
         let slot = EngineSlot()
         let handler: RESTHandler
         do {
-            handler = try RESTHandler(slot: slot, authentication: configuration.authEnabled, logger: Logger(label: "elanus.rest"))
+            handler = try RESTHandler(
+                slot: slot, authentication: configuration.authEnabled, userRequestsPerSecond: configuration.userRequestsPerSecond, logger: Logger(label: "elanus.rest"))
         } catch {
             logger.critical("cannot set up authentication: \(error.message)")
             return 1

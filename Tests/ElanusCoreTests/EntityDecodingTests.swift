@@ -48,6 +48,17 @@ import Testing
         }
     }
 
+    @Test func aBatchIsBoundedInRows() throws {
+        let row = #"{"id":1,"v":[1,2,3]}"#
+        let limit = EntityRowDecoder.maxRows
+        #expect(try decode("[" + Array(repeating: row, count: limit).joined(separator: ",") + "]").batch.rowCount == limit)
+        #expect {
+            try decode("[" + Array(repeating: row, count: limit + 1).joined(separator: ",") + "]")
+        } throws: { error in
+            (error as? ElanusError)?.code == .insertData && "\(error)".contains("at most \(limit) rows")
+        }
+    }
+
     @Test func decodesEveryTypeAndRoundTripsThroughTheBinaryCodec() throws {
         let result = try decode(#"""
             [{"id":1,"v":[1,2.5,-3e-2],"n":-5,"s":"abcd","b":"AQI=","h":[1.0,-2],"sp":{"7":0.5,"2":1},"a":[1,2],"j":{"k":[1]},"x":"dyn"},

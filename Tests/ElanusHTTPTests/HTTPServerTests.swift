@@ -1,3 +1,4 @@
+import Dispatch
 import ElanusHTTP
 import ElanusTestSupport
 import Foundation
@@ -107,6 +108,35 @@ final class EchoServer {
         a.close()
         usleep(200_000)
         #expect(try HTTPClient(port: echo.port).post("/d", json: "").status == 200)
+    }
+
+    @Test func inFlightCapAnswers503InsteadOfQueueing() throws {
+        // One worker, at most two requests in flight: one running (blocked until released), one queued.
+        let release = DispatchSemaphore(value: 0)
+        var configuration = HTTPServer.Configuration()
+        configuration.port = 0
+        configuration.workerThreads = 1
+        configuration.maxInFlight = 2
+        let server = HTTPServer(configuration: configuration, handler: HTTPHandlerFunction { request in
+            if request.path == "/block" { release.wait() }
+            return HTTPResponse(status: 200, body: Array(request.path.utf8))
+        })
+        let port = try server.start()
+        defer { server.shutdown(graceMs: 1000) }
+        let blocked = [HTTPClient(port: port), HTTPClient(port: port)]
+        for client in blocked { try client.sendRaw(Array("POST /block HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8)) }
+        usleep(200_000)
+        let start = Date()
+        let refused = HTTPClient(port: port)
+        try refused.sendRaw(Array("POST /third HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8))
+        let reply = String(decoding: try refused.readUntilClose(), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 503"), "\(reply)")
+        #expect(reply.contains("\"code\":1807") && reply.contains("Retry-After: 1"))
+        #expect(Date().timeIntervalSince(start) < 1, "the refusal is immediate, not queued")
+        release.signal()
+        release.signal()
+        for client in blocked { #expect(try client.readResponse().text == "/block") }
+        #expect(try HTTPClient(port: port).post("/after", json: "").status == 200)
     }
 
     @Test func shutdownFinishesRequestsInFlight() throws {

@@ -11,8 +11,10 @@ import Testing
 @Suite struct AuthTests {
     static let rootPassword = "Root-Start-9f3"
 
-    static func start(_ dir: TemporaryDirectory, arguments: [String] = ["--auth"], rootPassword: String? = AuthTests.rootPassword) throws -> ElanusProcess {
-        var environment: [String: String] = [:]
+    static func start(
+        _ dir: TemporaryDirectory, arguments: [String] = ["--auth"], rootPassword: String? = AuthTests.rootPassword, extraEnvironment: [String: String] = [:]
+    ) throws -> ElanusProcess {
+        var environment = extraEnvironment
         if let rootPassword { environment["ELANUS_AUTH_ROOT_PASSWORD"] = rootPassword }
         let server = ElanusProcess(dataDirectory: dir.file("data"), arguments: arguments, environment: environment)
         try server.start()

@@ -17,6 +17,7 @@ public struct ConfigurationLoader {
         ("server.host", "ELANUS_HOST", { c, v in c.host = v }),
         ("server.port", "ELANUS_PORT", { c, v in c.port = try int(v, "server.port", 0...65535) }),
         ("server.maxConnections", nil, { c, v in c.maxConnections = try int(v, "server.maxConnections", 1...1_000_000) }),
+        ("server.maxInFlightRequests", nil, { c, v in c.maxInFlightRequests = try int(v, "server.maxInFlightRequests", 1...1_000_000) }),
         ("server.workerThreads", nil, { c, v in c.workerThreads = try int(v, "server.workerThreads", 0...1024) }),
         ("server.maxHeaderBytes", nil, { c, v in c.maxHeaderBytes = try int(v, "server.maxHeaderBytes", 1024...(16 << 20)) }),
         ("server.maxBodyBytes", nil, { c, v in c.maxBodyBytes = try int(v, "server.maxBodyBytes", 1024...(1 << 31)) }),
@@ -37,6 +38,12 @@ public struct ConfigurationLoader {
         ("compaction.minSmallSegments", nil, { c, v in c.compactionMinSmallSegments = try int(v, "compaction.minSmallSegments", 2...10_000) }),
         ("segment.flushIntervalSeconds", nil, { c, v in c.flushIntervalSeconds = try seconds(v, "segment.flushIntervalSeconds") }),
         ("auth.enabled", nil, { c, v in c.authEnabled = try bool(v, "auth.enabled") }),
+        ("auth.userRequestsPerSecond", nil, { c, v in
+            guard let rate = Double(v.trimmingCharacters(in: .whitespaces)), rate >= 0, rate <= 1_000_000 else {
+                throw Error(description: "auth.userRequestsPerSecond: '\(v)' is not a number of requests in [0, 1000000]")
+            }
+            c.userRequestsPerSecond = rate
+        }),
         ("auth.rootPassword", nil, { c, v in
             guard UserRoutes.passwordLength.contains(v.count) else { throw Error(description: "auth.rootPassword must have 6 to 72 characters") }
             c.rootPassword = v

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxConnections = 1024
     /// 0 means "pick from the core count".
     public var workerThreads = 0
+    public var maxInFlightRequests = 256
+    /// Requests per second one user may make (0 = unlimited); needs authentication.
+    public var userRequestsPerSecond = 0.0
     public var maxHeaderBytes = 64 << 10
     public var maxBodyBytes = 64 << 20
     public var idleTimeoutSeconds = 60.0
@@ -59,6 +62,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.port = port
         c.maxConnections = maxConnections
         c.workerThreads = workerThreads > 0 ? workerThreads : max(4, 2 * System.coreCount)
+        c.maxInFlight = maxInFlightRequests
         c.maxHeaderBytes = maxHeaderBytes
         c.maxBodyBytes = maxBodyBytes
         c.idleTimeoutMs = Int(idleTimeoutSeconds * 1000)

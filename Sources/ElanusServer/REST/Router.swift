@@ -46,10 +46,16 @@ public final class RESTHandler: HTTPHandler {
     /// Set when authentication is enabled: every API route then needs valid credentials.
     private let authenticator: Authenticator?
 
-    public init(slot: EngineSlot, authentication: Bool = false, logger: Logger = Logger(label: "elanus.rest")) throws(ElanusError) {
+    /// Set when users have a request rate limit (it needs authentication to know the user).
+    private let limiter: RateLimiter?
+
+    public init(
+        slot: EngineSlot, authentication: Bool = false, userRequestsPerSecond: Double = 0, logger: Logger = Logger(label: "elanus.rest")
+    ) throws(ElanusError) {
         self.slot = slot
         self.logger = logger
         authenticator = authentication ? try Authenticator() : nil
+        limiter = authentication && userRequestsPerSecond > 0 ? RateLimiter(requestsPerSecond: userRequestsPerSecond) : nil
         var routes: [String: RouteHandler] = [:]
         CollectionRoutes.register(into: &routes)
         DatabaseRoutes.register(into: &routes)
@@ -115,6 +121,9 @@ public final class RESTHandler: HTTPHandler {
             do throws(ElanusError) {
                 let user = try authenticator.authenticate(request, access: engine.access)
                 context.user = user
+                if let limiter, !limiter.admit(user) {
+                    throw ElanusError(.rateLimited, "request is rejected by limiter: user \(user) is limited to \(limiter.rate) requests per second")
+                }
                 try RoutePrivileges.authorize(name, context, user: user)
             } catch {
                 return Envelope.failure(error)
