@@ -13,17 +13,28 @@ final class Connection: @unchecked Sendable {
     var lastActivityMs: Int
     /// When the first byte of the request in progress arrived (header and request timeouts).
     var requestStartMs: Int?
+    /// The TLS session on a TLS port; nil for plain HTTP.
+    let tls: TLSSession?
+    /// Whether the TLS handshake is still under way (no HTTP may be read or written yet).
+    var handshaking: Bool
+    /// Whether the first byte has been checked to open a TLS handshake (it is checked once).
+    var openedWithTLS = false
 
-    init(fd: Int32, limits: HTTPRequestParser.Limits, now: Int) {
+    init(fd: Int32, limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil) {
         self.fd = fd
         self.parser = HTTPRequestParser(limits: limits)
         self.lastActivityMs = now
+        self.tls = tls
+        handshaking = tls != nil
+        // The handshake counts as reading the head, so a peer that stalls in it times out too.
+        if tls != nil { requestStartMs = now }
     }
 
     enum ReadResult { case data, wouldBlock, eof }
 
     /// Reads what the socket has (non-blocking) into the parser.
     func readAvailable(maxBytes: Int = 1 << 20) -> ReadResult {
+        if let tls { return readAvailable(tls, maxBytes: maxBytes) }
         var total = 0
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while total < maxBytes {
@@ -39,5 +50,38 @@ final class Connection: @unchecked Sendable {
             return .eof
         }
         return .data
+    }
+
+    /// The TLS read loop. It also drains what OpenSSL already decrypted past `maxBytes`, because
+    /// those bytes are off the socket and epoll would never report them.
+    private func readAvailable(_ tls: TLSSession, maxBytes: Int) -> ReadResult {
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while total < maxBytes || tls.pending > 0 {
+            switch chunk.withUnsafeMutableBytes({ tls.read($0) }) {
+            case .done(let n):
+                chunk.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                total += n
+            case .wantRead, .wantWrite: return total > 0 ? .data : .wouldBlock
+            case .closed, .failed: return total > 0 ? .data : .eof
+            }
+        }
+        return .data
+    }
+
+    /// Writes a whole response, waiting up to `timeoutMs` for a slow reader.
+    func send(_ bytes: [UInt8], timeoutMs: Int) -> Bool {
+        if let tls { return tls.writeAll(fd, bytes, timeoutMs: timeoutMs) }
+        return Socket.sendAll(fd, bytes, timeoutMs: timeoutMs)
+    }
+
+    /// One attempt that never waits, for short replies from the reactor thread.
+    func trySend(_ bytes: [UInt8]) {
+        if handshaking { return }
+        if let tls {
+            _ = bytes.withUnsafeBytes { tls.write($0) }
+        } else {
+            Socket.trySend(fd, bytes)
+        }
     }
 }

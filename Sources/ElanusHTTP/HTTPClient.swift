@@ -14,14 +14,21 @@ public final class HTTPClient {
     public let host: String
     public let port: Int
     public let timeoutMs: Int
+    /// Set for HTTPS: the server's certificate is verified against the context's CA and `host`.
+    public let tls: TLSContext?
     private var fd: Int32 = -1
+    private var session: TLSSession?
     private var inbox: [UInt8] = []
 
-    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 30_000) {
+    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 30_000, tls: TLSContext? = nil) {
         self.host = host
         self.port = port
         self.timeoutMs = timeoutMs
+        self.tls = tls
     }
+
+    /// The negotiated TLS version ("TLSv1.3"), nil on plain HTTP or before connecting.
+    public var tlsVersion: String? { session?.version }
 
     deinit { close() }
 
@@ -50,9 +57,27 @@ public final class HTTPClient {
         Socket.setNoDelay(s)
         fd = s
         inbox = []
+        if let tls {
+            // The socket is blocking (with the timeouts above), so the handshake runs to its end here.
+            let outcome: TLSSession.Outcome
+            do {
+                let session = try TLSSession(context: tls, fd: s, verifyHost: host)
+                self.session = session
+                outcome = session.handshake()
+            } catch {
+                close()
+                throw SocketError(operation: "TLS setup: \(error)", errno: EPROTO)
+            }
+            guard case .done = outcome else {
+                close()
+                throw SocketError(operation: "TLS handshake with \(host):\(port) (\(outcome))", errno: EPROTO)
+            }
+        }
     }
 
     public func close() {
+        session?.shutdown()
+        session = nil
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         inbox = []
@@ -87,6 +112,13 @@ public final class HTTPClient {
 
     public func sendRaw(_ bytes: [UInt8]) throws(SocketError) {
         if !isConnected { try connect() }
+        if let session {
+            guard session.writeAll(fd, bytes, timeoutMs: timeoutMs) else {
+                close()
+                throw SocketError(operation: "TLS send", errno: EPIPE)
+            }
+            return
+        }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -118,6 +150,21 @@ public final class HTTPClient {
 
     private func fill() throws(SocketError) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        if let session {
+            // Blocking socket: a want-read or want-write here means the socket timed out.
+            switch chunk.withUnsafeMutableBytes({ session.read($0) }) {
+            case .done(let n):
+                inbox.append(contentsOf: chunk[0..<n])
+                return true
+            case .closed: return false
+            case .wantRead, .wantWrite:
+                close()
+                throw SocketError(operation: "TLS recv", errno: EAGAIN)
+            case .failed(let reason):
+                close()
+                throw SocketError(operation: "TLS recv (\(reason))", errno: EPROTO)
+            }
+        }
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 {

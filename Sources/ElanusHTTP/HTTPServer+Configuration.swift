@@ -23,6 +23,8 @@ extension HTTPServer {
         public var writeTimeoutMs = 30_000
         /// Headers added to every response, including the transport's own error replies (CORS, nosniff).
         public var extraHeaders: [(String, String)] = []
+        /// When set, the port speaks HTTPS only.
+        public var tls: TLSContext?
 
         public init() {}
     }

@@ -135,9 +135,19 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             }
             Socket.setNoDelay(fd)
+            var session: TLSSession?
+            if let tls = configuration.tls {
+                do {
+                    session = try TLSSession(context: tls, fd: fd)
+                } catch {
+                    logger.warning("cannot start a TLS session", metadata: ["error": "\(error)"])
+                    close(fd)
+                    continue
+                }
+            }
             let accepted: Bool = table.withLock { connections in
                 guard connections.count < configuration.maxConnections else { return false }
-                let connection = Connection(fd: fd, limits: limits, now: MonotonicClock.nowMs())
+                let connection = Connection(fd: fd, limits: limits, now: MonotonicClock.nowMs(), tls: session)
                 connections[fd] = connection
                 _ = csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
                 return true
@@ -153,6 +163,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Reads and parses on the reactor; a complete request goes to a worker.
     private func serviceReadable(_ connection: Connection) {
+        if connection.handshaking {
+            guard continueHandshake(connection) else { return }
+        }
         let result = connection.readAvailable()
         if case .eof = result {
             closeConnection(connection)
@@ -162,6 +175,59 @@ public final class HTTPServer: @unchecked Sendable {
             connection.requestStartMs = MonotonicClock.nowMs()
         }
         advance(connection, onReactor: true)
+    }
+
+    /// Advances a TLS handshake on the reactor. Returns true once it is done and HTTP may be
+    /// read; otherwise the connection has been re-armed or closed.
+    private func continueHandshake(_ connection: Connection) -> Bool {
+        // A TLS client opens with a handshake record (0x16). Anything else is most likely plain
+        // HTTP sent to the TLS port: it gets a plain-text 400 it can read, and the connection closes.
+        // Only the very first byte tells: later records of the handshake have other types.
+        var first: UInt8 = 0x16
+        let peeked = connection.openedWithTLS ? 1 : recv(connection.fd, &first, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            closeConnection(connection)
+            return false
+        }
+        if peeked == 1 { connection.openedWithTLS = first == 0x16 }
+        if peeked == 1 && first != 0x16 {
+            let response = HTTPResponse.text(400, "This port speaks HTTPS only: use https:// (TLS 1.2 or later).\n")
+            // Consume the request first: closing with unread bytes makes the kernel reset the
+            // connection, and a reset can destroy the reply before the client reads it.
+            var sink = [UInt8](repeating: 0, count: 16 << 10)
+            _ = sink.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+            Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+            Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+            logger.debug("refused plain HTTP on the TLS port")
+            closeConnection(connection)
+            return false
+        }
+        // The socket's send buffer is empty at this point, so the handshake's writes rarely
+        // have to wait; when they do, the reactor waits briefly rather than track write interest.
+        for _ in 0..<20 {
+            switch connection.tls!.handshake() {
+            case .done:
+                connection.handshaking = false
+                connection.requestStartMs = nil
+                connection.lastActivityMs = MonotonicClock.nowMs()
+                return true
+            case .wantRead:
+                rearm(connection)
+                return false
+            case .wantWrite:
+                var pfd = pollfd(fd: connection.fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pfd, 1, 50)
+            case .closed:
+                closeConnection(connection)
+                return false
+            case .failed(let reason):
+                logger.debug("TLS handshake failed", metadata: ["reason": "\(reason)"])
+                closeConnection(connection)
+                return false
+            }
+        }
+        closeConnection(connection)
+        return false
     }
 
     /// Runs the parser over buffered bytes. On the reactor it dispatches a complete request; on a
@@ -174,7 +240,7 @@ public final class HTTPServer: @unchecked Sendable {
                 event = try connection.parser.next()
             } catch {
                 let response = HTTPResponse.text(error.status, error.reason + "\n")
-                Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+                connection.trySend(response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
                 logger.debug("rejected malformed request", metadata: ["status": "\(error.status)", "reason": "\(error.reason)"])
                 closeConnection(connection)
                 return
@@ -187,7 +253,7 @@ public final class HTTPServer: @unchecked Sendable {
                 rearm(connection)
                 return
             case .expectContinue:
-                Socket.trySend(connection.fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                connection.trySend(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .request(let head, let body):
                 let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive)
                 connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
@@ -216,7 +282,7 @@ public final class HTTPServer: @unchecked Sendable {
         let body = Array("{\"code\":1807,\"message\":\"request is rejected by limiter: \(configuration.maxInFlight) requests are already in flight, retry later\"}".utf8)
         let response = HTTPResponse(
             status: 503, headers: HTTPHeaders([("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")]), body: body)
-        Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+        connection.trySend(response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
         logger.debug("request refused: in-flight cap reached", metadata: ["maxInFlight": "\(configuration.maxInFlight)"])
         closeConnection(connection)
     }
@@ -231,7 +297,7 @@ public final class HTTPServer: @unchecked Sendable {
         let response = handler.handle(request)
         let keepAlive = request.keepAlive && !stopping.load(ordering: .acquiring)
         let bytes = response.serialized(keepAlive: keepAlive, extraHeaders: configuration.extraHeaders, headOnly: request.method == "HEAD")
-        let sent = Socket.sendAll(connection.fd, bytes, timeoutMs: configuration.writeTimeoutMs)
+        let sent = connection.send(bytes, timeoutMs: configuration.writeTimeoutMs)
         connection.lastActivityMs = MonotonicClock.nowMs()
         inFlight.subtract(1, ordering: .acquiringAndReleasing)
         if !sent || !keepAlive {
@@ -260,6 +326,7 @@ public final class HTTPServer: @unchecked Sendable {
             guard !connection.closed else { return }
             connection.closed = true
             connections.removeValue(forKey: connection.fd)
+            if !connection.handshaking { connection.tls?.shutdown() }
             close(connection.fd)  // close removes the fd from the epoll set too
         }
     }
@@ -282,7 +349,7 @@ public final class HTTPServer: @unchecked Sendable {
         for (connection, slowRequest) in expired {
             if slowRequest {
                 let response = HTTPResponse.text(408, "request was not received in time\n")
-                Socket.trySend(connection.fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+                connection.trySend(response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
             }
             closeConnection(connection)
         }

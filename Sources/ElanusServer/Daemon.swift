@@ -23,7 +23,14 @@ public enum Daemon {
             logger.critical("cannot set up authentication: \(error.message)")
             return 1
         }
-        let server = HTTPServer(configuration: configuration.http, handler: handler, logger: Logger(label: "elanus.http"))
+        var http = configuration.http
+        do {
+            http.tls = try configuration.tlsContext()
+        } catch {
+            logger.critical("cannot set up TLS: \(error)")
+            return 1
+        }
+        let server = HTTPServer(configuration: http, handler: handler, logger: Logger(label: "elanus.http"))
         do {
             try server.start()
         } catch {
@@ -49,7 +56,12 @@ public enum Daemon {
             }
         }
         slot.set(engine)
-        logger.info("elanus is ready", metadata: ["address": "\(configuration.host):\(server.port)", "dataDir": "\(configuration.dataDirectory)"])
+        logger.info(
+            "elanus is ready",
+            metadata: [
+                "address": "\(configuration.tlsMode > 0 ? "https" : "http")://\(configuration.host):\(server.port)", "dataDir": "\(configuration.dataDirectory)",
+                "tls": "\(["off", "on", "mutual"][configuration.tlsMode])",
+            ])
 
         let signal = csys_wait_for_shutdown_signal()
         logger.info("shutting down", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])

@@ -21,7 +21,11 @@ public final class ElanusProcess: @unchecked Sendable {
         return dir.appendingPathComponent("elanus").path
     }
 
-    public init(dataDirectory: String, port: Int = freePort(), arguments: [String] = [], environment: [String: String] = [:]) {
+    /// For a server started with TLS: how the readiness probe and `client()` connect.
+    public let tls: TLSContext?
+
+    public init(dataDirectory: String, port: Int = freePort(), arguments: [String] = [], environment: [String: String] = [:], tls: TLSContext? = nil) {
+        self.tls = tls
         self.dataDirectory = dataDirectory
         self.port = port
         self.logPath = dataDirectory + ".log"
@@ -55,7 +59,7 @@ public final class ElanusProcess: @unchecked Sendable {
             if let process, !process.isRunning {
                 throw ElanusError(.unexpected, "elanus exited with \(process.terminationStatus) during start-up:\n\(log())")
             }
-            let client = HTTPClient(port: port, timeoutMs: 1000)
+            let client = HTTPClient(port: port, timeoutMs: 1000, tls: tls)
             if let r = try? client.request("GET", "/health"), r.status == 200 { return }
             usleep(50_000)
         }
@@ -85,14 +89,14 @@ public final class ElanusProcess: @unchecked Sendable {
 
     public func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    public func client() -> HTTPClient { HTTPClient(port: port) }
+    public func client() -> HTTPClient { HTTPClient(port: port, tls: tls) }
 }
 
 /// A REST v2 helper over one keep-alive connection.
 public final class RESTClient {
     public let http: HTTPClient
 
-    public init(port: Int) { http = HTTPClient(port: port) }
+    public init(port: Int, tls: TLSContext? = nil) { http = HTTPClient(port: port, tls: tls) }
 
     public struct Reply {
         public var status: Int

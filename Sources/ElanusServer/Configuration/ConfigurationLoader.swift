@@ -48,6 +48,10 @@ public struct ConfigurationLoader {
             guard UserRoutes.passwordLength.contains(v.count) else { throw Error(description: "auth.rootPassword must have 6 to 72 characters") }
             c.rootPassword = v
         }),
+        ("tls.mode", nil, { c, v in c.tlsMode = try int(v, "tls.mode", 0...2) }),
+        ("tls.serverPemPath", nil, { c, v in c.tlsCertificate = v }),
+        ("tls.serverKeyPath", nil, { c, v in c.tlsKey = v }),
+        ("tls.caPemPath", nil, { c, v in c.tlsClientCA = v }),
         ("log.level", "ELANUS_LOG_LEVEL", { c, v in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw Error(description: "log.level: '\(v)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -92,6 +96,12 @@ public struct ConfigurationLoader {
         }
         for setting in settings {
             if let value = values[setting.key] { try setting.apply(&configuration, value) }
+        }
+        if configuration.tlsMode > 0 && (configuration.tlsCertificate.isEmpty || configuration.tlsKey.isEmpty) {
+            throw Error(description: "tls.mode \(configuration.tlsMode) needs tls.serverPemPath and tls.serverKeyPath")
+        }
+        if configuration.tlsMode == 2 && configuration.tlsClientCA.isEmpty {
+            throw Error(description: "tls.mode 2 (mutual TLS) needs tls.caPemPath, the CA that client certificates must chain to")
         }
         return configuration
     }

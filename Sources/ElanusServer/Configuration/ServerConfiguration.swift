@@ -33,6 +33,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var compactionIntervalSeconds = 10.0
     public var compactionDeleteRatio = 0.2
     public var compactionMinSmallSegments = 3
+    /// Milvus's tlsMode: 0 plain HTTP, 1 HTTPS, 2 HTTPS with client certificates (mutual TLS).
+    public var tlsMode = 0
+    public var tlsCertificate = ""
+    public var tlsKey = ""
+    /// The CA client certificates must chain to (mode 2).
+    public var tlsClientCA = ""
     public var logLevel = Logger.Level.info
     /// Whether every API request needs credentials (Milvus's authorizationEnabled).
     public var authEnabled = false
@@ -55,7 +61,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         return c
     }
 
-    /// The transport's view of these settings, with the CORS headers Milvus sends on every response.
+    /// The server's TLS context, nil for plain HTTP. Reads the certificate and keys.
+    public func tlsContext() throws(TLSError) -> TLSContext? {
+        guard tlsMode > 0 else { return nil }
+        return try TLSContext(certificate: tlsCertificate, key: tlsKey, clientCA: tlsMode == 2 ? tlsClientCA : nil)
+    }
+
+    /// The transport's view of these settings, with the CORS headers Milvus sends on every
+    /// response (TLS comes separately, from `tlsContext()`, because it reads files).
     public var http: HTTPServer.Configuration {
         var c = HTTPServer.Configuration()
         c.host = host
