@@ -108,6 +108,59 @@ import Testing
         #expect(scanned > 5)
     }
 
+    @Test func apiKeysAuthenticateTheirUserUntilDropped() throws {
+        let dir = TemporaryDirectory()
+        let server = try Self.start(dir)
+        let rest = RESTClient(port: server.port)
+        let root = Self.bearer("root:" + Self.rootPassword)
+        let dave = Self.bearer("dave:dave-Secret-5")
+        #expect(try rest.call("users/create", #"{"userName":"dave","password":"dave-Secret-5"}"#, headers: root).code == 0)
+
+        // dave makes his own key; the whole key is shown only in this answer.
+        let created = try rest.call("users/create_api_key", #"{"userName":"dave"}"#, headers: dave)
+        guard case .string(let key)? = created.data?["apiKey"], case .string(let id)? = created.data?["keyId"] else {
+            Issue.record("no key: \(created.body.serialized())")
+            return
+        }
+        #expect(key.hasPrefix("elanus_" + id + "_") && key.count > 70)
+        #expect(try rest.call("users/describe", #"{"userName":"dave"}"#, headers: Self.bearer(key)).code == 0)
+        let listed = try rest.call("users/list_api_keys", #"{"userName":"dave"}"#, headers: Self.bearer(key))
+        guard case .array(let keys)? = listed.data, keys.count == 1 else { Issue.record("\(listed.body.serialized())"); return }
+        #expect(keys[0]["keyId"] == .string(id) && keys[0]["userName"] == "dave" && keys[0]["createdAt"] != nil)
+        #expect(!listed.body.serialized().contains(String(key.suffix(64))))
+        // The key acts as dave: his privileges, not more.
+        #expect(try rest.call("users/create", #"{"userName":"eve","password":"eve-Secret-5"}"#, headers: Self.bearer(key)).status == 403)
+        // Wrong secrets, unknown ids and dave's key for someone else's keys are refused.
+        let wrong = String(key.dropLast()) + (key.hasSuffix("0") ? "1" : "0")
+        for token in [wrong, "elanus_" + id, "elanus_0000000000000000_" + String(key.suffix(64)), "nonsense"] {
+            #expect(try rest.call("collections/list", "{}", headers: Self.bearer(token)).status == 401, "\(token)")
+        }
+        #expect(try rest.call("users/create_api_key", #"{"userName":"root"}"#, headers: Self.bearer(key)).status == 403)
+
+        // Keys survive a restart; dropping the key, or the user, ends it.
+        #expect(server.terminate() == 0)
+        try server.start()
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer(key)).code == 0)
+        #expect(try rest.call("users/drop_api_key", #"{"userName":"dave","keyId":"\#(id)"}"#, headers: dave).code == 0)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer(key)).status == 401)
+        let second = try rest.call("users/create_api_key", #"{"userName":"dave"}"#, headers: root)
+        guard case .string(let other)? = second.data?["apiKey"] else { Issue.record("no second key"); return }
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer(other)).code == 0)
+        #expect(try rest.call("users/drop", #"{"userName":"dave"}"#, headers: root).code == 0)
+        #expect(try rest.call("collections/list", "{}", headers: Self.bearer(other)).status == 401)
+        #expect(server.terminate() == 0)
+
+        // Neither secret is anywhere on disk or in the log.
+        var files = [server.logPath]
+        if let walker = FileManager.default.enumerator(atPath: dir.file("data")) {
+            for case let path as String in walker { files.append(dir.file("data/" + path)) }
+        }
+        for file in files {
+            guard let bytes = FileManager.default.contents(atPath: file).map(Array.init) else { continue }
+            for secret in [key, other].map({ Array($0.suffix(64).utf8) }) { #expect(!Self.contains(bytes, secret), "\(file) contains a key") }
+        }
+    }
+
     @Test func theDefaultRootPasswordIsWarnedAbout() throws {
         let dir = TemporaryDirectory()
         let server = try Self.start(dir, rootPassword: nil)

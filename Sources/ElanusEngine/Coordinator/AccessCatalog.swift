@@ -28,6 +28,22 @@ public struct UserRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// An API key as the meta store keeps it: its public id, its user, and a SHA-256 digest of its
+/// secret (a 256-bit random value, so a fast digest cannot be searched; never the secret).
+public struct APIKeyRecord: Codable, Sendable, Equatable {
+    public var keyID: String
+    public var userName: String
+    public var secretDigest: String
+    public var createdAt: UInt64
+
+    public init(keyID: String, userName: String, secretDigest: String, createdAt: UInt64) {
+        self.keyID = keyID
+        self.userName = userName
+        self.secretDigest = secretDigest
+        self.createdAt = createdAt
+    }
+}
+
 /// A role and the privileges granted to it.
 public struct RoleRecord: Codable, Sendable, Equatable {
     public var name: String
@@ -41,7 +57,8 @@ public struct PrivilegeGroupRecord: Codable, Sendable, Equatable {
 }
 
 /// The coordinator's access control (Milvus's credential and RBAC meta): users, roles, grants
-/// and privilege groups, persisted under `access/user/`, `access/role/` and `access/group/`.
+/// privilege groups and API keys, persisted under `access/user/`, `access/role/`, `access/group/`
+/// and `access/apikey/`.
 ///
 /// Like the catalog: a change is validated, committed to the meta store (synced, one batch when
 /// it touches several records) and only then applied in memory, under one lock, so an
@@ -57,11 +74,15 @@ public final class AccessCatalog: Sendable {
     static let userPrefix = "access/user/"
     static let rolePrefix = "access/role/"
     static let groupPrefix = "access/group/"
+    static let keyPrefix = "access/apikey/"
+    /// API keys one user may hold.
+    public static let maxKeysPerUser = 10
 
     struct State {
         var users: [String: UserRecord] = [:]
         var roles: [String: RoleRecord] = [:]
         var groups: [String: PrivilegeGroupRecord] = [:]
+        var keys: [String: APIKeyRecord] = [:]
     }
 
     private let store: any MetaStore
@@ -81,6 +102,10 @@ public final class AccessCatalog: Sendable {
         for (_, value) in try store.scan(prefix: AccessCatalog.groupPrefix) {
             let group: PrivilegeGroupRecord = try Keys.decode(value)
             loaded.groups[group.name] = group
+        }
+        for (_, value) in try store.scan(prefix: AccessCatalog.keyPrefix) {
+            let key: APIKeyRecord = try Keys.decode(value)
+            loaded.keys[key.keyID] = key
         }
         // The built-in roles always exist; they are written only once something is granted to them.
         for name in [AccessCatalog.admin, AccessCatalog.publicRole] where loaded.roles[name] == nil {
@@ -146,7 +171,38 @@ public final class AccessCatalog: Sendable {
         try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
             // Dropping a user that does not exist succeeds, as in Milvus.
             guard state.users.removeValue(forKey: name) != nil else { return [] }
-            return [.delete(AccessCatalog.userPrefix + name)]
+            // The user's API keys go with it, in the same commit.
+            let keys = state.keys.values.filter { $0.userName == name }.map(\.keyID)
+            for id in keys { state.keys[id] = nil }
+            return [.delete(AccessCatalog.userPrefix + name)] + keys.map { .delete(AccessCatalog.keyPrefix + $0) }
+        }
+    }
+
+    // MARK: API keys
+
+    public func apiKey(_ id: String) -> APIKeyRecord? { state.withLock { $0.keys[id] } }
+
+    public func apiKeys(of user: String?) -> [APIKeyRecord] {
+        state.withLock { state in state.keys.values.filter { user == nil || $0.userName == user }.sorted { ($0.createdAt, $0.keyID) < ($1.createdAt, $1.keyID) } }
+    }
+
+    public func addAPIKey(_ key: APIKeyRecord) throws(ElanusError) {
+        try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
+            guard state.users[key.userName] != nil else { throw .invalidParameter("user \(key.userName) not found") }
+            guard state.keys.values.filter({ $0.userName == key.userName }).count < AccessCatalog.maxKeysPerUser else {
+                throw .invalidParameter("user \(key.userName) already has \(AccessCatalog.maxKeysPerUser) API keys: drop one first")
+            }
+            state.keys[key.keyID] = key
+            return [.put(AccessCatalog.keyPrefix + key.keyID, try Keys.encode(key))]
+        }
+    }
+
+    /// Drops `user`'s key `id`; a key that does not exist (or is someone else's) is an error.
+    public func dropAPIKey(_ id: String, of user: String) throws(ElanusError) {
+        try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
+            guard state.keys[id]?.userName == user else { throw .invalidParameter("user \(user) has no API key \(id)") }
+            state.keys[id] = nil
+            return [.delete(AccessCatalog.keyPrefix + id)]
         }
     }
 

@@ -2,8 +2,8 @@ import ElanusCore
 import ElanusEngine
 import Foundation
 
-/// `users/*`: list, describe (the user's roles), create, update_password, drop, grant_role and
-/// revoke_role. Passwords go into the meta store only as PasswordHash records.
+/// `users/*`: list, describe (the user's roles), create, update_password, drop, grant_role,
+/// revoke_role, and API keys. Passwords and key secrets go into the meta store only as digests.
 enum UserRoutes {
     /// Milvus's `proxy.minPasswordLength` and `proxy.maxPasswordLength` (bcrypt's limit).
     static let passwordLength = 6...72
@@ -45,6 +45,28 @@ enum UserRoutes {
         routes["users/drop"] = { context in
             let body = try context.body("UserReq")
             try context.engine.access.drop(try body.string("userName", required: true)!)
+            return Envelope.success([:])
+        }
+        // API keys (an Elanus addition: Milvus's open-source server has no routes for them).
+        routes["users/create_api_key"] = { context in
+            let body = try context.body("UserReq")
+            let name = try body.string("userName", required: true)!
+            let (token, record) = try APIKey.make(for: name)
+            try context.engine.access.addAPIKey(record)
+            return Envelope.success(["keyId": .string(record.keyID), "apiKey": .string(token)])
+        }
+        routes["users/list_api_keys"] = { context in
+            let body = try context.body("UserReq")
+            let name = try body.string("userName", required: true)!
+            let keys: [JSON] = context.engine.access.apiKeys(of: name).map { key in
+                ["keyId": .string(key.keyID), "userName": .string(key.userName), "createdAt": .int(Int64(key.createdAt))]
+            }
+            return Envelope.success(.array(keys))
+        }
+        routes["users/drop_api_key"] = { context in
+            let body = try context.body("APIKeyReq")
+            let name = try body.string("userName", required: true)!
+            try context.engine.access.dropAPIKey(try body.string("keyId", required: true)!, of: name)
             return Envelope.success([:])
         }
         for (action, granted) in [("grant_role", true), ("revoke_role", false)] {

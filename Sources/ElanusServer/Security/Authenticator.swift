@@ -5,7 +5,8 @@ import Synchronization
 
 /// Milvus's authentication middleware: when auth is enabled, every API request carries
 /// `Authorization: Basic base64(user:password)` or `Authorization: Bearer user:password`, checked
-/// against the user's stored PBKDF2 record; anything else is HTTP 401 with code 1800.
+/// against the user's stored PBKDF2 record, or `Authorization: Bearer <api-key>`; anything else
+/// is HTTP 401 with code 1800.
 ///
 /// PBKDF2 is slow on purpose (a fraction of a second), too slow for every request, so a
 /// successful check is remembered as an HMAC of the password under a key that exists only in
@@ -31,6 +32,11 @@ final class Authenticator: Sendable {
     func authenticate(_ request: HTTPRequest, access: AccessCatalog) throws(ElanusError) -> String {
         guard let header = request.headers["Authorization"] else { throw Authenticator.unauthenticated }
         let (user, password) = try Authenticator.credentials(header)
+        // A Bearer token without `:` is an API key, as in Milvus.
+        guard let password else {
+            guard let owner = APIKey.verify(user, access: access) else { throw Authenticator.unauthenticated }
+            return owner
+        }
         guard try check(user: user, password: password, access: access) else { throw Authenticator.unauthenticated }
         return user
     }
@@ -47,8 +53,9 @@ final class Authenticator: Sendable {
         return true
     }
 
-    /// (user, password) from an Authorization header value.
-    static func credentials(_ header: String) throws(ElanusError) -> (String, String) {
+    /// (user, password) from an Authorization header value, or (API key, nil) for a Bearer
+    /// token without `:`.
+    static func credentials(_ header: String) throws(ElanusError) -> (String, String?) {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2 else { throw unauthenticated }
         let token: String
@@ -62,7 +69,8 @@ final class Authenticator: Sendable {
             throw unauthenticated
         }
         guard let colon = token.firstIndex(of: ":") else {
-            throw ElanusError(.unauthenticated, "user hasn't authenticated: API keys are not supported by Elanus yet, send user:password")
+            guard parts[0].lowercased() == "bearer", !token.isEmpty else { throw unauthenticated }
+            return (token, nil)
         }
         return (String(token[..<colon]), String(token[token.index(after: colon)...]))
     }

@@ -35,6 +35,7 @@ enum RoutePrivileges {
         "users/list": "SelectOwnership", "users/describe": "SelectUser", "users/create": "CreateOwnership",
         "users/update_password": "UpdateUser", "users/drop": "DropOwnership",
         "users/grant_role": "ManageOwnership", "users/revoke_role": "ManageOwnership",
+        "users/create_api_key": "UpdateUser", "users/drop_api_key": "UpdateUser", "users/list_api_keys": "SelectUser",
         "roles/list": "SelectOwnership", "roles/describe": "SelectOwnership",
         "roles/create": "CreateOwnership", "roles/drop": "DropOwnership",
         "roles/grant_privilege": "ManageOwnership", "roles/revoke_privilege": "ManageOwnership",
@@ -47,9 +48,11 @@ enum RoutePrivileges {
         "jobs/import/describe": "Import", "jobs/import/get_progress": "Import",
     ]
 
-    /// Routes a user may always call on themself: seeing their own roles, and changing their own
-    /// password (which needs the old one).
-    static let selfService: Set<String> = ["users/describe", "users/update_password"]
+    /// Routes a user may always call on themself: seeing their own roles, changing their own
+    /// password (which needs the old one), and managing their own API keys.
+    static let selfService: Set<String> = [
+        "users/describe", "users/update_password", "users/create_api_key", "users/list_api_keys", "users/drop_api_key",
+    ]
 
     /// What `route` needs for this request. A body that does not parse names no object (`*`);
     /// the handler then reports the parse error to whoever may call the route at all.
