@@ -73,6 +73,9 @@ import Testing
         #expect(try rest.call("roles/grant_privilege", v1, headers: Self.root).code == 0)
         #expect(try search("books").code == 0)
         #expect(Self.denied(try search("films")))
+        // With a key given twice, the check and the handler both take the last one.
+        let twice = #"{"collectionName":"books","filter":"id > 0","collectionName":"films"}"#
+        #expect(Self.denied(try rest.call("entities/query", twice, headers: Self.carol)))
         let described = try rest.call("roles/describe", #"{"roleName":"reader"}"#, headers: Self.root)
         #expect(described.data == [["objectType": "Collection", "objectName": "books", "privilege": "Query", "dbName": "default", "grantor": "root"]])
         #expect(try rest.call("users/describe", #"{"userName":"carol"}"#, headers: Self.carol).data == ["reader"])

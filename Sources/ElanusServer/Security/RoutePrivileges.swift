@@ -58,16 +58,46 @@ enum RoutePrivileges {
     /// the handler then reports the parse error to whoever may call the route at all.
     static func requirement(_ route: String, _ context: RouteContext, user: String) -> Privilege.Requirement? {
         guard let privilege = table[route] else { return nil }
-        let body = try? context.body("Request")
-        let database = body.flatMap { try? context.database($0) } ?? context.request.headers["DB-Name"] ?? Catalog.defaultDatabase
+        let names = objectNames(context.request.body)
+        let header = context.request.headers["DB-Name"].flatMap { $0.isEmpty ? nil : $0 }
+        let database = names["dbName"] ?? header ?? Catalog.defaultDatabase
         let object: String
         switch Privilege.levels[privilege] ?? .cluster {
-        case .collection: object = body.flatMap { try? $0.string("collectionName") } ?? "*"
-        case .user: object = body.flatMap { try? $0.string("userName") } ?? "*"
+        case .collection: object = names["collectionName"] ?? "*"
+        case .user: object = names["userName"] ?? "*"
         case .cluster, .database: object = "*"
         }
         if selfService.contains(route) && object == user { return nil }
         return Privilege.Requirement(privilege: privilege, database: database, object: object)
+    }
+
+    /// The body's top-level `collectionName`, `dbName` and `userName` strings (non-empty; the
+    /// last occurrence of a key, as the handlers read it). Every
+    /// other value is stepped over without being built, so an insert's rows cost a scan, not a
+    /// second parse; a body that is not a JSON object yields nothing.
+    static func objectNames(_ bytes: [UInt8]) -> [String: String] {
+        var names: [String: String] = [:]
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = JSONReader(bytes: buffer)
+            guard reader.peek() == UInt8(ascii: "{") else { return }
+            do throws(JSONParseError) {
+                try reader.beginObject()
+                var first = true
+                while let key = try reader.nextMember(&first) {
+                    if key == "collectionName" || key == "dbName" || key == "userName" {
+                        // The last occurrence counts, as in RequestBody: a check on one name and
+                        // a handler acting on another would be a way around the check.
+                        names[key] = nil
+                        if case .string(let value) = try reader.readValue(), !value.isEmpty { names[key] = value }
+                    } else {
+                        try reader.skipValue()
+                    }
+                }
+            } catch {
+                return
+            }
+        }
+        return names
     }
 
     /// Throws Milvus's 1401 (HTTP 403) when `user` lacks what `route` needs.
