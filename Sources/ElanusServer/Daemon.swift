@@ -23,6 +23,9 @@ public enum Daemon {
             logger.critical("cannot set up authentication: \(error.message)")
             return 1
         }
+        if configuration.userRequestsPerSecond > 0 && !configuration.authEnabled {
+            logger.warning("auth.userRequestsPerSecond has no effect while authentication is off: the limit is per authenticated user")
+        }
         var http = configuration.http
         do {
             http.tls = try configuration.tlsContext()
