@@ -34,6 +34,11 @@ import Testing
         ("server:\n  idleTimeoutSeconds: -1\n", "server.idleTimeoutSeconds"),
         ("auth:\n  enabled: maybe\n", "auth.enabled"),
         ("auth:\n  rootPassword: abc\n", "auth.rootPassword must have 6 to 72 characters"),
+        ("auth:\n  userRequestsPerSecond: -2\n", "auth.userRequestsPerSecond"),
+        ("server:\n  maxInFlightRequests: 0\n", "server.maxInFlightRequests"),
+        ("tls:\n  mode: 3\n", "tls.mode"),
+        ("tls:\n  mode: 1\n  serverPemPath: a.pem\n", "tls.mode 1 needs tls.serverPemPath and tls.serverKeyPath"),
+        ("tls:\n  mode: 2\n  serverPemPath: a.pem\n  serverKeyPath: a.key\n", "tls.mode 2 (mutual TLS) needs tls.caPemPath"),
     ])
     func badFilesAreRejectedWithTheKeyNamed(yaml: String, fragment: String) throws {
         let dir = TemporaryDirectory()

@@ -136,6 +136,10 @@ import Testing
             #expect(try rest.call("collections/list", "{}", headers: Self.bearer(token)).status == 401, "\(token)")
         }
         #expect(try rest.call("users/create_api_key", #"{"userName":"root"}"#, headers: Self.bearer(key)).status == 403)
+        let rootKey = try rest.call("users/create_api_key", #"{"userName":"root"}"#, headers: root)
+        guard case .string(let rootKeyID)? = rootKey.data?["keyId"] else { Issue.record("no root key"); return }
+        let notHis = try rest.call("users/drop_api_key", #"{"userName":"dave","keyId":"\#(rootKeyID)"}"#, headers: dave)
+        #expect(notHis.code == 1100 && notHis.message.contains("no API key"), "\(notHis.body.serialized())")
 
         // Keys survive a restart; dropping the key, or the user, ends it.
         #expect(server.terminate() == 0)

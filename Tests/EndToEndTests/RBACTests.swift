@@ -116,6 +116,13 @@ import Testing
         #expect(try rest.call("privilege_groups/create", #"{"privilegeGroupName":"ClusterAdmin"}"#, headers: Self.root).code == 1402)
         #expect(try rest.call("roles/drop", #"{"roleName":"admin"}"#, headers: Self.root).code == 1100)
         #expect(try rest.call("users/grant_role", #"{"userName":"carol","roleName":"ghost"}"#, headers: Self.root).code == 1100)
+        let nested = try rest.call("privilege_groups/add_privileges_to_group", #"{"privilegeGroupName":"writers","privileges":["ClusterAdmin"]}"#, headers: Self.root)
+        #expect(nested.code == 1100 && nested.message.contains("ClusterAdmin"), "\(nested.body.serialized())")
+        // Ten roles at most, the two built-in ones included.
+        for i in 0..<7 { #expect(try rest.call("roles/create", #"{"roleName":"r\#(i)"}"#, headers: Self.root).code == 0) }
+        let eleventh = try rest.call("roles/create", #"{"roleName":"r7"}"#, headers: Self.root)
+        #expect(eleventh.code == 65535 && eleventh.message.contains("limit 10"), "\(eleventh.body.serialized())")
+        for i in 0..<7 { #expect(try rest.call("roles/drop", #"{"roleName":"r\#(i)"}"#, headers: Self.root).code == 0) }
 
         // Everything above survives a restart.
         #expect(server.terminate() == 0)

@@ -91,27 +91,27 @@ public final class AccessCatalog: Sendable {
     init(store: any MetaStore) throws(ElanusError) {
         self.store = store
         var loaded = State()
-        for (_, value) in try store.scan(prefix: AccessCatalog.userPrefix) {
-            let user: UserRecord = try Keys.decode(value)
-            loaded.users[user.name] = user
-        }
-        for (_, value) in try store.scan(prefix: AccessCatalog.rolePrefix) {
-            let role: RoleRecord = try Keys.decode(value)
-            loaded.roles[role.name] = role
-        }
-        for (_, value) in try store.scan(prefix: AccessCatalog.groupPrefix) {
-            let group: PrivilegeGroupRecord = try Keys.decode(value)
-            loaded.groups[group.name] = group
-        }
-        for (_, value) in try store.scan(prefix: AccessCatalog.keyPrefix) {
-            let key: APIKeyRecord = try Keys.decode(value)
-            loaded.keys[key.keyID] = key
-        }
+        loaded.users = try AccessCatalog.load(store, AccessCatalog.userPrefix, by: \UserRecord.name)
+        loaded.roles = try AccessCatalog.load(store, AccessCatalog.rolePrefix, by: \RoleRecord.name)
+        loaded.groups = try AccessCatalog.load(store, AccessCatalog.groupPrefix, by: \PrivilegeGroupRecord.name)
+        loaded.keys = try AccessCatalog.load(store, AccessCatalog.keyPrefix, by: \APIKeyRecord.keyID)
         // The built-in roles always exist; they are written only once something is granted to them.
         for name in [AccessCatalog.admin, AccessCatalog.publicRole] where loaded.roles[name] == nil {
             loaded.roles[name] = RoleRecord(name: name, grants: [])
         }
         state = Mutex(loaded)
+    }
+
+    /// Every record stored under `prefix`, by the name `key` gives it.
+    private static func load<Record: Decodable>(
+        _ store: any MetaStore, _ prefix: String, by key: KeyPath<Record, String>
+    ) throws(ElanusError) -> [String: Record] {
+        var records: [String: Record] = [:]
+        for (_, value) in try store.scan(prefix: prefix) {
+            let record: Record = try Keys.decode(value)
+            records[record[keyPath: key]] = record
+        }
+        return records
     }
 
     // MARK: Users

@@ -1,4 +1,3 @@
-import COpenSSL
 import ElanusCore
 import ElanusEngine
 import Foundation
@@ -14,7 +13,7 @@ enum APIKey {
     static func make(for user: String) throws(ElanusError) -> (token: String, record: APIKeyRecord) {
         let id = hex(try PasswordHash.randomBytes(8))
         let secret = hex(try PasswordHash.randomBytes(32))
-        let record = APIKeyRecord(keyID: id, userName: user, secretDigest: hex(sha256(Array(secret.utf8))), createdAt: UInt64(Date().timeIntervalSince1970 * 1000))
+        let record = APIKeyRecord(keyID: id, userName: user, secretDigest: hex(PasswordHash.sha256(Array(secret.utf8))), createdAt: UInt64(Date().timeIntervalSince1970 * 1000))
         return (prefix + id + "_" + secret, record)
     }
 
@@ -23,15 +22,8 @@ enum APIKey {
         guard token.hasPrefix(prefix) else { return nil }
         let parts = token.dropFirst(prefix.count).split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 2, let record = access.apiKey(String(parts[0])), access.user(record.userName) != nil else { return nil }
-        let digest = hex(sha256(Array(parts[1].utf8)))
+        let digest = hex(PasswordHash.sha256(Array(parts[1].utf8)))
         return PasswordHash.constantTimeEqual(Array(digest.utf8), Array(record.secretDigest.utf8)) ? record.userName : nil
-    }
-
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        _ = bytes.withUnsafeBufferPointer { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_sha256(), nil) }
-        return out
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -53,6 +53,14 @@ enum PasswordHash {
         return out
     }
 
+    /// SHA-256 of `bytes`: enough for secrets that are random and long (API keys), never for passwords.
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        _ = bytes.withUnsafeBufferPointer { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_sha256(), nil) }
+        return out
+    }
+
     static func randomBytes(_ count: Int) throws(ElanusError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         guard RAND_bytes(&out, Int32(count)) == 1 else { throw .unexpected("the random number generator failed in libcrypto") }
