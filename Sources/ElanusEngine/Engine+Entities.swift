@@ -20,6 +20,7 @@ extension Engine {
         _ = try data(for: info).write { timestamp throws(ElanusError) in
             WriteRecord(timestamp: timestamp, inserts: parts)
         }
+        counters.rowsInserted.add(batch.rowCount, ordering: .relaxed)
         return batch.primaryKeys(primary.fieldID)
     }
 
@@ -52,6 +53,7 @@ extension Engine {
                 timestamp: timestamp, deletes: keys,
                 inserts: try PartitionRouter.route(merged, info: info, partitionName: partitionName))
         }
+        counters.rowsUpserted.add(keys.count, ordering: .relaxed)
         return keys
     }
 
@@ -100,6 +102,7 @@ extension Engine {
             }
             return WriteRecord(timestamp: timestamp, deletes: keys, deletePartition: scope)
         }
+        counters.rowsDeleted.add(deleted, ordering: .relaxed)
         return deleted
     }
 

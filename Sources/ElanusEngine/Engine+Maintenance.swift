@@ -134,6 +134,8 @@ extension Engine {
     private func runCompaction(_ plan: CollectionData.CompactionPlan, info: CollectionInfo, data: CollectionData, manual: Bool) -> Bool {
         let start = DispatchTime.now().uptimeNanoseconds
         let jobs = indexJobs().filter { $0.data === data }
+        counters.compactionsRunning.add(1, ordering: .relaxed)
+        defer { counters.compactionsRunning.subtract(1, ordering: .relaxed) }
         logger.info("compacting segments", metadata: ["collection": "\(info.name)", "trigger": "\(manual ? "manual" : "automatic")", "segments": "\(plan.sources)"])
         do {
             let outcome = try data.compact(
@@ -152,8 +154,10 @@ extension Engine {
                         "seconds": "\(String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))",
                     ])
             }
+            counters.compactionsCompleted.add(1, ordering: .relaxed)
             return true
         } catch {
+            counters.compactionsFailed.add(1, ordering: .relaxed)
             logger.error("compaction failed", metadata: ["collection": "\(info.name)", "segments": "\(plan.sources)", "error": "\(error.message)"])
             return false
         }

@@ -38,6 +38,8 @@ public final class Engine: Sendable {
     let compactionLoop: BackgroundLoop
     let compactionJobs = Mutex(CompactionJobs())
     let loadJobs = Mutex(LoadJobs())
+    /// Totals for `/metrics`.
+    let counters = EngineCounters()
     private let collections = Mutex<[Int64: CollectionData]>([:])
     let logger: Logger
 
@@ -56,7 +58,8 @@ public final class Engine: Sendable {
             throw .unexpected("cannot create data directory \(root): \(error.localizedDescription)")
         }
         objects = try ObjectStore(root: root + "/objects")
-        indexBuilder = IndexBuilder(threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, logger: logger)
+        indexBuilder = IndexBuilder(
+            threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, counters: counters, logger: logger)
         flushLoop = BackgroundLoop(name: "elanus-flush", interval: configuration.flushInterval)
         compactionLoop = BackgroundLoop(name: "elanus-compact", interval: configuration.compaction.intervalSeconds)
         metaStore = try RocksMetaStore(path: root + "/meta")

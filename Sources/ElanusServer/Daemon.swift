@@ -34,6 +34,7 @@ public enum Daemon {
             return 1
         }
         let server = HTTPServer(configuration: http, handler: handler, logger: Logger(label: "elanus.http"))
+        handler.countConnections { [weak server] in server?.connectionCount ?? 0 }
         do {
             try server.start()
         } catch {

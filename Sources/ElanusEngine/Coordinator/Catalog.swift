@@ -195,6 +195,11 @@ public final class Catalog: Sendable {
     }
 
     /// The collection with this id, if it still exists (background work outlives names).
+    /// The name of the database with `id`, if it still exists.
+    public func databaseName(id: Int64) -> String? {
+        state.withLock { $0.databases.values.first(where: { $0.id == id })?.name }
+    }
+
     public func collection(id: Int64) -> CollectionInfo? {
         state.withLock { $0.collections[id] }
     }

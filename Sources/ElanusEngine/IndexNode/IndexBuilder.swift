@@ -25,11 +25,13 @@ final class IndexBuilder: Sendable {
     let threads: Int
     let minSegmentRows: Int
     private let loop = BackgroundLoop(name: "elanus-index", interval: 1)
+    private let counters: EngineCounters
     private let logger: Logger
 
-    init(threads: Int, minSegmentRows: Int, logger: Logger) {
+    init(threads: Int, minSegmentRows: Int, counters: EngineCounters, logger: Logger) {
         self.threads = threads
         self.minSegmentRows = minSegmentRows
+        self.counters = counters
         self.logger = logger
     }
 
@@ -47,6 +49,8 @@ final class IndexBuilder: Sendable {
             let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
             let start = DispatchTime.now().uptimeNanoseconds
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
+            counters.indexBuildsRunning.add(1, ordering: .relaxed)
+            defer { counters.indexBuildsRunning.subtract(1, ordering: .relaxed) }
             do {
                 try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -54,6 +58,7 @@ final class IndexBuilder: Sendable {
             } catch {
                 logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
                 status.withLock { $0.failures[job.data.collectionID, default: [:]][job.field.fieldID] = error.message }
+                counters.indexBuildsFailed.add(1, ordering: .relaxed)
             }
             return true
         }

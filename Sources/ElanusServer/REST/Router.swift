@@ -10,6 +10,9 @@ struct RouteContext {
     let engine: Engine
     /// The authenticated user; nil when authentication is off.
     var user: String?
+    /// The body's top-level `collectionName`, `dbName` and `userName`, read once for the
+    /// privilege check and the request log.
+    var names: [String: String] = [:]
 
     /// Decodes the JSON body; `structName` is the Milvus request struct, for error messages.
     func body(_ structName: String) throws(ElanusError) -> RequestBody {
@@ -49,6 +52,14 @@ public final class RESTHandler: HTTPHandler {
     /// Set when users have a request rate limit (it needs authentication to know the user).
     private let limiter: RateLimiter?
 
+    private let metrics = RequestMetrics()
+    private let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
+
+    /// Tells the metrics page how to count open connections (the server is made after the handler).
+    public func countConnections(with count: @escaping @Sendable () -> Int) { connectionCount.withLock { $0 = count } }
+
+    private func openConnections() -> Int { connectionCount.withLock { $0 }?() ?? 0 }
+
     public init(
         slot: EngineSlot, authentication: Bool = false, userRequestsPerSecond: Double = 0, logger: Logger = Logger(label: "elanus.rest")
     ) throws(ElanusError) {
@@ -86,58 +97,114 @@ public final class RESTHandler: HTTPHandler {
     public var implementedRoutes: [String] { routes.keys.sorted() }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let start = MonotonicClock.nowMs()
-        let response = route(request)
-        logger.debug(
-            "request",
-            metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)", "ms": "\(MonotonicClock.nowMs() - start)"])
+        let start = MonotonicClock.nowNs()
+        let id = RequestID.of(request)
+        var outcome = Outcome()
+        var response = route(request, &outcome)
+        let seconds = Double(MonotonicClock.nowNs() - start) / 1e9
+        metrics.record(route: outcome.route, code: outcome.code, seconds: seconds)
+        response.headers.add(RequestID.header, id)
+        // One line per request; never the body or the headers, which carry rows and credentials.
+        var fields: Logger.Metadata = [
+            "requestId": "\(id)", "method": "\(request.method)", "route": "\(outcome.route)", "status": "\(response.status)",
+            "code": "\(outcome.code)", "ms": "\(String(format: "%.2f", seconds * 1000))",
+        ]
+        if let collection = outcome.collection { fields["collection"] = "\(collection)" }
+        if let user = outcome.user { fields["user"] = "\(user)" }
+        logger.info("request", metadata: fields)
         return response
     }
 
-    private func route(_ request: HTTPRequest) -> HTTPResponse {
+    /// What the request log and the metrics record about a request.
+    struct Outcome {
+        /// A route name, `/health`, `/metrics`, or `unknown`: a bounded set of labels.
+        var route = "unknown"
+        /// The Milvus code of the envelope (0 for success and for non-API answers that succeed).
+        var code = 0
+        var user: String?
+        var collection: String?
+    }
+
+    /// The last step for API routes, and the one place that turns a thrown error into an envelope.
+    private func failure(_ error: ElanusError, _ outcome: inout Outcome) -> HTTPResponse {
+        outcome.code = Int(error.code.rawValue)
+        return Envelope.failure(error)
+    }
+
+    private func route(_ request: HTTPRequest, _ outcome: inout Outcome) -> HTTPResponse {
         if request.method == "OPTIONS" { return HTTPResponse(status: 204) }
         let path = request.path
         if path == "/health" || path == "/healthz" {
+            outcome.route = "/health"
             return slot.engine == nil
                 ? Envelope.json(503, ["status": "recovering"])
                 : Envelope.json(200, ["status": "ok"])
+        }
+        if path == "/metrics" {
+            outcome.route = "/metrics"
+            return metricsPage(request, &outcome)
         }
         guard path.hasPrefix(RESTHandler.prefix) else { return .text(404, "404 page not found") }
         let name = String(path.dropFirst(RESTHandler.prefix.count))
         let handler = routes[name]
         guard handler != nil || RESTHandler.plannedRoutes.contains(name) else { return .text(404, "404 page not found") }
+        outcome.route = name
         guard request.method == "POST" else {
             var response = HTTPResponse.text(405, "405 method not allowed")
             response.headers.add("Allow", "POST, OPTIONS")
             return response
         }
         guard let engine = slot.engine else {
-            return Envelope.failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"))
+            return failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"), &outcome)
         }
         var context = RouteContext(request: request, engine: engine)
+        context.names = RoutePrivileges.objectNames(request.body)
+        outcome.collection = context.names["collectionName"]
         // Authentication, then authorization, come before anything a route could reveal,
         // planned routes included.
         if let authenticator {
             do throws(ElanusError) {
                 let user = try authenticator.authenticate(request, access: engine.access)
                 context.user = user
+                outcome.user = user
                 if let limiter, !limiter.admit(user) {
                     throw ElanusError(.rateLimited, "request is rejected by limiter: user \(user) is limited to \(limiter.rate) requests per second")
                 }
                 try RoutePrivileges.authorize(name, context, user: user)
             } catch {
-                return Envelope.failure(error)
+                return failure(error, &outcome)
             }
         }
         guard let handler else {
-            return Envelope.failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"))
+            return failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"), &outcome)
         }
         do {
             return try handler(context)
         } catch {
             let error = error as? ElanusError ?? .unexpected("\(error)")
             if !error.isCallerFault { logger.error("request failed", metadata: ["route": "\(name)", "error": "\(error)"]) }
-            return Envelope.failure(error)
+            return failure(error, &outcome)
         }
+    }
+
+    /// `GET /metrics`. With authentication on, a scrape needs valid credentials (any user):
+    /// the page names databases and collections.
+    private func metricsPage(_ request: HTTPRequest, _ outcome: inout Outcome) -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else {
+            var response = HTTPResponse.text(405, "405 method not allowed")
+            response.headers.add("Allow", "GET, HEAD")
+            return response
+        }
+        let engine = slot.engine
+        if let authenticator {
+            guard let engine else { return failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"), &outcome) }
+            do throws(ElanusError) {
+                outcome.user = try authenticator.authenticate(request, access: engine.access)
+            } catch {
+                return failure(error, &outcome)
+            }
+        }
+        let text = MetricsPage.render(requests: metrics, engine: engine, openConnections: openConnections())
+        return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", PrometheusText.contentType)]), body: Array(text.utf8))
     }
 }

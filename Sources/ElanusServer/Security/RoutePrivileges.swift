@@ -58,7 +58,7 @@ enum RoutePrivileges {
     /// the handler then reports the parse error to whoever may call the route at all.
     static func requirement(_ route: String, _ context: RouteContext, user: String) -> Privilege.Requirement? {
         guard let privilege = table[route] else { return nil }
-        let names = objectNames(context.request.body)
+        let names = context.names
         let header = context.request.headers["DB-Name"].flatMap { $0.isEmpty ? nil : $0 }
         let database = names["dbName"] ?? header ?? Catalog.defaultDatabase
         let object: String
@@ -102,7 +102,7 @@ enum RoutePrivileges {
 
     /// Throws Milvus's 1401 (HTTP 403) when `user` lacks what `route` needs.
     static func authorize(_ route: String, _ context: RouteContext, user: String) throws(ElanusError) {
-        // root needs no lookup, and its requests skip the second parse of the body.
+        // root needs no lookup.
         guard user != AccessCatalog.root, let requirement = requirement(route, context, user: user) else { return }
         guard context.engine.access.permits(user, requirement) else {
             let on: String
