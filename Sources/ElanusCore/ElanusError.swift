@@ -39,6 +39,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case insertData = 1804
     case invalidPrimaryKey = 1806
     case rateLimited = 1807
+    case importFailed = 2100
     case unexpected = 65535
 }
 

@@ -8,14 +8,7 @@ extension Engine {
     public func insert(_ info: CollectionInfo, partitionName: String?, batch: EntityBatch) throws(ElanusError) -> [PrimaryKey] {
         let primary = try primaryField(info)
         var batch = batch
-        if primary.autoID {
-            // Reserved from the timestamp oracle: unique, and never reused after a restart.
-            let first = try tso.reserve(batch.rowCount)
-            let ids = (0..<batch.rowCount).map { Int64(bitPattern: first + UInt64($0)) }
-            if let c = batch.columns.firstIndex(where: { $0.fieldID == primary.fieldID }) {
-                batch.columns[c] = Column(fieldID: primary.fieldID, values: .int64(ids))
-            }
-        }
+        try generateKeys(&batch, primary)
         let parts = try PartitionRouter.route(batch, info: info, partitionName: partitionName)
         _ = try data(for: info).write { timestamp throws(ElanusError) in
             WriteRecord(timestamp: timestamp, inserts: parts)
@@ -104,6 +97,17 @@ extension Engine {
         }
         counters.rowsDeleted.add(deleted, ordering: .relaxed)
         return deleted
+    }
+
+    /// Fills an autoID primary key's placeholders with new keys, reserved from the timestamp
+    /// oracle: unique, and never reused after a restart.
+    func generateKeys(_ batch: inout EntityBatch, _ primary: FieldSchema) throws(ElanusError) {
+        guard primary.autoID else { return }
+        let first = try tso.reserve(batch.rowCount)
+        let ids = (0..<batch.rowCount).map { Int64(bitPattern: first + UInt64($0)) }
+        if let c = batch.columns.firstIndex(where: { $0.fieldID == primary.fieldID }) {
+            batch.columns[c] = Column(fieldID: primary.fieldID, values: .int64(ids))
+        }
     }
 
     /// The keys of a filter that only names primary keys (`pk in [...]`, `pk == v`).

@@ -7,6 +7,7 @@ final class EngineCounters: Sendable {
     let rowsInserted = Atomic<Int>(0)
     let rowsUpserted = Atomic<Int>(0)
     let rowsDeleted = Atomic<Int>(0)
+    let rowsImported = Atomic<Int>(0)
     let compactionsCompleted = Atomic<Int>(0)
     let compactionsFailed = Atomic<Int>(0)
     let compactionsRunning = Atomic<Int>(0)
@@ -33,6 +34,7 @@ public struct EngineStatistics: Sendable {
     public var rowsInserted = 0
     public var rowsUpserted = 0
     public var rowsDeleted = 0
+    public var rowsImported = 0
     public var indexBuildsRunning = 0
     public var indexBuildsFailed = 0
     public var compactionsRunning = 0
@@ -51,6 +53,7 @@ extension Engine {
         stats.rowsInserted = counters.rowsInserted.load(ordering: .relaxed)
         stats.rowsUpserted = counters.rowsUpserted.load(ordering: .relaxed)
         stats.rowsDeleted = counters.rowsDeleted.load(ordering: .relaxed)
+        stats.rowsImported = counters.rowsImported.load(ordering: .relaxed)
         stats.indexBuildsRunning = counters.indexBuildsRunning.load(ordering: .relaxed)
         stats.indexBuildsFailed = counters.indexBuildsFailed.load(ordering: .relaxed)
         stats.compactionsRunning = counters.compactionsRunning.load(ordering: .relaxed)

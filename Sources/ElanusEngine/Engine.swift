@@ -20,7 +20,12 @@ public final class Engine: Sendable {
         public var indexMinSegmentRows = 1024
         /// When flushed segments are compacted automatically.
         public var compaction = CompactionPolicy()
-        public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
+        /// Where `jobs/import/create` reads files from (names in requests are relative to it).
+        public var importDirectory: String
+        public init(dataDirectory: String, importDirectory: String? = nil) {
+            self.dataDirectory = dataDirectory
+            self.importDirectory = importDirectory ?? dataDirectory + "/import"
+        }
     }
 
     public let configuration: Configuration
@@ -28,7 +33,7 @@ public final class Engine: Sendable {
     /// Users, roles, grants and privilege groups (checking requests is the server's concern).
     public let access: AccessCatalog
     let tso: TimestampOracle
-    private let metaStore: any MetaStore
+    let metaStore: any MetaStore
     private let broker: any LogBroker
     let objects: ObjectStore
     /// Seals segments by age, flushes sealed ones and expires rows past their TTL.
@@ -38,6 +43,9 @@ public final class Engine: Sendable {
     let compactionLoop: BackgroundLoop
     let compactionJobs = Mutex(CompactionJobs())
     let loadJobs = Mutex(LoadJobs())
+    /// Bulk import jobs by id, and the thread that runs them.
+    let importJobs = Mutex<[Int64: ImportJob]>([:])
+    let importLoop = BackgroundLoop(name: "elanus-import", interval: 5)
     /// Totals for `/metrics`.
     let counters = EngineCounters()
     private let collections = Mutex<[Int64: CollectionData]>([:])
@@ -54,6 +62,7 @@ public final class Engine: Sendable {
             for sub in ["", "meta", "wal", "objects"] {
                 try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
             }
+            try FileManager.default.createDirectory(atPath: configuration.importDirectory, withIntermediateDirectories: true)
         } catch {
             throw .unexpected("cannot create data directory \(root): \(error.localizedDescription)")
         }
@@ -80,6 +89,7 @@ public final class Engine: Sendable {
         logger.info("catalog recovered", metadata: ["databases": "\(catalog.listDatabases().count)", "dataDir": "\(root)"])
         do {
             try recover()
+            try recoverImportJobs()
         } catch {
             broker.close()
             metaStore.close()
@@ -88,6 +98,8 @@ public final class Engine: Sendable {
         flushLoop.start { [weak self] in self?.flushRound() }
         indexBuilder.start { [weak self] in self?.indexJobs() ?? [] }
         compactionLoop.start { [weak self] in self?.compactionRound() }
+        importLoop.start { [weak self] in self?.importRound() }
+        importLoop.wake()
     }
 
     /// Loads each collection's flushed segments and replays its channel after the checkpoint.
@@ -180,6 +192,7 @@ public final class Engine: Sendable {
 
     /// Closes the stores cleanly (the WAL finishes its queued group, RocksDB releases its locks).
     public func close() {
+        importLoop.stop()
         compactionLoop.stop()
         indexBuilder.stop()
         flushLoop.stop()

@@ -110,27 +110,9 @@ extension CollectionData {
             for i in segments.indices { if let bitmaps = deltas[segments[i].id] { segments[i].setDead(bitmaps) } }
         }
         state.withLock { s in
-            for segment in segments {
-                s.segments[segment.id] = segment
-                for (c, chunk) in segment.chunks.enumerated() {
-                    for (row, key) in chunk.batch.primaryKeys(primaryFieldID).enumerated() where chunk.isLive(row) {
-                        let location = RowLocation(partitionID: segment.partitionID, segmentID: segment.id, chunk: Int32(c), row: Int32(row))
-                        // The delta file already holds every superseded version; should two live
-                        // versions meet anyway, the newer one wins, as it did when written.
-                        if let old = s.live[key] {
-                            if CollectionData.timestamp(of: old, in: s) > chunk.timestamp {
-                                s.segments[segment.id]!.markDead(chunk: c, row: row)
-                                continue
-                            }
-                            s.segments[old.segmentID]!.markDead(chunk: Int(old.chunk), row: Int(old.row))
-                            s.liveCount[old.partitionID, default: 0] -= 1
-                        }
-                        s.live[key] = location
-                        s.liveCount[segment.partitionID, default: 0] += 1
-                    }
-                }
-                s.nextSegmentID = max(s.nextSegmentID, segment.id + 1)
-            }
+            // The delta file already holds every superseded version; should two live versions
+            // meet anyway, the newer one wins, as it did when written.
+            attach(segments, to: &s)
             // The records' WAL ranges, not the chunks': a compacted segment no longer holds the
             // chunks whose rows were all dead, and replay must skip those inserts too.
             for record in records {
@@ -148,6 +130,7 @@ extension CollectionData {
     /// missing index is reported through `warn` and left for the index node to rebuild.
     func readSegment(_ record: SegmentRecord, indexPlans: [Int64: IndexPlan], createdAt: UInt64, warn: (String) -> Void) throws(ElanusError) -> Segment {
         var segment = try SegmentFile.decode(try objects.read(record.file), name: objects.path(record.file), createdAt: createdAt)
+        if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
         guard segment.id == record.id, segment.partitionID == record.partitionID else {
             throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
         }

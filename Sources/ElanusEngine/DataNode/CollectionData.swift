@@ -52,8 +52,9 @@ final class CollectionData: Sendable {
     let broker: any LogBroker
     let meta: any MetaStore
     let objects: ObjectStore
-    private let tso: TimestampOracle
-    private let writer = Mutex(Writer())
+    let tso: TimestampOracle
+    /// Held while a record takes its timestamp and WAL position; an import commit holds it too.
+    let writer = Mutex(Writer())
     let state = Mutex(Applied())
     /// Held by whoever flushes the collection (the flusher thread, `collections/flush`, a drop),
     /// so segment files, delta files and checkpoints are written by one thread at a time.

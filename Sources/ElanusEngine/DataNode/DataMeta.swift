@@ -24,6 +24,9 @@ struct SegmentRecord: Codable, Sendable {
     var lastPosition: UInt64
     /// Index files by vector field id (as a string), once built.
     var indexes: [String: String]?
+    /// Set for a segment written by a bulk import: its file was written before the import's
+    /// timestamp was chosen (at commit), so the file's chunks carry 0 and this is their timestamp.
+    var importTimestamp: UInt64?
 }
 
 enum DataKeys {

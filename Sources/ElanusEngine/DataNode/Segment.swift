@@ -96,6 +96,15 @@ struct Segment: Sendable {
         return out
     }
 
+    /// The segment with every chunk at `timestamp` (an imported segment, once its import commits).
+    func stamped(_ timestamp: UInt64) -> Segment {
+        var out = Segment(
+            id: id, partitionID: partitionID, state: state,
+            chunks: chunks.map { Chunk(timestamp: timestamp, position: $0.position, batch: $0.batch, dead: $0.dead) }, createdAt: createdAt)
+        out.indexes = indexes
+        return out
+    }
+
     var liveRowCount: Int { chunks.reduce(0) { $0 + $1.liveCount } }
 
     var firstPosition: UInt64? { chunks.first?.position }

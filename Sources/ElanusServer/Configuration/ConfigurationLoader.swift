@@ -27,6 +27,7 @@ public struct ConfigurationLoader {
         ("server.writeTimeoutSeconds", nil, { c, v in c.writeTimeoutSeconds = try seconds(v, "server.writeTimeoutSeconds") }),
         ("server.shutdownGraceSeconds", nil, { c, v in c.shutdownGraceSeconds = try seconds(v, "server.shutdownGraceSeconds") }),
         ("storage.dataDir", "ELANUS_DATA_DIR", { c, v in c.dataDirectory = v }),
+        ("storage.importDir", "ELANUS_IMPORT_DIR", { c, v in c.importDirectory = v }),
         ("segment.maxRows", nil, { c, v in c.segmentMaxRows = try int(v, "segment.maxRows", 1...100_000_000) }),
         ("segment.maxBytes", nil, { c, v in c.segmentMaxBytes = try int(v, "segment.maxBytes", 1024...(1 << 40)) }),
         ("segment.maxAgeSeconds", nil, { c, v in c.segmentMaxAgeSeconds = try seconds(v, "segment.maxAgeSeconds") }),

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var writeTimeoutSeconds = 30.0
     public var shutdownGraceSeconds = 10.0
     public var dataDirectory = "./data"
+    /// Where import jobs read files; empty means `<dataDirectory>/import`.
+    public var importDirectory = ""
     public var segmentMaxRows = 1_000_000
     public var segmentMaxBytes = 512 << 20
     public var segmentMaxAgeSeconds = 600.0
@@ -49,7 +51,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// The engine's view of these settings.
     public var engine: Engine.Configuration {
-        var c = Engine.Configuration(dataDirectory: dataDirectory)
+        var c = Engine.Configuration(dataDirectory: dataDirectory, importDirectory: importDirectory.isEmpty ? nil : importDirectory)
         c.segments = SegmentPolicy(maxRows: segmentMaxRows, maxBytes: segmentMaxBytes, maxAgeSeconds: segmentMaxAgeSeconds)
         c.flushInterval = flushIntervalSeconds
         c.indexBuildThreads = indexBuildThreads > 0 ? indexBuildThreads : System.coreCount

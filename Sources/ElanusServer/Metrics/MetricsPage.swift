@@ -23,6 +23,8 @@ enum MetricsPage {
         page.sample("elanus_rows_inserted_total", stats.rowsInserted)
         page.family("elanus_rows_upserted_total", "counter", "Rows acknowledged by upsert since the server started.")
         page.sample("elanus_rows_upserted_total", stats.rowsUpserted)
+        page.family("elanus_rows_imported_total", "counter", "Rows committed by import jobs since the server started.")
+        page.sample("elanus_rows_imported_total", stats.rowsImported)
         page.family("elanus_rows_deleted_total", "counter", "Live rows deleted since the server started.")
         page.sample("elanus_rows_deleted_total", stats.rowsDeleted)
 

@@ -27,7 +27,7 @@ enum Envelope {
         case .notReady: 503
         case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge, .invalidPrivilegeGroupName,
-            .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited,
+            .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited, .importFailed,
             .unimplemented, .unexpected:
             200
         }

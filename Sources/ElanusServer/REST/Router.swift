@@ -76,6 +76,7 @@ public final class RESTHandler: HTTPHandler {
         IndexRoutes.register(into: &routes)
         UserRoutes.register(into: &routes)
         RoleRoutes.register(into: &routes)
+        ImportRoutes.register(into: &routes)
         self.routes = routes
     }
 
@@ -87,7 +88,6 @@ public final class RESTHandler: HTTPHandler {
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
-        "jobs/import/create", "jobs/import/list", "jobs/import/describe", "jobs/import/get_progress",
     ]
 
     /// The privilege `route` needs when authentication is on (Milvus's name for it).
@@ -105,6 +105,8 @@ public final class RESTHandler: HTTPHandler {
         metrics.record(route: outcome.route, code: outcome.code, seconds: seconds)
         response.headers.add(RequestID.header, id)
         // One line per request; never the body or the headers, which carry rows and credentials.
+        // Built only when the line is wanted: this runs on every request.
+        guard logger.logLevel <= .info else { return response }
         var fields: Logger.Metadata = [
             "requestId": "\(id)", "method": "\(request.method)", "route": "\(outcome.route)", "status": "\(response.status)",
             "code": "\(outcome.code)", "ms": "\(String(format: "%.2f", seconds * 1000))",
