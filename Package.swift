@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "elanus",
             dependencies: [
-                "ElanusServer", "CSystem",
+                "ElanusServer", "ElanusEngine", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

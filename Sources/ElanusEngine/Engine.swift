@@ -22,9 +22,12 @@ public final class Engine: Sendable {
         public var compaction = CompactionPolicy()
         /// Where `jobs/import/create` reads files from (names in requests are relative to it).
         public var importDirectory: String
-        public init(dataDirectory: String, importDirectory: String? = nil) {
+        /// Where `backups/create` writes backups (each under its name).
+        public var backupDirectory: String
+        public init(dataDirectory: String, importDirectory: String? = nil, backupDirectory: String? = nil) {
             self.dataDirectory = dataDirectory
             self.importDirectory = importDirectory ?? dataDirectory + "/import"
+            self.backupDirectory = backupDirectory ?? dataDirectory + "-backups"
         }
     }
 
@@ -33,8 +36,8 @@ public final class Engine: Sendable {
     /// Users, roles, grants and privilege groups (checking requests is the server's concern).
     public let access: AccessCatalog
     let tso: TimestampOracle
-    let metaStore: any MetaStore
-    private let broker: any LogBroker
+    let metaStore: RocksMetaStore
+    let broker: RocksLogBroker
     let objects: ObjectStore
     /// Seals segments by age, flushes sealed ones and expires rows past their TTL.
     let flushLoop: BackgroundLoop

@@ -60,6 +60,7 @@ public enum Daemon {
             }
         }
         slot.set(engine)
+        ServerFile(pid: getpid(), host: configuration.host, port: server.port, tls: configuration.tlsMode > 0).write(configuration.dataDirectory)
         logger.info(
             "elanus is ready",
             metadata: [
@@ -69,6 +70,7 @@ public enum Daemon {
 
         let signal = csys_wait_for_shutdown_signal()
         logger.info("shutting down", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        ServerFile.remove(configuration.dataDirectory)
         server.shutdown(graceMs: Int(configuration.shutdownGraceSeconds * 1000))
         slot.set(nil)
         engine.close()

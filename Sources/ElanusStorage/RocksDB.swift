@@ -111,6 +111,20 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
+    /// A consistent copy of the database as of now in `path` (which must not exist): SST files
+    /// are hard-linked when the file system allows, the rest copied. Memtables are flushed first,
+    /// so the copy needs no log replay beyond what RocksDB itself does.
+    public func checkpoint(to path: String) throws(RocksDBError) {
+        try withDB("checkpoint") { (db: OpaquePointer) throws(RocksDBError) in
+            var error: UnsafeMutablePointer<CChar>?
+            let checkpoint = rocksdb_checkpoint_object_create(db, &error)
+            try RocksDB.check(error, "checkpoint")
+            defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+            rocksdb_checkpoint_create(checkpoint, path, 0, &error)
+            try RocksDB.check(error, "checkpoint")
+        }
+    }
+
     public func get(_ key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
         try withDB("get") { db throws(RocksDBError) in
             var error: UnsafeMutablePointer<CChar>?

@@ -142,6 +142,11 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     }
 
     /// Lets queued records reach the disk, stops the committer and closes RocksDB.
+    /// A consistent copy of the store as of now in `path` (see `RocksDB.checkpoint`).
+    public func checkpoint(to path: String) throws(ElanusError) {
+        do { try db.checkpoint(to: path) } catch { throw error.asElanusError }
+    }
+
     public func close() {
         let first = state.withLock { s in
             defer { s.closed = true }

@@ -35,5 +35,10 @@ public final class RocksMetaStore: MetaStore {
         do { try db.write(batch, sync: true) } catch { throw error.asElanusError }
     }
 
+    /// A consistent copy of the store as of now in `path` (see `RocksDB.checkpoint`).
+    public func checkpoint(to path: String) throws(ElanusError) {
+        do { try db.checkpoint(to: path) } catch { throw error.asElanusError }
+    }
+
     public func close() { db.close() }
 }

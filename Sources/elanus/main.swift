@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSystem
+import ElanusEngine
 import ElanusServer
 import Foundation
 import Logging
@@ -13,7 +14,7 @@ struct Elanus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "elanus",
         abstract: "A standalone vector database server that speaks the Milvus RESTful v2 API.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, BackupData.self, RestoreData.self, InspectWAL.self, InspectSegment.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -61,6 +62,98 @@ struct Serve: ParsableCommand {
         }
         let code = Daemon.run(configuration: settings, logger: Logger(label: "elanus"))
         if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// A command that failed at run time: ArgumentParser prints the message (without the usage) and exits 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+struct BackupData: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Take a consistent backup of a data directory, running server or not.",
+        discussion: "With a server running on the directory, the server takes the backup without stopping writes (its backups/create route); otherwise the stores are copied directly.")
+
+    @Option(name: .customLong("data-dir"), help: "The data directory to back up.")
+    var dataDir = "./data"
+
+    @Option(help: "Where to write the backup (a new directory).")
+    var to: String
+
+    @Option(help: "For a server with authentication on: user:password or an API key (also ELANUS_TOKEN).")
+    var token: String?
+
+    func run() throws {
+        let credential = token ?? ProcessInfo.processInfo.environment["ELANUS_TOKEN"]
+        do {
+            print(try BackupCommand.backup(dataDirectory: dataDir, to: to, authorization: credential.map { "Bearer \($0)" }))
+        } catch {
+            throw CommandFailure(description: error.message)
+        }
+    }
+}
+
+struct RestoreData: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a backup into a new data directory.")
+
+    @Option(help: "The backup directory (written by elanus backup).")
+    var from: String
+
+    @Option(name: .customLong("data-dir"), help: "The new data directory (must not exist or be empty).")
+    var dataDir: String
+
+    func run() throws {
+        do {
+            print(try BackupCommand.restore(from: from, to: dataDir))
+        } catch {
+            throw CommandFailure(description: error.message)
+        }
+    }
+}
+
+struct InspectWAL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect-wal", abstract: "Print the write-ahead log records a restart would replay (the server must be stopped).")
+
+    @Option(name: .customLong("data-dir"), help: "The data directory.")
+    var dataDir = "./data"
+
+    @Option(help: "Only this collection (name or id).")
+    var collection: String?
+
+    @Option(help: "At most this many records per collection.")
+    var limit = 100
+
+    @Option(help: "Primary keys shown per record.")
+    var keys = 5
+
+    func run() throws {
+        do {
+            try Inspect.wal(dataDirectory: dataDir, collection: collection, limit: limit, keys: keys) { print($0) }
+        } catch {
+            throw CommandFailure(description: error.message)
+        }
+    }
+}
+
+struct InspectSegment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect-segment", abstract: "Print what a segment file (.seg) or delta file (.del) holds, verifying its checksums.")
+
+    @Argument(help: "The file, under <data-dir>/objects/<collection id>/.")
+    var file: String
+
+    @Option(help: "Primary keys shown per chunk.")
+    var keys = 5
+
+    func run() throws {
+        do {
+            try Inspect.segment(file: file, keys: keys) { print($0) }
+        } catch {
+            throw CommandFailure(description: error.message)
+        }
     }
 }
 

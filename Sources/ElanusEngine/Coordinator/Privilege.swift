@@ -27,7 +27,7 @@ public enum Privilege {
     public static let levels: [String: Level] = {
         var levels: [String: Level] = [:]
         for name in [
-            "CreateDatabase", "DropDatabase", "ListDatabases", "RenameCollection", "FlushAll",
+            "CreateDatabase", "DropDatabase", "ListDatabases", "RenameCollection", "FlushAll", "BackupRBAC",
             "CreateOwnership", "DropOwnership", "SelectOwnership", "ManageOwnership",
             "CreatePrivilegeGroup", "DropPrivilegeGroup", "ListPrivilegeGroups", "OperatePrivilegeGroup",
         ] { levels[name] = .cluster }
@@ -68,7 +68,7 @@ public enum Privilege {
             "ClusterReadWrite": (.cluster, clusterWrite),
             "ClusterAdmin": (.cluster, clusterWrite + [
                 "CreateDatabase", "DropDatabase", "CreateOwnership", "DropOwnership", "ManageOwnership", "UpdateUser",
-                "RenameCollection", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup",
+                "RenameCollection", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup", "BackupRBAC",
             ]),
         ]
     }()

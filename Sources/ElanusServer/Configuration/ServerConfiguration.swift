@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var dataDirectory = "./data"
     /// Where import jobs read files; empty means `<dataDirectory>/import`.
     public var importDirectory = ""
+    /// Where `backups/create` writes; empty means `<dataDirectory>-backups`.
+    public var backupDirectory = ""
     public var segmentMaxRows = 1_000_000
     public var segmentMaxBytes = 512 << 20
     public var segmentMaxAgeSeconds = 600.0
@@ -51,7 +53,8 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// The engine's view of these settings.
     public var engine: Engine.Configuration {
-        var c = Engine.Configuration(dataDirectory: dataDirectory, importDirectory: importDirectory.isEmpty ? nil : importDirectory)
+        var c = Engine.Configuration(dataDirectory: dataDirectory, importDirectory: importDirectory.isEmpty ? nil : importDirectory,
+            backupDirectory: backupDirectory.isEmpty ? nil : backupDirectory)
         c.segments = SegmentPolicy(maxRows: segmentMaxRows, maxBytes: segmentMaxBytes, maxAgeSeconds: segmentMaxAgeSeconds)
         c.flushInterval = flushIntervalSeconds
         c.indexBuildThreads = indexBuildThreads > 0 ? indexBuildThreads : System.coreCount

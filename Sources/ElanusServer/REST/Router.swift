@@ -77,6 +77,7 @@ public final class RESTHandler: HTTPHandler {
         UserRoutes.register(into: &routes)
         RoleRoutes.register(into: &routes)
         ImportRoutes.register(into: &routes)
+        BackupRoutes.register(into: &routes)
         self.routes = routes
     }
 

@@ -44,6 +44,7 @@ enum RoutePrivileges {
         "privilege_groups/list": "ListPrivilegeGroups",
         "privilege_groups/add_privileges_to_group": "OperatePrivilegeGroup",
         "privilege_groups/remove_privileges_from_group": "OperatePrivilegeGroup",
+        "backups/create": "BackupRBAC",
         "jobs/import/create": "Import", "jobs/import/list": "Import",
         "jobs/import/describe": "Import", "jobs/import/get_progress": "Import",
     ]
