@@ -1,5 +1,6 @@
 import ElanusCore
 import ElanusEngine
+import Foundation
 
 /// `backups/create` (an Elanus addition; Milvus backs up with a separate tool): a consistent
 /// backup of the running server under the configured backup directory, taken without stopping
@@ -15,7 +16,9 @@ enum BackupRoutes {
             else {
                 throw ElanusError.invalidParameter("backupName \(name) must be 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'")
             }
-            let path = context.engine.configuration.backupDirectory + "/" + name
+            // Absolute, so that `elanus backup`, which moves the result, finds it from any directory.
+            let directory = context.engine.configuration.backupDirectory
+            let path = (directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory) + "/" + name
             let manifest = try context.engine.backup(to: path)
             return Envelope.success([
                 "backupName": .string(name), "path": .string(path), "files": .int(Int64(manifest.files)), "bytes": .int(Int64(manifest.bytes)),
