@@ -31,7 +31,7 @@ public enum Backup {
         let start = DispatchTime.now().uptimeNanoseconds
         guard !FileManager.default.fileExists(atPath: path) else { throw .invalidParameter("backup target \(path) already exists") }
         let partial = path + ".partial"
-        ObjectStoreCleanup.remove(partial)
+        ObjectStore.removeTree(partial)
         do {
             try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
         } catch {
@@ -52,7 +52,7 @@ public enum Backup {
             guard rename(partial, path) == 0 else { throw ElanusError.unexpected("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
             return manifest
         } catch {
-            ObjectStoreCleanup.remove(partial)
+            ObjectStore.removeTree(partial)
             throw error
         }
     }
@@ -77,10 +77,10 @@ public enum Backup {
             guard ((try? manager.contentsOfDirectory(atPath: dataDirectory)) ?? ["?"]).isEmpty else {
                 throw .invalidParameter("restore target \(dataDirectory) is not empty: restore into a new data directory")
             }
-            ObjectStoreCleanup.remove(dataDirectory)
+            ObjectStore.removeTree(dataDirectory)
         }
         let partial = dataDirectory + ".partial"
-        ObjectStoreCleanup.remove(partial)
+        ObjectStore.removeTree(partial)
         do throws(ElanusError) {
             // RocksDB appends to some of its files: those are copied, never linked.
             try FileTree.replicate(path + "/meta", to: partial + "/meta", link: false)
@@ -89,7 +89,7 @@ public enum Backup {
             FileTree.sync(partial)
             guard rename(partial, dataDirectory) == 0 else { throw ElanusError.unexpected("cannot rename \(partial) to \(dataDirectory): \(String(cString: strerror(errno)))") }
         } catch {
-            ObjectStoreCleanup.remove(partial)
+            ObjectStore.removeTree(partial)
             throw error
         }
         return manifest
@@ -99,7 +99,7 @@ public enum Backup {
     public static func move(_ source: String, to target: String) throws(ElanusError) {
         guard rename(source, target) != 0 else { return }
         try FileTree.replicate(source, to: target, link: false)
-        ObjectStoreCleanup.remove(source)
+        ObjectStore.removeTree(source)
     }
 
     /// The manifest of a finished backup.
@@ -128,10 +128,6 @@ public enum Backup {
             throw .unexpected("cannot write \(file): \(error.localizedDescription)")
         }
     }
-}
-
-enum ObjectStoreCleanup {
-    static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 }
 
 extension Engine {

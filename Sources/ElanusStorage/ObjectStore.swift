@@ -115,7 +115,9 @@ public struct ObjectStore: Sendable {
         guard fsync(fd) == 0 else { throw failure("fsync directory", path) }
     }
 
-    static func removeTree(_ path: String) {
+    /// Removes a file or directory tree at an absolute path; a missing one is not an error.
+    public static func removeTree(_ path: String) {
+        unlink(path)
         if let dir = opendir(path) {
             while let entry = readdir(dir) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

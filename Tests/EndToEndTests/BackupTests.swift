@@ -82,6 +82,12 @@ import Testing
         stop.store(true, ordering: .releasing)
         group.wait()
 
+        // The route refuses names that are not plain, and a name already taken.
+        #expect(try rest.call("backups/create", #"{"backupName":"../escape"}"#).code == 1100)
+        #expect(try rest.call("backups/create", #"{"backupName":"twice"}"#).code == 0)
+        #expect(try rest.call("backups/create", #"{"backupName":"twice"}"#).code == 1100)
+        #expect(try rest.call("backups/create", "{}").code == 1802)
+
         let restored = dir.file("restored")
         let restore = try Self.cli(["restore", "--from", backup, "--data-dir", restored])
         #expect(restore.status == 0, "\(restore.output)")

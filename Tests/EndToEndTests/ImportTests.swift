@@ -179,6 +179,21 @@ import Testing
         #expect(try rest.call("jobs/import/create", #"{"collectionName":"nope","files":[["rows.json"]]}"#).code == 100)
         #expect(try rest.call("jobs/import/create", #"{"collectionName":"docs","files":"rows.json"}"#).code == 1801)
         #expect(try rest.call("jobs/import/describe", #"{"jobId":"12345"}"#).code == 1100)
+        // An autoID key is generated for imported rows, and a file that gives one is refused.
+        #expect(try rest.call("collections/create", #"{"collectionName":"auto","dimension":2,"autoID":true}"#).code == 0)
+        try (0..<300).map { #"{"vector":[\#($0),1]}"# }.joined(separator: "\n").write(toFile: imports + "/auto.jsonl", atomically: true, encoding: .utf8)
+        try #"{"id":1,"vector":[1,1]}"#.write(toFile: imports + "/keyed.jsonl", atomically: true, encoding: .utf8)
+        func importInto(_ collection: String, _ file: String) throws -> JSON {
+            let reply = try rest.call("jobs/import/create", #"{"collectionName":"\#(collection)","files":[["\#(file)"]]}"#)
+            guard case .string(let id)? = reply.data?["jobId"] else { throw ElanusError(.unexpected, "\(reply.body)") }
+            return try Self.wait(rest, id)
+        }
+        #expect(try importInto("auto", "auto.jsonl")["state"] == "Completed")
+        let keyed = try importInto("auto", "keyed.jsonl")
+        #expect(keyed["state"] == "Failed" && "\(keyed["reason"] ?? .null)".contains("auto-generated"))
+        let autoRows = try rest.call("entities/query", #"{"collectionName":"auto","filter":"","outputFields":["count(*)"]}"#)
+        #expect(Self.first(autoRows.data)?["count(*)"] == 300)
+
         let list = try #require(try rest.call("jobs/import/list", #"{"collectionName":"docs"}"#).data?["records"])
         guard case .array(let records) = list else { throw ElanusError(.unexpected, "records is not a list") }
         #expect(records.count == 10)

@@ -32,7 +32,7 @@ struct ImportReader {
 
     /// The format of a whole group: one row-based file, or `.npy` files only.
     static func format(ofGroup names: [String]) throws(ElanusError) -> Format {
-        guard let first = names.first else { throw .invalidParameter("an import file group is empty") }
+        guard !names.isEmpty else { throw .invalidParameter("an import file group is empty") }
         var formats: [Format] = []
         for name in names {
             guard let format = format(of: name) else {
@@ -44,7 +44,6 @@ struct ImportReader {
         guard names.count == 1 else {
             throw .invalidParameter("a file group holds one JSON or CSV file, or one .npy file per field; got \(names)")
         }
-        _ = first
         return formats[0]
     }
 

@@ -161,8 +161,12 @@ public final class RESTHandler: HTTPHandler {
             return failure(ElanusError(.notReady, "service not ready: the server is still recovering its data"), &outcome)
         }
         var context = RouteContext(request: request, engine: engine)
-        context.names = RoutePrivileges.objectNames(request.body)
-        outcome.collection = context.names["collectionName"]
+        // The scan walks the whole body (an insert's rows too), so it runs only when its result
+        // is used: by the privilege check, or by the request log line.
+        if authenticator != nil || logger.logLevel <= .info {
+            context.names = RoutePrivileges.objectNames(request.body)
+            outcome.collection = context.names["collectionName"]
+        }
         // Authentication, then authorization, come before anything a route could reveal,
         // planned routes included.
         if let authenticator {
