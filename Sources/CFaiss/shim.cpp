@@ -6,16 +6,22 @@
 #include <omp.h>
 #include <faiss/Index.h>
 #include <faiss/index_factory.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
+#include <algorithm>
 #include <exception>
+#include <stdexcept>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -40,6 +46,101 @@ template <typename F> int guarded(F &&body) {
     }
     return -1;
 }
+
+/// faiss's writer interface over a file descriptor: buffered write(2) calls, with the checksum
+/// of every byte written, so an index of any size goes to disk without a copy in memory.
+struct ChecksummingFDWriter : faiss::IOWriter {
+    int fd;
+    vf_checksum_fn checksum;
+    uint32_t crc = 0;
+    uint64_t written = 0;
+    std::vector<uint8_t> buffer;
+
+    ChecksummingFDWriter(int fd, vf_checksum_fn checksum) : fd(fd), checksum(checksum) { buffer.reserve(1 << 20); }
+
+    size_t operator()(const void *ptr, size_t size, size_t nitems) override {
+        const uint8_t *p = static_cast<const uint8_t *>(ptr);
+        size_t bytes = size * nitems;
+        crc = checksum(crc, p, bytes);
+        written += bytes;
+        if (buffer.size() + bytes > buffer.capacity()) drain();
+        if (bytes >= buffer.capacity()) {
+            put(p, bytes);
+        } else {
+            buffer.insert(buffer.end(), p, p + bytes);
+        }
+        return nitems;
+    }
+
+    void drain() {
+        put(buffer.data(), buffer.size());
+        buffer.clear();
+    }
+
+    void put(const uint8_t *p, size_t bytes) {
+        while (bytes > 0) {
+            ssize_t n = ::write(fd, p, bytes);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error(std::string("write: ") + std::strerror(errno));
+            p += n;
+            bytes -= size_t(n);
+        }
+    }
+};
+
+/// faiss's reader interface over `length` bytes of a file descriptor from `offset`: buffered
+/// pread(2) calls that never read past the section, so a damaged length field fails instead of
+/// reading the next section.
+struct BoundedFDReader : faiss::IOReader {
+    int fd;
+    uint64_t offset;
+    uint64_t end;
+    std::vector<uint8_t> buffer;
+    size_t start = 0;
+
+    BoundedFDReader(int fd, uint64_t offset, uint64_t length) : fd(fd), offset(offset), end(offset + length) {}
+
+    size_t operator()(void *ptr, size_t size, size_t nitems) override {
+        if (size == 0 || nitems == 0) return 0;
+        uint8_t *out = static_cast<uint8_t *>(ptr);
+        size_t wanted = size * nitems;
+        size_t got = 0;
+        while (got < wanted) {
+            if (start < buffer.size()) {
+                size_t n = std::min(wanted - got, buffer.size() - start);
+                std::memcpy(out + got, buffer.data() + start, n);
+                start += n;
+                got += n;
+            } else if (offset >= end) {
+                break;
+            } else if (wanted - got >= kBlock) {
+                // Large arrays (the vectors, the graph) go straight to their destination.
+                size_t n = size_t(std::min<uint64_t>(end - offset, wanted - got));
+                fill(out + got, n);
+                got += n;
+            } else {
+                buffer.resize(size_t(std::min<uint64_t>(end - offset, kBlock)));
+                fill(buffer.data(), buffer.size());
+                start = 0;
+            }
+        }
+        return got / size;
+    }
+
+    static constexpr size_t kBlock = 1 << 20;
+
+    /// Reads exactly n bytes at `offset` into p and advances past them.
+    void fill(uint8_t *p, size_t n) {
+        size_t filled = 0;
+        while (filled < n) {
+            ssize_t r = ::pread(fd, p + filled, n - filled, off_t(offset + filled));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) throw std::runtime_error(std::string("read: ") + (r == 0 ? "unexpected end of file" : std::strerror(errno)));
+            filled += size_t(r);
+        }
+        offset += n;
+    }
+};
 } // namespace
 
 extern "C" {
@@ -130,30 +231,36 @@ int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64
     });
 }
 
-int vf_index_serialize(const vf_index *index, uint8_t **out, size_t *length) {
-    *out = nullptr;
+int vf_index_write_fd(const vf_index *index, int fd, vf_checksum_fn checksum, uint64_t *length, uint32_t *crc) {
     *length = 0;
+    *crc = 0;
     return guarded([&] {
-        faiss::VectorIOWriter writer;
+        ChecksummingFDWriter writer(fd, checksum);
         faiss::write_index(index->index.get(), &writer);
-        *out = static_cast<uint8_t *>(std::malloc(writer.data.size()));
-        if (!*out) throw std::bad_alloc();
-        std::memcpy(*out, writer.data.data(), writer.data.size());
-        *length = writer.data.size();
+        writer.drain();
+        *length = writer.written;
+        *crc = writer.crc;
     });
 }
 
-int vf_index_deserialize(const uint8_t *bytes, size_t length, vf_index **out) {
+int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out) {
     *out = nullptr;
     return guarded([&] {
-        faiss::VectorIOReader reader;
-        reader.data.assign(bytes, bytes + length);
+        BoundedFDReader reader(fd, offset, length);
         std::unique_ptr<faiss::Index> index(faiss::read_index(&reader));
+        if (reader.offset != reader.end || reader.start != reader.buffer.size())
+            throw std::runtime_error("the index ends before its section does");
         *out = new vf_index{std::move(index)};
     });
 }
 
-void vf_free(void *p) { std::free(p); }
+const float *vf_index_flat_vectors(const vf_index *index) {
+    auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(index->index.get());
+    if (!hnsw) return nullptr;
+    auto *flat = dynamic_cast<const faiss::IndexFlat *>(hnsw->storage);
+    if (!flat || flat->ntotal != hnsw->ntotal) return nullptr;
+    return flat->get_xb();
+}
 
 int64_t vf_index_ntotal(const vf_index *index) { return index->index->ntotal; }
 

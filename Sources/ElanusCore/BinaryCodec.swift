@@ -24,8 +24,13 @@ public struct ByteWriter {
 
     /// A count, then the elements' memory (the platform is little-endian: x86-64 and arm64).
     public mutating func writeArray<T: BitwiseCopyable>(_ values: [T]) {
+        values.withUnsafeBufferPointer { writeBuffer($0) }
+    }
+
+    /// The same layout as `writeArray`.
+    public mutating func writeBuffer<T: BitwiseCopyable>(_ values: UnsafeBufferPointer<T>) {
         write(UInt32(values.count))
-        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(values))
     }
 }
 
@@ -72,6 +77,21 @@ public struct ByteReader {
         return String(decoding: bytes[offset..<offset + count], as: UTF8.self)
     }
 
+    /// The element count of the array at the current offset, when the whole array is present.
+    public func peekArrayCount<T: BitwiseCopyable>(_: T.Type) throws(ElanusError) -> Int? {
+        var copy = self
+        let count = Int(try copy.read(UInt32.self))
+        return copy.offset + count * MemoryLayout<T>.stride <= bytes.count ? count : nil
+    }
+
+    /// Steps over an array without reading it.
+    public mutating func skipArray<T: BitwiseCopyable>(_: T.Type) throws(ElanusError) {
+        let count = Int(try read(UInt32.self))
+        let size = count * MemoryLayout<T>.stride
+        guard offset + size <= bytes.count else { throw corrupt("array runs past the end") }
+        offset += size
+    }
+
     public mutating func readArray<T: BitwiseCopyable>(_: T.Type = T.self) throws(ElanusError) -> [T] {
         let count = Int(try read(UInt32.self))
         let size = count * MemoryLayout<T>.stride
@@ -98,12 +118,17 @@ extension EntityBatch {
         if let dynamic { for object in dynamic { w.write(object.serialized()) } }
     }
 
-    public static func decode(from r: inout ByteReader) throws(ElanusError) -> EntityBatch {
+    /// `substitute`, given a float vector column's field id and float count, may return the
+    /// values to use instead (borrowed from an index that holds them); the stored floats are
+    /// then skipped rather than copied.
+    public static func decode(
+        from r: inout ByteReader, substitute: ((_ fieldID: Int64, _ floats: Int) -> ColumnValues?)? = nil
+    ) throws(ElanusError) -> EntityBatch {
         let rowCount = Int(try r.read(UInt32.self))
         let columnCount = Int(try r.read(UInt32.self))
         var columns: [Column] = []
         for _ in 0..<columnCount {
-            let column = try Column.decode(from: &r)
+            let column = try Column.decode(from: &r, substitute: substitute)
             guard column.rowCount == rowCount, (column.valid?.count ?? rowCount) == rowCount else {
                 throw r.corrupt("column \(column.fieldID) has the wrong number of rows")
             }
@@ -153,6 +178,7 @@ extension Column {
             w.write(UInt32(a.count))
             for j in a { w.write(j.serialized()) }
         case .floatVector(let a): w.write(Tag.floatVector.rawValue); w.writeArray(a)
+        case .borrowedFloatVector(let a): w.write(Tag.floatVector.rawValue); w.writeBuffer(a.buffer)
         case .binaryVector(let a): w.write(Tag.binaryVector.rawValue); w.writeArray(a)
         case .halfVector(let a): w.write(Tag.halfVector.rawValue); w.writeArray(a)
         case .sparseVector(let a):
@@ -165,7 +191,7 @@ extension Column {
         }
     }
 
-    static func decode(from r: inout ByteReader) throws(ElanusError) -> Column {
+    static func decode(from r: inout ByteReader, substitute: ((Int64, Int) -> ColumnValues?)?) throws(ElanusError) -> Column {
         let fieldID = try r.read(Int64.self)
         let width = Int(try r.read(UInt32.self))
         let valid: [Bool]? = try r.readBool() ? try r.readArray(UInt8.self).map { $0 != 0 } : nil
@@ -189,7 +215,13 @@ extension Column {
             var a: [JSON] = []
             for _ in 0..<count { a.append(try EntityBatch.parseStored(try r.readString(), &r)) }
             values = .json(a)
-        case .floatVector: values = .floatVector(try r.readArray())
+        case .floatVector:
+            if let substitute, let floats = try r.peekArrayCount(Float.self), let borrowed = substitute(fieldID, floats) {
+                try r.skipArray(Float.self)
+                values = borrowed
+            } else {
+                values = .floatVector(try r.readArray())
+            }
         case .binaryVector: values = .binaryVector(try r.readArray())
         case .halfVector: values = .halfVector(try r.readArray())
         case .sparseVector:

@@ -52,7 +52,7 @@ public struct ColumnBuilder: Sendable {
         case .double: .double
         case .string: .string
         case .json: .json
-        case .floatVector: .floatVector
+        case .floatVector, .borrowedFloatVector: .floatVector
         case .binaryVector: .binaryVector
         case .halfVector: .halfVector
         case .sparseVector: .sparseVector

@@ -53,6 +53,9 @@ public enum ColumnValues: Equatable, Sendable {
     case json([JSON])
     /// Row-major, `dim` floats per row.
     case floatVector([Float])
+    /// The same, borrowed from an index that keeps the raw vectors (a flushed segment's column
+    /// once its index is built; see FloatRows).
+    case borrowedFloatVector(FloatRows)
     /// Row-major, `dim / 8` bytes per row.
     case binaryVector([UInt8])
     /// Row-major, `dim` bit patterns per row (Float16 or BFloat16, as the field says).
@@ -108,6 +111,7 @@ public struct Column: Equatable, Sendable {
         case .string(let a): a.count
         case .json(let a): a.count
         case .floatVector(let a): a.count / max(width, 1)
+        case .borrowedFloatVector(let a): a.buffer.count / max(width, 1)
         case .binaryVector(let a): a.count / max(width, 1)
         case .halfVector(let a): a.count / max(width, 1)
         case .sparseVector(let a): a.count
@@ -129,6 +133,7 @@ public struct Column: Equatable, Sendable {
         case .string(let a): return .string(a[row])
         case .json(let a): return .json(a[row])
         case .floatVector(let a): return .floatVector(Array(a[row * w..<(row + 1) * w]))
+        case .borrowedFloatVector(let a): return .floatVector(Array(a.buffer[row * w..<(row + 1) * w]))
         case .binaryVector(let a): return .binaryVector(Array(a[row * w..<(row + 1) * w]))
         case .halfVector(let a): return .halfVector(Array(a[row * w..<(row + 1) * w]))
         case .sparseVector(let a): return .sparseVector(a[row])
@@ -158,6 +163,16 @@ public struct EntityBatch: Equatable, Sendable {
     }
 
     public func column(_ fieldID: Int64) -> Column? { columns.first(where: { $0.fieldID == fieldID }) }
+
+    /// The batch with borrowed vector columns copied into arrays of its own (only `fields`'
+    /// columns when given).
+    public func owned(_ fields: Set<Int64>? = nil) -> EntityBatch {
+        var out = self
+        for c in out.columns.indices where fields?.contains(out.columns[c].fieldID) ?? true {
+            if case .borrowedFloatVector(let rows) = out.columns[c].values { out.columns[c].values = .floatVector(Array(rows.buffer)) }
+        }
+        return out
+    }
 
     /// The rows at `indices`, in that order.
     public func rows(_ indices: [Int]) -> EntityBatch {
@@ -203,6 +218,7 @@ extension EntityBatch {
             case .string(let a): total += a.reduce(0) { $0 + $1.utf8.count + 16 }
             case .json(let a): total += a.count * 64
             case .floatVector(let a): total += a.count * 4
+            case .borrowedFloatVector: break  // the index's memory
             case .binaryVector(let a): total += a.count
             case .halfVector(let a): total += a.count * 2
             case .sparseVector(let a): total += a.reduce(0) { $0 + $1.indices.count * 8 + 16 }

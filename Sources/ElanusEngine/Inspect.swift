@@ -66,7 +66,7 @@ public enum Inspect {
             }
             return
         }
-        let segment = try SegmentFile.decode(bytes, name: path, createdAt: 0)
+        let segment = try SegmentFile.read(path: path, createdAt: 0)
         print("segment \(segment.id) of partition \(segment.partitionID): \(segment.rowCount) rows in \(segment.chunks.count) chunks, \(bytes.count) bytes, checksums verified")
         for (c, chunk) in segment.chunks.enumerated() {
             let columns = chunk.batch.columns.map { column in "field \(column.fieldID) \(kind(column.values))\(column.width > 1 ? "x\(column.width)" : "")\(column.valid != nil ? " nullable" : "")" }
@@ -102,7 +102,7 @@ public enum Inspect {
         case .double: "double"
         case .string: "string"
         case .json: "json"
-        case .floatVector: "floatVector"
+        case .floatVector, .borrowedFloatVector: "floatVector"
         case .binaryVector: "binaryVector"
         case .halfVector: "halfVector"
         case .sparseVector: "sparseVector"

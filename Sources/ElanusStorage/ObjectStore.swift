@@ -21,35 +21,17 @@ public struct ObjectStore: Sendable {
 
     /// Writes `bytes` at `relative` durably and atomically (see the type's comment).
     public func write(_ relative: String, _ bytes: [UInt8]) throws(ElanusError) {
+        let file = try create(relative)
+        try file.write(bytes)
+        try file.commit()
+    }
+
+    /// A new file at `relative`, written in parts under a temporary name and published by its
+    /// `commit` with the same guarantees as `write`; dropped uncommitted, it leaves nothing.
+    public func create(_ relative: String) throws(ElanusError) -> PendingFile {
         let final = path(relative)
-        let directory = ObjectStore.parent(final)
-        try ObjectStore.makeDirectories(directory)
-        let temporary = final + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ObjectStore.failure("create", temporary) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, min($0.count - offset, 1 << 26)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let error = ObjectStore.failure("write", temporary)
-                close(fd)
-                unlink(temporary)
-                throw error
-            }
-            offset += n
-        }
-        // The data must be on disk before the rename makes it visible under the final name.
-        guard fsync(fd) == 0 else {
-            let error = ObjectStore.failure("fsync", temporary)
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, final) == 0 else { throw ObjectStore.failure("rename", final) }
-        // And the rename itself must be durable before a meta record names the file.
-        try ObjectStore.syncDirectory(directory)
+        try ObjectStore.makeDirectories(ObjectStore.parent(final))
+        return try PendingFile(final: final)
     }
 
     /// The whole file, or a clear error naming it when it is missing or unreadable.

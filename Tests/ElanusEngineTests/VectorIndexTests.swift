@@ -175,6 +175,62 @@ import Testing
         #expect(try Self.recall(engine, info, metric: .l2, ef: 64) >= 0.9)
     }
 
+    /// The vectors of every row, as `get` returns them, and whether they are exactly the inserted ones.
+    static func vectorsIntact(_ engine: Engine, _ info: CollectionInfo, rows ids: [Int64]) throws -> Bool {
+        let got = try engine.get(info, keys: ids.map { .int($0) })
+        guard case .floatVector(let floats)? = got.column(info.schema.fields[1].fieldID).map({ $0.rows(Array(0..<got.rowCount)).values }) else { return false }
+        return got.rowCount == ids.count && floats == ids.flatMap { data.vectors[Int($0)] }
+    }
+
+    /// An HNSW index over L2 keeps the raw vectors, so flushed segments borrow them instead of
+    /// keeping a second copy: through build, restart, compaction and a dropped index the rows'
+    /// vectors stay exact, and only the scalar columns count as the segments' own memory.
+    @Test func hnswSegmentsBorrowTheirVectorsFromTheIndex() throws {
+        let dir = TemporaryDirectory()
+        let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "8"), KeyValue("efConstruction", "32")])
+        let vectorBytes = Self.rows * Self.dim * 4
+        let sample = (0..<Int64(Self.rows)).filter { $0 % 7 == 0 }
+        let info: CollectionInfo
+        do {
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            info = try Self.populate(engine, spec)
+            #expect(try engine.residentBytes(info) < vectorBytes / 4)
+            #expect(try Self.vectorsIntact(engine, info, rows: sample))
+            // The exact fallback of a selective filter reads the borrowed vectors too.
+            let predicate = try FilterChecker.check("cat == 7", schema: info.schema)
+            let q = Self.data.queries[0]
+            let found = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: .l2, vectors: [.dense(q)], limit: 10, predicate: predicate))
+            #expect(Set(Self.ids(found[0])) == Set(Self.exact(q, metric: .l2, k: 10) { $0 % 100 == 7 }))
+        }
+        let engine = try Self.open(dir)
+        defer { engine.close() }
+        // Loaded from the files: the index first, then the segment without its vectors.
+        #expect(try engine.residentBytes(info) < vectorBytes / 4)
+        #expect(try Self.vectorsIntact(engine, info, rows: sample))
+
+        // Compaction copies the survivors out of the old index and borrows from the new one.
+        let deleted = try engine.delete(info, partitionName: nil, filter: "id < 600")
+        #expect(deleted == 600)
+        let job = try engine.compact(database: "default", collection: "c", clustering: false)
+        let deadline = Date().addingTimeInterval(60)
+        while try engine.compactionState(id: job, database: nil, collection: nil).state != "Completed" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try Self.waitForIndex(engine, info)
+        #expect(try Self.vectorsIntact(engine, info, rows: sample.filter { $0 >= 600 }))
+        #expect(try engine.residentBytes(info) < vectorBytes / 4)
+
+        // With an index that does not keep them exact (replaced while released, as Milvus
+        // requires) the segments load their own vectors again.
+        try engine.release(database: "default", collection: "c")
+        try engine.dropIndex(database: "default", collection: "c", indexName: "v")
+        try engine.createIndex(database: "default", collection: "c", IndexSpec(indexName: "v", fieldName: "v", indexType: "IVF_SQ8", metricType: "L2", params: [KeyValue("nlist", "16")]))
+        try engine.load(database: "default", collection: "c")
+        let loaded = try engine.catalog.collection(database: "default", name: "c")
+        while engine.loadProgress(loaded) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(try Self.vectorsIntact(engine, loaded, rows: sample.filter { $0 >= 600 }))
+        #expect(try engine.residentBytes(loaded) >= (Self.rows - 600) * Self.dim * 4)
+    }
+
     @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {
         let field = FieldSchema(fieldID: 101, name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", "32")])
         func refuse(_ type: String, _ params: [KeyValue], _ fragment: String) {

@@ -56,10 +56,17 @@ int vf_index_train(vf_index *index, int64_t n, const float *x);
 /// default), and an optional row bitmap (NULL = every row). Safe to call concurrently.
 int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
                          const uint8_t *bitmap, size_t bitmap_bytes, float *distances, int64_t *labels);
-/// faiss's own serialization of the index into a malloc'ed buffer (free it with vf_free).
-int vf_index_serialize(const vf_index *index, uint8_t **out, size_t *length);
-int vf_index_deserialize(const uint8_t *bytes, size_t length, vf_index **out);
-void vf_free(void *p);
+/// A running checksum: (previous value, bytes, count) -> new value (CRC-32C from CSystem).
+typedef uint32_t (*vf_checksum_fn)(uint32_t crc, const void *data, size_t length);
+/// Writes faiss's serialization of the index at the descriptor's current offset, buffered, and
+/// reports its length and checksum: no copy of the index is made in memory.
+int vf_index_write_fd(const vf_index *index, int fd, vf_checksum_fn checksum, uint64_t *length, uint32_t *crc);
+/// Reads an index from exactly `length` bytes of the descriptor at `offset` (check the bytes'
+/// checksum first: faiss trusts the sizes it reads).
+int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out);
+/// The rows x d raw vectors an HNSW index keeps in its flat storage (as added: normalized for
+/// COSINE), or NULL for other index types. Valid while the index lives; never written to.
+const float *vf_index_flat_vectors(const vf_index *index);
 int64_t vf_index_ntotal(const vf_index *index);
 int vf_index_dimension(const vf_index *index);
 void vf_index_free(vf_index *index);

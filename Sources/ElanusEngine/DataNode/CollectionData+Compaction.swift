@@ -137,7 +137,8 @@ extension CollectionData {
         var merged = Segment(id: newID, partitionID: plan.partitionID, state: .flushed, createdAt: DispatchTime.now().uptimeNanoseconds)
         for origin in origins {
             let chunk = bySegment[origin.segment]!.chunks[origin.chunk]
-            let batch = origin.rows.count == chunk.batch.rowCount ? chunk.batch : chunk.batch.rows(origin.rows)
+            // Borrowed vectors are copied: the new segment must not keep the old index alive.
+            let batch = origin.rows.count == chunk.batch.rowCount ? chunk.batch.owned() : chunk.batch.rows(origin.rows)
             _ = merged.append(batch, timestamp: chunk.timestamp, position: chunk.position)
         }
         let outcome = CompactionOutcome(
@@ -149,16 +150,14 @@ extension CollectionData {
         do throws(ElanusError) {
             var segmentBytes = 0
             if merged.rowCount > 0 {
-                let bytes = SegmentFile.encode(merged, collectionID: collectionID)
-                try objects.write(segmentFile, bytes)
-                segmentBytes = bytes.count
+                segmentBytes = try SegmentFile.write(merged, collectionID: collectionID, to: objects, segmentFile)
                 written.append(segmentFile)
                 for job in indexes where merged.rowCount >= minIndexRows(job.plan) {
                     let index = try IndexFile.build(job.plan, segment: merged, field: job.field, threads: threads)
                     let file = CollectionData.indexPath(collection: collectionID, segment: newID, field: job.field.fieldID)
-                    try objects.write(file, try IndexFile.encode(index, segmentID: newID, fieldID: job.field.fieldID, dim: job.field.dim ?? 0))
                     written.append(file)
-                    merged.indexes[job.field.fieldID] = index
+                    _ = try IndexFile.write(index, segmentID: newID, fieldID: job.field.fieldID, dim: job.field.dim ?? 0, to: objects, file)
+                    merged.attach(index, field: job.field.fieldID)
                     indexFiles[String(job.field.fieldID)] = file
                 }
             }
@@ -183,7 +182,7 @@ extension CollectionData {
             var merged = output.segment
             let (origins, sourceIDs) = (output.origins, output.sources)
             let wanted = stillIndexed()
-            for field in Array(merged.indexes.keys) where !wanted.contains(field) { merged.indexes[field] = nil }
+            for field in Array(merged.indexes.keys) where !wanted.contains(field) { merged.detachIndex(field: field) }
             // Step 3: the dead bits of every flushed segment as of now, the new one included.
             guard let plan = state.withLock({ s -> (deltas: [UInt8], previous: DataState)? in
                 guard sourceIDs.allSatisfy({ s.segments[$0]?.state == .flushed && s.segments[$0]?.released == false }) else { return nil }

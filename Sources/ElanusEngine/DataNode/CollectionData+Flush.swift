@@ -24,9 +24,8 @@ extension CollectionData {
             var flushed = 0
             while let segment = state.withLock({ s in s.segments.values.filter { $0.state == .sealed }.min { $0.id < $1.id } }) {
                 let file = SegmentFile.segmentPath(collection: collectionID, segment: segment.id)
-                let bytes = SegmentFile.encode(segment, collectionID: collectionID)
-                try objects.write(file, bytes)
-                try commitCheckpoint(flushing: segment, file: file, bytes: bytes.count)
+                let bytes = try SegmentFile.write(segment, collectionID: collectionID, to: objects, file)
+                try commitCheckpoint(flushing: segment, file: file, bytes: bytes)
                 flushed += 1
             }
             if state.withLock({ !$0.droppedSegments.isEmpty }) { try commitCheckpoint(flushing: nil, file: nil, bytes: 0) }
@@ -129,19 +128,33 @@ extension CollectionData {
     /// One flushed segment from its file, with the index files its record names. A damaged or
     /// missing index is reported through `warn` and left for the index node to rebuild.
     func readSegment(_ record: SegmentRecord, indexPlans: [Int64: IndexPlan], createdAt: UInt64, warn: (String) -> Void) throws(ElanusError) -> Segment {
-        var segment = try SegmentFile.decode(try objects.read(record.file), name: objects.path(record.file), createdAt: createdAt)
-        if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
-        guard segment.id == record.id, segment.partitionID == record.partitionID else {
-            throw .unexpected("\(objects.path(record.file)) holds segment \(segment.id), the meta store expects \(record.id)")
-        }
+        // Index files first: a vector field whose index keeps the raw vectors borrows them, so
+        // the segment's copy is never read into memory.
+        var indexes: [Int64: any SegmentIndex] = [:]
         for (fieldText, file) in record.indexes ?? [:] {
             guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
             do {
-                segment.indexes[fieldID] = try IndexFile.decode(try objects.read(file), name: objects.path(file), plan: plan, expectRows: segment.rowCount)
+                indexes[fieldID] = try IndexFile.read(path: objects.path(file), plan: plan, expectRows: record.rows)
             } catch {
                 warn("\(error.message); the index will be rebuilt from the segment's vectors")
             }
         }
+        let path = objects.path(record.file)
+        var segment: Segment
+        do {
+            segment = try SegmentFile.read(path: path, createdAt: createdAt, borrowing: indexes.compactMapValues { ($0 as? FaissIndex)?.rawVectors })
+        } catch {
+            guard indexes.values.contains(where: { ($0 as? FaissIndex)?.rawVectors != nil }) else { throw error }
+            // The file and an index disagree: trust the segment file, rebuild the indexes.
+            warn("\(error.message); its indexes will be rebuilt from the segment's vectors")
+            indexes = [:]
+            segment = try SegmentFile.read(path: path, createdAt: createdAt)
+        }
+        if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
+        guard segment.id == record.id, segment.partitionID == record.partitionID else {
+            throw .unexpected("\(path) holds segment \(segment.id), the meta store expects \(record.id)")
+        }
+        segment.indexes = indexes
         return segment
     }
 

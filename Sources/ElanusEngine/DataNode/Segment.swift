@@ -105,6 +105,35 @@ struct Segment: Sendable {
         return out
     }
 
+    /// Swaps in `field`'s built index. When the index keeps the raw vectors exactly (see
+    /// `FaissIndex.rawVectors`), each chunk's column of that field is replaced by a window on
+    /// them, and the segment's own copy is freed once no reader holds an older snapshot.
+    mutating func attach(_ index: any SegmentIndex, field: Int64) {
+        indexes[field] = index
+        guard let raw = (index as? FaissIndex)?.rawVectors, let base = raw.buffer.baseAddress, raw.buffer.count % max(rowCount, 1) == 0 else { return }
+        let dim = raw.buffer.count / max(rowCount, 1)
+        var row = 0
+        for c in chunks.indices {
+            let rows = chunks[c].batch.rowCount
+            defer { row += rows }
+            guard let position = chunks[c].batch.columns.firstIndex(where: { $0.fieldID == field }),
+                  case .floatVector = chunks[c].batch.columns[position].values
+            else { continue }
+            var batch = chunks[c].batch
+            batch.columns[position].values = .borrowedFloatVector(FloatRows(owner: raw.owner, base: base + row * dim, count: rows * dim))
+            chunks[c] = Chunk(timestamp: chunks[c].timestamp, position: chunks[c].position, batch: batch, dead: chunks[c].dead)
+        }
+    }
+
+    /// Removes `field`'s index; vectors borrowed from it are copied back into the segment first,
+    /// so the index's memory goes with it.
+    mutating func detachIndex(field: Int64) {
+        guard indexes.removeValue(forKey: field) != nil else { return }
+        for c in chunks.indices where chunks[c].batch.column(field).map({ if case .borrowedFloatVector = $0.values { true } else { false } }) == true {
+            chunks[c] = Chunk(timestamp: chunks[c].timestamp, position: chunks[c].position, batch: chunks[c].batch.owned([field]), dead: chunks[c].dead)
+        }
+    }
+
     var liveRowCount: Int { chunks.reduce(0) { $0 + $1.liveCount } }
 
     var firstPosition: UInt64? { chunks.first?.position }
@@ -156,14 +185,25 @@ struct Segment: Sendable {
     func floatVectors(_ field: FieldSchema) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(rowCount * (field.dim ?? 0))
+        forEachFloatChunk(field) { out += $0 }
+        return out
+    }
+
+    /// A float vector field's values chunk by chunk, in row order, each as one buffer (valid only
+    /// during the call; half-precision chunks are converted into a temporary array).
+    func forEachFloatChunk<E: Error>(_ field: FieldSchema, _ body: (UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
         for chunk in chunks {
             switch chunk.batch.column(field.fieldID)?.values {
-            case .floatVector(let values)?: out += values
-            case .halfVector(let bits)?: out += bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }
+            case .floatVector(let values)?:
+                try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
+            case .borrowedFloatVector(let rows)?:
+                try body(rows.buffer)
+            case .halfVector(let bits)?:
+                let values = bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }
+                try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
             default: break
             }
         }
-        return out
     }
 }
 

@@ -4,7 +4,7 @@ import ElanusStorage
 /// The object-store file formats of the data node (DESIGN.md section 6, README "On-disk layout").
 ///
 /// Segment file `<collection>/segment-<id>.seg`, magic `ELSEGMNT`, version 1 (ChecksummedFile
-/// framing: every section carries its CRC-32C):
+/// framing: every section carries its CRC-32C; written and read one section at a time):
 /// - section 0, header: collection id i64, partition id i64, segment id i64, chunk count u32,
 ///   row count u64;
 /// - one section per chunk: timestamp u64, WAL position u64, then the EntityBatch binary form
@@ -22,48 +22,65 @@ enum SegmentFile {
     static func segmentPath(collection: Int64, segment: Int64) -> String { "\(collection)/segment-\(segment).seg" }
     static func deltaPath(collection: Int64, sequence: UInt64) -> String { "\(collection)/deltas-\(sequence).del" }
 
-    static func encode(_ segment: Segment, collectionID: Int64) -> [UInt8] {
+    /// Writes `segment`'s file at `relative`, one chunk section at a time (temporary name,
+    /// fsync, rename); returns its size.
+    static func write(_ segment: Segment, collectionID: Int64, to objects: ObjectStore, _ relative: String) throws(ElanusError) -> Int {
+        let file = try objects.create(relative)
+        let writer = try ChecksummedFileWriter(file, magic: segmentMagic, version: version)
         var header = ByteWriter(capacity: 64)
         header.write(collectionID)
         header.write(segment.partitionID)
         header.write(segment.id)
         header.write(UInt32(segment.chunks.count))
         header.write(UInt64(segment.rowCount))
-        var sections = [header.bytes]
+        try writer.append(header.bytes)
         for chunk in segment.chunks {
             var w = ByteWriter(capacity: chunk.batch.estimatedBytes + 64)
             w.write(chunk.timestamp)
             w.write(chunk.position)
             chunk.batch.encode(into: &w)
-            sections.append(w.bytes)
+            try writer.append(w.bytes)
         }
-        return ChecksummedFile.encode(magic: segmentMagic, version: version, sections: sections)
+        try file.commit()
+        return file.size
     }
 
-    /// A flushed segment read back; every chunk starts with no dead rows (the delta file has them).
-    static func decode(_ bytes: [UInt8], name: String, createdAt: UInt64) throws(ElanusError) -> Segment {
-        let (fileVersion, sections) = try ChecksummedFile.decode(bytes, magic: segmentMagic, name: name)
-        guard fileVersion == version else { throw .unexpected("\(name): unsupported segment file version \(fileVersion)") }
-        guard let first = sections.first else { throw .unexpected("\(name) is corrupt: no header") }
-        var h = ByteReader(first, what: name)
+    /// A flushed segment read back one chunk section at a time; every chunk starts with no dead
+    /// rows (the delta file has them). A float vector field in `borrowing` takes its values from
+    /// those raw vectors (an index that holds them, already checked to have the segment's row
+    /// count) instead of a copy of the file's.
+    static func read(path: String, createdAt: UInt64, borrowing: [Int64: FloatRows] = [:]) throws(ElanusError) -> Segment {
+        let reader = try ChecksummedFileReader(path: path, magic: segmentMagic)
+        guard reader.version == version else { throw .unexpected("\(path): unsupported segment file version \(reader.version)") }
+        guard let first = try reader.next() else { throw .unexpected("\(path) is corrupt: no header") }
+        var h = ByteReader(first, what: path)
         _ = try h.read(Int64.self)
         let partitionID = try h.read(Int64.self)
         let segmentID = try h.read(Int64.self)
         let chunkCount = Int(try h.read(UInt32.self))
         let rowCount = Int(try h.read(UInt64.self))
-        guard sections.count == chunkCount + 1 else {
-            throw .unexpected("\(name) is corrupt: \(sections.count - 1) of \(chunkCount) chunks present")
-        }
         var chunks: [Segment.Chunk] = []
-        for section in sections.dropFirst() {
-            var r = ByteReader(section, what: name)
+        var floatOffset: [Int64: Int] = [:]
+        let substitute: (Int64, Int) -> ColumnValues? = { field, floats in
+            guard let rows = borrowing[field] else { return nil }
+            let start = floatOffset[field, default: 0]
+            guard start + floats <= rows.buffer.count, let base = rows.buffer.baseAddress else { return nil }
+            floatOffset[field] = start + floats
+            return .borrowedFloatVector(FloatRows(owner: rows.owner, base: base + start, count: floats))
+        }
+        while let section = try reader.next() {
+            var r = ByteReader(section, what: path)
             let timestamp = try r.read(UInt64.self)
             let position = try r.read(UInt64.self)
-            let batch = try EntityBatch.decode(from: &r)
+            let batch = try EntityBatch.decode(from: &r, substitute: borrowing.isEmpty ? nil : substitute)
             chunks.append(Segment.Chunk(timestamp: timestamp, position: position, batch: batch))
         }
+        guard chunks.count == chunkCount else { throw .unexpected("\(path) is corrupt: \(chunks.count) of \(chunkCount) chunks present") }
         let segment = Segment(id: segmentID, partitionID: partitionID, state: .flushed, chunks: chunks, createdAt: createdAt)
-        guard segment.rowCount == rowCount else { throw .unexpected("\(name) is corrupt: \(segment.rowCount) rows, header says \(rowCount)") }
+        guard segment.rowCount == rowCount else { throw .unexpected("\(path) is corrupt: \(segment.rowCount) rows, header says \(rowCount)") }
+        for (field, rows) in borrowing where floatOffset[field, default: 0] != rows.buffer.count {
+            throw .unexpected("\(path): field \(field) holds \(floatOffset[field, default: 0]) floats, its index \(rows.buffer.count)")
+        }
         return segment
     }
 

@@ -32,9 +32,8 @@ extension CollectionData {
         var segment = Segment(id: id, partitionID: partitionID, state: .flushed, createdAt: DispatchTime.now().uptimeNanoseconds)
         for batch in batches { _ = segment.append(batch, timestamp: 0, position: 0) }
         let file = SegmentFile.segmentPath(collection: collectionID, segment: id)
-        let bytes = SegmentFile.encode(segment, collectionID: collectionID)
-        try objects.write(file, bytes)
-        return ImportedSegment(segment: segment, file: file, bytes: bytes.count)
+        let bytes = try SegmentFile.write(segment, collectionID: collectionID, to: objects, file)
+        return ImportedSegment(segment: segment, file: file, bytes: bytes)
     }
 
     /// Steps 2 to 4. `record` gives the caller's own mutations for the same commit (the job

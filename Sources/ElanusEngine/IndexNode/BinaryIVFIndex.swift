@@ -154,6 +154,8 @@ final class BinaryIVFIndex: VectorIndex {
         return top.sorted().map { (score: $0.key, row: $0.item) }
     }
 
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
+
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + codes.count * 8 + ids.count * 4 + centroids.count * 8)
         w.write(UInt32(nlist))

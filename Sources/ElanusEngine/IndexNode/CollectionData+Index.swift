@@ -19,17 +19,16 @@ extension CollectionData {
     func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int) throws(ElanusError) {
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
         let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads)
-        let bytes = try IndexFile.encode(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
         try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
             // The segment may have been dropped (partition, compaction) while the index built.
             guard !dropped, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return }
-            try objects.write(file, bytes)
+            _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
             var record: SegmentRecord = try Keys.decode(stored)
             record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
             try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
             // A segment released meanwhile gets the index from its file when loaded again.
-            state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.indexes[field.fieldID] = index } }
+            state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: field.fieldID) } }
         }
     }
 
@@ -45,7 +44,7 @@ extension CollectionData {
                 mutations.append(.put(key, try Keys.encode(record)))
             }
             if !mutations.isEmpty { try meta.commit(mutations) }
-            state.withLock { s in for id in Array(s.segments.keys) { s.segments[id]?.indexes[field] = nil } }
+            state.withLock { s in for id in Array(s.segments.keys) { s.segments[id]?.detachIndex(field: field) } }
             for file in files { objects.remove(file) }
         }
     }

@@ -1,4 +1,5 @@
 import CFaiss
+import CSystem
 import ElanusCore
 import ElanusStorage
 
@@ -26,13 +27,16 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
 
     static func failure(_ what: String) -> ElanusError { .unexpected("faiss \(what): \(String(cString: vf_last_error()))") }
 
-    /// Builds the index over `vectors` (rows x dim, normalized first for COSINE). Runs on the
-    /// index node's threads; faiss may use `threads` OpenMP threads.
-    static func build(_ plan: IndexPlan, vectors: [Float], dim: Int, threads: Int) throws(ElanusError) -> FaissIndex {
-        let rows = vectors.count / dim
-        guard let factory = plan.factory(rows: rows) else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
-        var data = vectors
-        if plan.normalizes { normalize(&data, dim: dim) }
+    /// Rows handed to faiss per `add` call: the build copies one slice at a time rather than
+    /// gathering the segment's vectors into a second whole copy.
+    static let addSliceRows = 1 << 17
+
+    /// Builds the index over `field`'s vectors in `segment` (normalized first for COSINE). Runs
+    /// on the index node's threads; faiss may use `threads` OpenMP threads.
+    static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int) throws(ElanusError) -> FaissIndex {
+        let dim = field.dim ?? 0
+        let rows = segment.rowCount
+        guard dim > 0, let factory = plan.factory(rows: rows) else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
         var made: OpaquePointer?
         guard vf_index_factory(Int32(dim), factory, plan.metric == .l2 ? Int32(VF_METRIC_L2) : Int32(VF_METRIC_INNER_PRODUCT), &made) == 0, let made else {
             throw failure("index_factory(\(factory))")
@@ -41,9 +45,38 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         vf_set_omp_threads(Int32(max(1, threads)))
         defer { vf_set_omp_threads(1) }
         if case .hnsw(_, let efConstruction) = plan.kind { vf_index_set_hnsw(made, Int32(efConstruction), Int32(efCeiling)) }
-        guard vf_index_train(made, Int64(rows), data) == 0 else { throw failure("train") }
-        guard vf_index_add(made, Int64(rows), data) == 0 else { throw failure("add") }
+        if case .ivf = plan.kind {
+            // The IVF quantizers train on every row (faiss samples what it needs).
+            var all = segment.floatVectors(field)
+            if plan.normalizes { normalize(&all, dim: dim) }
+            guard vf_index_train(made, Int64(rows), all) == 0 else { throw failure("train") }
+        }
+        var slice: [Float] = []
+        slice.reserveCapacity(min(rows, addSliceRows) * dim)
+        func add() throws(ElanusError) {
+            if plan.normalizes { normalize(&slice, dim: dim) }
+            guard vf_index_add(made, Int64(slice.count / dim), slice) == 0 else { throw failure("add") }
+            slice.removeAll(keepingCapacity: true)
+        }
+        try segment.forEachFloatChunk(field) { (chunk: UnsafeBufferPointer<Float>) throws(ElanusError) in
+            var offset = 0
+            while offset < chunk.count {
+                let take = min(chunk.count - offset, addSliceRows * dim - slice.count)
+                slice.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[offset..<(offset + take)]))
+                offset += take
+                if slice.count == addSliceRows * dim { try add() }
+            }
+        }
+        if !slice.isEmpty { try add() }
+        guard vf_index_ntotal(made) == Int64(rows) else { throw .unexpected("faiss add: \(vf_index_ntotal(made)) of \(rows) rows indexed") }
         return index
+    }
+
+    /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW over L2
+    /// or IP; COSINE keeps them normalized). A segment then borrows its column from here.
+    var rawVectors: FloatRows? {
+        guard !plan.normalizes, let base = vf_index_flat_vectors(pointer) else { return nil }
+        return FloatRows(owner: self, base: base, count: rows * dim)
     }
 
     /// Scores are the metric's own (L2 squared distance, IP, cosine similarity).
@@ -69,21 +102,27 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         return out
     }
 
-    /// faiss's own serialization, the body of the index file.
-    func serialized() throws(ElanusError) -> [UInt8] {
-        var buffer: UnsafeMutablePointer<UInt8>?
-        var length = 0
-        guard vf_index_serialize(pointer, &buffer, &length) == 0, let buffer else { throw FaissIndex.failure("serialize") }
-        defer { vf_free(buffer) }
-        return Array(UnsafeBufferPointer(start: buffer, count: length))
+    /// faiss's own serialization, the body of the index file, written straight into the file
+    /// with no copy in memory.
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) {
+        try writer.appendStreamed { (file: PendingFile) throws(ElanusError) in
+            var length: UInt64 = 0
+            var crc: UInt32 = 0
+            guard vf_index_write_fd(pointer, file.descriptor, csys_crc32c, &length, &crc) == 0 else { throw FaissIndex.failure("write \(file.final)") }
+            return (length, crc)
+        }
     }
 
-    static func deserialize(_ body: [UInt8], name: String, plan: IndexPlan, dim: Int, rows: Int) throws(ElanusError) -> FaissIndex {
+    /// Reads an index from a section of an open file whose checksum was verified.
+    static func read(_ reader: ChecksummedFileReader, at offset: Int, length: Int, plan: IndexPlan, dim: Int, rows: Int) throws(ElanusError) -> FaissIndex {
         var made: OpaquePointer?
-        let status = body.withUnsafeBufferPointer { vf_index_deserialize($0.baseAddress, $0.count, &made) }
-        guard status == 0, let made else { throw failure("read \(name)") }
+        guard vf_index_read_fd(reader.descriptor, UInt64(offset), UInt64(length), &made) == 0, let made else { throw failure("read \(reader.name)") }
         if case .hnsw = plan.kind { vf_index_set_hnsw(made, 0, Int32(efCeiling)) }
-        return FaissIndex(pointer: made, plan: plan, dim: dim, rows: rows)
+        let index = FaissIndex(pointer: made, plan: plan, dim: dim, rows: rows)
+        guard vf_index_ntotal(made) == Int64(rows), Int(vf_index_dimension(made)) == dim else {
+            throw .unexpected("\(reader.name) is corrupt: the index holds \(vf_index_ntotal(made)) rows of dimension \(vf_index_dimension(made))")
+        }
+        return index
     }
 
     static func normalize(_ data: inout [Float], dim: Int) {

@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusStorage
 import ElanusQuery
 
 /// A segment's scalar index on one field (STL_SORT, TRIE, INVERTED, BITMAP, scalar AUTOINDEX):
@@ -29,6 +30,8 @@ final class ScalarIndex: SegmentIndex {
         }
         return ScalarIndex(plan: plan, sorted: sorted)
     }
+
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
 
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + sorted.rowCount * 12)

@@ -99,6 +99,8 @@ final class SparseInvertedIndex: VectorIndex {
         return low < dims.count && dims[low] == dim ? low : nil
     }
 
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
+
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + dims.count * 12 + postingRows.count * 8)
         w.writeArray(dims)

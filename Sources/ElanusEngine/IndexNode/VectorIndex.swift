@@ -6,8 +6,8 @@ import ElanusStorage
 protocol SegmentIndex: AnyObject, Sendable {
     var plan: IndexPlan { get }
     var rows: Int { get }
-    /// The index's own serialized form: the body of its index file.
-    func serialized() throws(ElanusError) -> [UInt8]
+    /// Writes the index's own serialized form, the body of its index file, as one section.
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError)
 }
 
 /// An index on a vector field, which searches.
@@ -41,7 +41,7 @@ enum IndexFile {
         case .exact:
             throw .unexpected("index type \(plan.indexType) has nothing to build")
         case .hnsw, .ivf:
-            return try FaissIndex.build(plan, vectors: segment.floatVectors(field), dim: field.dim ?? 0, threads: threads)
+            return try FaissIndex.build(plan, segment: segment, field: field, threads: threads)
         case .binaryIVF(let nlist):
             var codes: [UInt8] = []
             for chunk in segment.chunks { if case .binaryVector(let bytes)? = chunk.batch.column(field.fieldID)?.values { codes += bytes } }
@@ -55,31 +55,48 @@ enum IndexFile {
         }
     }
 
-    static func encode(_ index: any SegmentIndex, segmentID: Int64, fieldID: Int64, dim: Int) throws(ElanusError) -> [UInt8] {
+    /// Writes `index`'s file at `relative` (temporary name, fsync, rename); returns its size.
+    static func write(_ index: any SegmentIndex, segmentID: Int64, fieldID: Int64, dim: Int, to objects: ObjectStore, _ relative: String) throws(ElanusError) -> Int {
+        let file = try objects.create(relative)
+        let writer = try ChecksummedFileWriter(file, magic: magic, version: version)
         var header = ByteWriter()
         header.write(segmentID)
         header.write(fieldID)
         header.write(UInt64(index.rows))
         header.write(UInt32(dim))
         header.write(index.plan.indexType)
-        return ChecksummedFile.encode(magic: magic, version: version, sections: [header.bytes, try index.serialized()])
+        try writer.append(header.bytes)
+        try index.writeBody(to: writer)
+        try file.commit()
+        return file.size
     }
 
-    static func decode(_ bytes: [UInt8], name: String, plan: IndexPlan, expectRows: Int) throws(ElanusError) -> any SegmentIndex {
-        let (fileVersion, sections) = try ChecksummedFile.decode(bytes, magic: magic, name: name)
-        guard fileVersion == version, sections.count == 2 else { throw .unexpected("\(name) is corrupt: unexpected layout") }
-        var h = ByteReader(sections[0], what: name)
+    /// Reads an index file section by section; every checksum is verified before faiss or our
+    /// decoders see the bytes.
+    static func read(path: String, plan: IndexPlan, expectRows: Int) throws(ElanusError) -> any SegmentIndex {
+        let reader = try ChecksummedFileReader(path: path, magic: magic)
+        guard reader.version == version, let headerBytes = try reader.next() else { throw .unexpected("\(path) is corrupt: unexpected layout") }
+        var h = ByteReader(headerBytes, what: path)
         _ = try h.read(Int64.self)
         _ = try h.read(Int64.self)
         let rows = Int(try h.read(UInt64.self))
         let dim = Int(try h.read(UInt32.self))
-        guard rows == expectRows else { throw .unexpected("\(name) indexes \(rows) rows, the segment has \(expectRows)") }
+        guard rows == expectRows else { throw .unexpected("\(path) indexes \(rows) rows, the segment has \(expectRows)") }
+        let index: any SegmentIndex
         switch plan.kind {
-        case .exact: throw .unexpected("\(name): index type \(plan.indexType) has no index file")
-        case .hnsw, .ivf: return try FaissIndex.deserialize(sections[1], name: name, plan: plan, dim: dim, rows: rows)
-        case .binaryIVF: return try BinaryIVFIndex.deserialize(sections[1], name: name, plan: plan, rows: rows)
-        case .sparseInverted: return try SparseInvertedIndex.deserialize(sections[1], name: name, plan: plan, rows: rows)
-        case .scalarSorted: return try ScalarIndex.deserialize(sections[1], name: name, plan: plan, rows: rows)
+        case .exact: throw .unexpected("\(path): index type \(plan.indexType) has no index file")
+        case .hnsw, .ivf:
+            guard let (offset, length) = try reader.nextVerifiedRange() else { throw .unexpected("\(path) is corrupt: no index body") }
+            index = try FaissIndex.read(reader, at: offset, length: length, plan: plan, dim: dim, rows: rows)
+        case .binaryIVF, .sparseInverted, .scalarSorted:
+            guard let body = try reader.next() else { throw .unexpected("\(path) is corrupt: no index body") }
+            switch plan.kind {
+            case .binaryIVF: index = try BinaryIVFIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            case .sparseInverted: index = try SparseInvertedIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            default: index = try ScalarIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            }
         }
+        guard try reader.next() == nil else { throw .unexpected("\(path) is corrupt: unexpected layout") }
+        return index
     }
 }

@@ -73,24 +73,26 @@ struct ExactSearch {
         var out = [Float]()
         q.withUnsafeBufferPointer { qp in
             let query = qp.baseAddress!
+            func scoreFloats(_ part: ScanPlan.Part, _ base: UnsafePointer<Float>) {
+                if part.rows == nil && metric != .cosine {
+                    // The whole chunk: one batched kernel call.
+                    let n = part.batch.rowCount
+                    if out.count < n { out = [Float](repeating: 0, count: n) }
+                    out.withUnsafeMutableBufferPointer { o in
+                        if metric == .l2 { vf_l2sqr_ny(o.baseAddress!, query, base, d, n) } else { vf_inner_products_ny(o.baseAddress!, query, base, d, n) }
+                    }
+                    for r in 0..<n { emit(part.batch, r, out[r]) }
+                } else {
+                    eachRow(part) { r in emit(part.batch, r, denseScore(query, base + r * d, d, queryNorm)) }
+                }
+            }
             for part in plan.parts {
                 guard let values = part.batch.column(request.field.fieldID)?.values else { continue }
                 switch values {
                 case .floatVector(let floats):
-                    floats.withUnsafeBufferPointer { fp in
-                        let base = fp.baseAddress!
-                        if part.rows == nil && metric != .cosine {
-                            // The whole chunk: one batched kernel call.
-                            let n = part.batch.rowCount
-                            if out.count < n { out = [Float](repeating: 0, count: n) }
-                            out.withUnsafeMutableBufferPointer { o in
-                                if metric == .l2 { vf_l2sqr_ny(o.baseAddress!, query, base, d, n) } else { vf_inner_products_ny(o.baseAddress!, query, base, d, n) }
-                            }
-                            for r in 0..<n { emit(part.batch, r, out[r]) }
-                        } else {
-                            eachRow(part) { r in emit(part.batch, r, denseScore(query, base + r * d, d, queryNorm)) }
-                        }
-                    }
+                    floats.withUnsafeBufferPointer { scoreFloats(part, $0.baseAddress!) }
+                case .borrowedFloatVector(let rows):
+                    scoreFloats(part, rows.buffer.baseAddress!)
                 case .halfVector(let bits):
                     let bfloat = request.field.dataType == .bfloat16Vector
                     eachRow(part) { r in
