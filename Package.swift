@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "ElanusHTTP", dependencies: ["CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
-            dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ElanusServer",

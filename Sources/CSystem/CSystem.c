@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CSystem.h"
 
 #include <fcntl.h>
@@ -112,3 +113,10 @@ uint32_t csys_crc32c(uint32_t crc, const void *data, size_t length) {
     }
     return ~crc;
 }
+
+void csys_tune_malloc(size_t mmap_threshold, int arenas) {
+    mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
+    if (arenas > 0) mallopt(M_ARENA_MAX, arenas);
+}
+
+void csys_release_free_memory(void) { malloc_trim(0); }

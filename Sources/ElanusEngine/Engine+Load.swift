@@ -1,3 +1,4 @@
+import CSystem
 import ElanusCore
 import Foundation
 import Synchronization
@@ -80,7 +81,10 @@ extension Engine {
         let info = try catalog.collection(database: database, name: collection)
         let released = Set(info.partitions.filter { !$0.loaded }.map(\.id))
         let count = try data(for: info).release(partitions: released)
-        if count > 0 { logger.info("segments released", metadata: ["collection": "\(info.name)", "segments": "\(count)"]) }
+        if count > 0 {
+            csys_release_free_memory()
+            logger.info("segments released", metadata: ["collection": "\(info.name)", "segments": "\(count)"])
+        }
     }
 
     /// The progress (0...100) of a load running for some of `partitions`, or nil when none is.

@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import ElanusCore
 import Foundation
@@ -155,6 +156,8 @@ extension Engine {
                     ])
             }
             counters.compactionsCompleted.add(1, ordering: .relaxed)
+            // The source segments' columns and indexes are gone once readers let go of them.
+            csys_release_free_memory()
             return true
         } catch {
             counters.compactionsFailed.add(1, ordering: .relaxed)

@@ -1,3 +1,4 @@
+import CSystem
 import ElanusCore
 import ElanusStorage
 import Foundation
@@ -137,6 +138,8 @@ public final class Engine: Sendable {
             }
         }
         removeOrphanCollections()
+        // Loading freed many read buffers and, for released partitions, whole columns.
+        csys_release_free_memory()
         logger.info("write-ahead log replayed", metadata: ["rows": "\(totalRows)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))"])
     }
 

@@ -14,6 +14,9 @@ import Logging
 public enum Daemon {
     /// Runs the server and returns the process exit code.
     public static func run(configuration: ServerConfiguration, logger: Logger) -> Int32 {
+        // Segment columns, index builds and request bodies are large blocks that come and go:
+        // each gets its own mapping so that freeing it lowers the resident size at once.
+        csys_tune_malloc(256 << 10, 4)
         let slot = EngineSlot()
         let handler: RESTHandler
         do {

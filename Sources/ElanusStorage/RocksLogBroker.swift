@@ -127,6 +127,10 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
         guard cut > 1 else { return }
         do {
             try db.write([.deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, cut))], sync: true)
+            // And the table files wholly below the cut go now rather than at RocksDB's next
+            // compaction. Nothing reads below a checkpoint again, so a record that a removed
+            // file's tombstone no longer hides changes nothing; the next truncation hides it.
+            try db.deleteFiles(from: LogRecordCodec.key(channel, 0), to: LogRecordCodec.key(channel, cut))
         } catch {
             throw error.asElanusError
         }

@@ -13,6 +13,8 @@ struct ServerScenarios {
         var k = 10
         var nq = 100
         var efConstruction = 200
+        /// Leave the server's data directory in place at the end (to restart it by hand).
+        var keepData = false
     }
 
     let report: Report
@@ -28,7 +30,7 @@ struct ServerScenarios {
         let baseline = try FaissBaseline(dataset: dataset, description: "Flat")
         report.add("index build", "faiss Flat add, in-process", baseline.buildSeconds, "s", note: "the FLAT scenarios' baseline; the HNSW build is measured below")
 
-        let server = try ServerUnderTest()
+        let server = try ServerUnderTest(keepData: options.keepData)
         defer { server.stop() }
         let client = HTTPClient(port: server.port, timeoutMs: 600_000)
         let create = #"""
@@ -44,6 +46,11 @@ struct ServerScenarios {
         try search(server, baseline)
         try filteredSearch(server, baseline)
         try query(server, client)
+        // The issue's figures are for one 1M-row HNSW collection: the FLAT one leaves memory
+        // (its keys stay, as for any released collection) before that scenario starts.
+        try expectSuccess(client.post("/v2/vectordb/collections/release", json: #"{"collectionName":"bench"}"#), "release the FLAT collection")
+        let peakBeforeHNSW = server.peakRSS
+        server.resetPeakRSS()
         try hnsw(server, client)
 
         let peakBeforeRestart = server.peakRSS
@@ -53,10 +60,12 @@ struct ServerScenarios {
         report.add("restart", "process start to /health ready", restart, "s", note: "loads flushed segments and HNSW index files, replays the rest (target < 5 s); \(rows) rows verified after")
 
         let rawBytes = Double(rows * dataset.dim * 4)
-        report.add("resources", "server peak RSS, inserts and builds", Double(peakBeforeRestart) / 1e6, "MB", baseline: rawBytes / 1e6,
-                   note: "baseline: raw float vectors of one collection; two are loaded (FLAT and HNSW)")
+        report.add("resources", "server peak RSS, FLAT scenarios", Double(peakBeforeHNSW) / 1e6, "MB", baseline: rawBytes / 1e6,
+                   note: "baseline: raw float vectors; the FLAT collection's inserts and searches")
+        report.add("resources", "server peak RSS, HNSW scenario", Double(peakBeforeRestart) / 1e6, "MB", baseline: rawBytes / 1e6,
+                   note: "the HNSW collection's inserts and build, with the FLAT one released (target < 1.6 GB)")
         report.add("resources", "server peak RSS, restart", Double(server.peakRSS) / 1e6, "MB", baseline: rawBytes / 1e6,
-                   note: "the restarted process up to /health ready and a get_stats")
+                   note: "the restarted process up to /health ready and a get_stats (target < 1.6 GB)")
         report.add("resources", "data directory", Double(server.diskBytes) / 1e6, "MB", baseline: rawBytes / 1e6, note: "baseline: raw float vectors")
     }
 

@@ -9,8 +9,10 @@ final class ServerUnderTest {
     let dataDirectory: String
     private(set) var process = Process()
     let binary: String
+    let keepData: Bool
 
-    init() throws {
+    init(keepData: Bool = false) throws {
+        self.keepData = keepData
         binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("elanus").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no elanus binary at \(binary); build it with `swift build -c release`")
@@ -51,6 +53,11 @@ final class ServerUnderTest {
     var peakRSS: Int { statusField("VmHWM") }
     var currentRSS: Int { statusField("VmRSS") }
 
+    /// Starts a new peak: VmHWM becomes the current RSS (Linux's clear_refs, value 5).
+    func resetPeakRSS() {
+        try? "5".write(toFile: "/proc/\(process.processIdentifier)/clear_refs", atomically: false, encoding: .utf8)
+    }
+
     private func statusField(_ name: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
@@ -74,7 +81,11 @@ final class ServerUnderTest {
             process.terminate()
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        if keepData {
+            print("data directory kept: \(dataDirectory)")
+        } else {
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+        }
     }
 
     static func freePort() -> Int {

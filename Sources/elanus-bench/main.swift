@@ -27,6 +27,7 @@ struct RunAll: ParsableCommand {
     @Option(help: "Where datasets and ground truth are cached.") var dataFolder = "bench-data"
     @Option(help: "The JSON report (default: <data-folder>/results/<date>.json).") var json: String?
     @Flag(help: "About a minute: 100,000 rows, 200 queries, shorter kernel runs.") var quick = false
+    @Flag(help: "Keep the server's data directory at the end (its path is printed).") var keepData = false
 
     func run() throws {
         csys_line_buffer_stdio()
@@ -47,7 +48,7 @@ struct RunAll: ParsableCommand {
         let truth = try dataset.groundTruth(folder: dataFolder)
         try ScanScenario(report: report, dataset: dataset, rows: min(spec.rows, 100_000)).run()
         try ServerScenarios(report: report, dataset: dataset, truth: truth,
-                            options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq, efConstruction: efConstruction)).run()
+                            options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq, efConstruction: efConstruction, keepData: keepData)).run()
 
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
         let path = json ?? "\(dataFolder)/results/\(stamp).json"

@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import ElanusCore
 import Foundation
@@ -53,6 +54,9 @@ final class IndexBuilder: Sendable {
             defer { counters.indexBuildsRunning.subtract(1, ordering: .relaxed) }
             do {
                 try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads)
+                // The segment's own copy of the vectors may just have been freed (borrowed from
+                // the index now), and faiss's build buffers with it.
+                csys_release_free_memory()
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
             } catch {
