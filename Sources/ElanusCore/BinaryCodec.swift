@@ -70,6 +70,12 @@ public struct ByteReader {
 
     public mutating func readBool() throws(ElanusError) -> Bool { try read(UInt8.self) != 0 }
 
+    public mutating func skipString() throws(ElanusError) {
+        let count = Int(try read(UInt32.self))
+        guard offset + count <= bytes.count else { throw corrupt("string runs past the end") }
+        offset += count
+    }
+
     public mutating func readString() throws(ElanusError) -> String {
         let count = Int(try read(UInt32.self))
         guard offset + count <= bytes.count else { throw corrupt("string runs past the end") }
@@ -121,21 +127,25 @@ extension EntityBatch {
     /// `substitute`, given a float vector column's field id and float count, may return the
     /// values to use instead (borrowed from an index that holds them); the stored floats are
     /// then skipped rather than copied.
+    /// With `only`, the other columns and the dynamic field are stepped over, not decoded.
     public static func decode(
-        from r: inout ByteReader, substitute: ((_ fieldID: Int64, _ floats: Int) -> ColumnValues?)? = nil
+        from r: inout ByteReader, substitute: ((_ fieldID: Int64, _ floats: Int) -> ColumnValues?)? = nil, only: Set<Int64>? = nil
     ) throws(ElanusError) -> EntityBatch {
         let rowCount = Int(try r.read(UInt32.self))
         let columnCount = Int(try r.read(UInt32.self))
         var columns: [Column] = []
         for _ in 0..<columnCount {
-            let column = try Column.decode(from: &r, substitute: substitute)
+            guard let column = try Column.decode(from: &r, substitute: substitute, only: only) else { continue }
             guard column.rowCount == rowCount, (column.valid?.count ?? rowCount) == rowCount else {
                 throw r.corrupt("column \(column.fieldID) has the wrong number of rows")
             }
             columns.append(column)
         }
         var dynamic: [JSON]? = nil
-        if try r.readBool() {
+        let hasDynamic = try r.readBool()
+        if hasDynamic && only != nil {
+            for _ in 0..<rowCount { try r.skipString() }
+        } else if hasDynamic {
             var objects: [JSON] = []
             objects.reserveCapacity(rowCount)
             for _ in 0..<rowCount { objects.append(try parseStored(try r.readString(), &r)) }
@@ -191,9 +201,16 @@ extension Column {
         }
     }
 
-    static func decode(from r: inout ByteReader, substitute: ((Int64, Int) -> ColumnValues?)?) throws(ElanusError) -> Column {
+    /// nil when `only` leaves the column out (its bytes are stepped over).
+    static func decode(from r: inout ByteReader, substitute: ((Int64, Int) -> ColumnValues?)?, only: Set<Int64>?) throws(ElanusError) -> Column? {
         let fieldID = try r.read(Int64.self)
         let width = Int(try r.read(UInt32.self))
+        if let only, !only.contains(fieldID) {
+            if try r.readBool() { try r.skipArray(UInt8.self) }
+            guard let tag = Tag(rawValue: try r.read(UInt8.self)) else { throw r.corrupt("unknown column type") }
+            try skipValues(tag, &r)
+            return nil
+        }
         let valid: [Bool]? = try r.readBool() ? try r.readArray(UInt8.self).map { $0 != 0 } : nil
         guard let tag = Tag(rawValue: try r.read(UInt8.self)) else { throw r.corrupt("unknown column type") }
         let values: ColumnValues
@@ -237,5 +254,23 @@ extension Column {
         }
         guard width >= 1 else { throw r.corrupt("column width 0") }
         return Column(fieldID: fieldID, width: width, values: values, valid: valid)
+    }
+
+    private static func skipValues(_ tag: Tag, _ r: inout ByteReader) throws(ElanusError) {
+        switch tag {
+        case .bool, .int8, .binaryVector: try r.skipArray(UInt8.self)
+        case .int16, .halfVector: try r.skipArray(UInt16.self)
+        case .int32, .float, .floatVector: try r.skipArray(UInt32.self)
+        case .int64, .double: try r.skipArray(UInt64.self)
+        case .string, .json:
+            let count = Int(try r.read(UInt32.self))
+            for _ in 0..<count { try r.skipString() }
+        case .sparseVector:
+            let count = Int(try r.read(UInt32.self))
+            for _ in 0..<count {
+                try r.skipArray(UInt32.self)
+                try r.skipArray(Float.self)
+            }
+        }
     }
 }

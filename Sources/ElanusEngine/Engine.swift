@@ -116,7 +116,8 @@ public final class Engine: Sendable {
             var lastLog = Date()
             var replayed = (records: 0, rows: 0)
             let warn: (String) -> Void = { self.logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }
-            try data.recover(partitions: Set(info.partitions.map(\.id)), indexPlans: indexPlans(info), warn: warn) { records, rows in
+            let released = Set(info.partitions.filter { !$0.loaded }.map(\.id))
+            try data.recover(partitions: Set(info.partitions.map(\.id)), released: released, indexPlans: indexPlans(info), warn: warn) { records, rows in
                 replayed = (records, rows)
                 if Date().timeIntervalSince(lastLog) >= 2 {
                     lastLog = Date()
@@ -126,7 +127,7 @@ public final class Engine: Sendable {
             totalRows += replayed.rows
             expireRows(info, data)
             // Released partitions keep only their keys in memory until they are loaded.
-            data.release(partitions: Set(info.partitions.filter { !$0.loaded }.map(\.id)))
+            data.release(partitions: released)
             let segments = data.read { s in s.segments.values.filter { $0.state == .flushed }.count }
             if replayed.records > 0 || segments > 0 {
                 logger.info(

@@ -183,8 +183,9 @@ import Testing
     }
 
     /// An HNSW index over L2 keeps the raw vectors, so flushed segments borrow them instead of
-    /// keeping a second copy: through build, restart, compaction and a dropped index the rows'
-    /// vectors stay exact, and only the scalar columns count as the segments' own memory.
+    /// keeping a second copy: through build, restart, compaction, a restart while released and
+    /// a replaced index the rows' vectors stay exact, and only the scalar columns count as the
+    /// segments' own memory.
     @Test func hnswSegmentsBorrowTheirVectorsFromTheIndex() throws {
         let dir = TemporaryDirectory()
         let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "8"), KeyValue("efConstruction", "32")])
@@ -203,21 +204,38 @@ import Testing
             let found = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: .l2, vectors: [.dense(q)], limit: 10, predicate: predicate))
             #expect(Set(Self.ids(found[0])) == Set(Self.exact(q, metric: .l2, k: 10) { $0 % 100 == 7 }))
         }
+        let indexFiles = { try FileManager.default.contentsOfDirectory(atPath: dir.file("data/objects/\(info.id)")).filter { $0.hasSuffix(".idx") }.sorted() }
+        let deadline = Date().addingTimeInterval(60)
+        do {
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            // Loaded from the files: the index first, then the segment without its vectors.
+            #expect(try engine.residentBytes(info) < vectorBytes / 4)
+            #expect(try Self.vectorsIntact(engine, info, rows: sample))
+
+            // Compaction copies the survivors out of the old index and borrows from the new one.
+            let deleted = try engine.delete(info, partitionName: nil, filter: "id < 600")
+            #expect(deleted == 600)
+            let job = try engine.compact(database: "default", collection: "c", clustering: false)
+            while try engine.compactionState(id: job, database: nil, collection: nil).state != "Completed" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            try Self.waitForIndex(engine, info)
+            #expect(try Self.vectorsIntact(engine, info, rows: sample.filter { $0 >= 600 }))
+            #expect(try engine.residentBytes(info) < vectorBytes / 4)
+            try engine.release(database: "default", collection: "c")
+        }
+        let filesBefore = try indexFiles()
+        #expect(!filesBefore.isEmpty)
         let engine = try Self.open(dir)
         defer { engine.close() }
-        // Loaded from the files: the index first, then the segment without its vectors.
-        #expect(try engine.residentBytes(info) < vectorBytes / 4)
-        #expect(try Self.vectorsIntact(engine, info, rows: sample))
-
-        // Compaction copies the survivors out of the old index and borrows from the new one.
-        let deleted = try engine.delete(info, partitionName: nil, filter: "id < 600")
-        #expect(deleted == 600)
-        let job = try engine.compact(database: "default", collection: "c", clustering: false)
-        let deadline = Date().addingTimeInterval(60)
-        while try engine.compactionState(id: job, database: nil, collection: nil).state != "Completed" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        try Self.waitForIndex(engine, info)
-        #expect(try Self.vectorsIntact(engine, info, rows: sample.filter { $0 >= 600 }))
-        #expect(try engine.residentBytes(info) < vectorBytes / 4)
+        // Restarted while released: only the keys are read, and the index files stay for the load.
+        #expect(try engine.residentBytes(info) <= (Self.rows - 600) * 8)
+        #expect(try indexFiles() == filesBefore)
+        try engine.load(database: "default", collection: "c")
+        let loaded = try engine.catalog.collection(database: "default", name: "c")
+        while engine.loadProgress(loaded) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(try engine.indexProgress(loaded, spec).state == "Finished")
+        #expect(try Self.vectorsIntact(engine, loaded, rows: sample.filter { $0 >= 600 }))
+        #expect(try engine.residentBytes(loaded) < vectorBytes / 4)
 
         // With an index that does not keep them exact (replaced while released, as Milvus
         // requires) the segments load their own vectors again.
@@ -225,10 +243,10 @@ import Testing
         try engine.dropIndex(database: "default", collection: "c", indexName: "v")
         try engine.createIndex(database: "default", collection: "c", IndexSpec(indexName: "v", fieldName: "v", indexType: "IVF_SQ8", metricType: "L2", params: [KeyValue("nlist", "16")]))
         try engine.load(database: "default", collection: "c")
-        let loaded = try engine.catalog.collection(database: "default", name: "c")
-        while engine.loadProgress(loaded) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        #expect(try Self.vectorsIntact(engine, loaded, rows: sample.filter { $0 >= 600 }))
-        #expect(try engine.residentBytes(loaded) >= (Self.rows - 600) * Self.dim * 4)
+        let reloaded = try engine.catalog.collection(database: "default", name: "c")
+        while engine.loadProgress(reloaded) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(try Self.vectorsIntact(engine, reloaded, rows: sample.filter { $0 >= 600 }))
+        #expect(try engine.residentBytes(reloaded) >= (Self.rows - 600) * Self.dim * 4)
     }
 
     @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {

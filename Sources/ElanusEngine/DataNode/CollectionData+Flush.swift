@@ -85,7 +85,7 @@ extension CollectionData {
     /// the start with an error naming it: its rows are no longer in the WAL.
     /// Index files load here too; one that is damaged or missing is reported through `warn` and
     /// left for the index node to rebuild from the segment's vectors.
-    func loadFlushed(partitions: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void) throws(ElanusError) {
+    func loadFlushed(partitions: Set<Int64>, released: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void) throws(ElanusError) {
         guard let stateBytes = try meta.get(DataKeys.state(collectionID)) else {
             removeOrphans(keeping: [])
             return
@@ -101,7 +101,15 @@ extension CollectionData {
                 stale.append(record.id)
                 continue
             }
-            segments.append(try readSegment(record, indexPlans: indexPlans, createdAt: now, warn: warn))
+            if released.contains(record.partitionID) {
+                // A released partition needs only its keys in memory: the rest stays on disk.
+                var segment = try SegmentFile.read(path: objects.path(record.file), createdAt: now, only: [primaryFieldID])
+                if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
+                let indexed = Set((record.indexes ?? [:]).keys.compactMap { Int64($0) }.filter { indexPlans[$0] != nil })
+                segments.append(segment.releasing(keep: primaryFieldID, indexedFields: indexed))
+            } else {
+                segments.append(try readSegment(record, indexPlans: indexPlans, createdAt: now, warn: warn))
+            }
             records.append(record)
         }
         if let deltaFile = dataState.deltaFile {
@@ -121,7 +129,7 @@ extension CollectionData {
             s.lastApplied = dataState.checkpoint
             s.droppedSegments = stale
         }
-        let indexFiles = segments.flatMap { segment in segment.indexes.keys.map { CollectionData.indexPath(collection: collectionID, segment: segment.id, field: $0) } }
+        let indexFiles = segments.flatMap { segment in segment.indexedFields.map { CollectionData.indexPath(collection: collectionID, segment: segment.id, field: $0) } }
         removeOrphans(keeping: Set(records.map(\.file) + indexFiles + stale.map { SegmentFile.segmentPath(collection: collectionID, segment: $0) } + [dataState.deltaFile].compactMap { $0 }))
     }
 

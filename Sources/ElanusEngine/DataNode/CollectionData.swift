@@ -210,11 +210,13 @@ final class CollectionData: Sendable {
         }
     }
 
-    /// Loads the flushed segments and their delta file, then replays the channel after the
-    /// checkpoint. `progress` is called every so often with (records, rows) so far. Segments and
+    /// Loads the flushed segments (only the keys of those in `released` partitions) and their
+    /// delta file, then replays the channel after the checkpoint. `progress` is called every so often with (records, rows) so far. Segments and
     /// records of partitions not in `partitions` (dropped) are skipped.
-    func recover(partitions: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void, progress: (Int, Int) -> Void) throws(ElanusError) {
-        try loadFlushed(partitions: partitions, indexPlans: indexPlans, warn: warn)
+    func recover(
+        partitions: Set<Int64>, released: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void, progress: (Int, Int) -> Void
+    ) throws(ElanusError) {
+        try loadFlushed(partitions: partitions, released: released, indexPlans: indexPlans, warn: warn)
         var position = state.withLock { $0.flushed.checkpoint } + 1
         var records = 0
         var rows = 0

@@ -74,14 +74,14 @@ struct Segment: Sendable {
     }
 
     /// The segment without its columns other than the primary key, and without its indexes.
-    func releasing(keep primaryFieldID: Int64) -> Segment {
+    func releasing(keep primaryFieldID: Int64, indexedFields fields: Set<Int64>? = nil) -> Segment {
         let kept = chunks.map { chunk in
             Chunk(timestamp: chunk.timestamp, position: chunk.position,
                   batch: EntityBatch(rowCount: chunk.batch.rowCount, columns: chunk.batch.column(primaryFieldID).map { [$0] } ?? []), dead: chunk.dead)
         }
         var out = Segment(id: id, partitionID: partitionID, state: state, chunks: kept, createdAt: createdAt)
         out.released = true
-        out.releasedIndexFields = indexedFields
+        out.releasedIndexFields = fields ?? indexedFields
         return out
     }
 

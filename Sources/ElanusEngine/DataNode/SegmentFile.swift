@@ -49,7 +49,9 @@ enum SegmentFile {
     /// rows (the delta file has them). A float vector field in `borrowing` takes its values from
     /// those raw vectors (an index that holds them, already checked to have the segment's row
     /// count) instead of a copy of the file's.
-    static func read(path: String, createdAt: UInt64, borrowing: [Int64: FloatRows] = [:]) throws(ElanusError) -> Segment {
+    /// With `only`, the other columns are stepped over (a released partition's segments keep
+    /// only their primary keys in memory).
+    static func read(path: String, createdAt: UInt64, borrowing: [Int64: FloatRows] = [:], only: Set<Int64>? = nil) throws(ElanusError) -> Segment {
         let reader = try ChecksummedFileReader(path: path, magic: segmentMagic)
         guard reader.version == version else { throw .unexpected("\(path): unsupported segment file version \(reader.version)") }
         guard let first = try reader.next() else { throw .unexpected("\(path) is corrupt: no header") }
@@ -72,7 +74,7 @@ enum SegmentFile {
             var r = ByteReader(section, what: path)
             let timestamp = try r.read(UInt64.self)
             let position = try r.read(UInt64.self)
-            let batch = try EntityBatch.decode(from: &r, substitute: borrowing.isEmpty ? nil : substitute)
+            let batch = try EntityBatch.decode(from: &r, substitute: borrowing.isEmpty ? nil : substitute, only: only)
             chunks.append(Segment.Chunk(timestamp: timestamp, position: position, batch: batch))
         }
         guard chunks.count == chunkCount else { throw .unexpected("\(path) is corrupt: \(chunks.count) of \(chunkCount) chunks present") }

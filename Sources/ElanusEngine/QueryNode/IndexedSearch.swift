@@ -35,19 +35,29 @@ struct IndexedSearch {
         }
         var bitmap = [UInt8](repeating: 0, count: (segment.rowCount + 7) / 8)
         var allowed = 0
-        var everyRow = true
-        for (c, chunk) in segment.chunks.enumerated() {
-            for r in 0..<chunk.batch.rowCount {
-                let row = offsets[c] + r
-                if chunk.isLive(r) && (mask == nil || mask![row] == FilterEvaluator.yes) {
-                    bitmap[row >> 3] |= 1 << UInt8(row & 7)
-                    allowed += 1
-                } else {
-                    everyRow = false
+        let yes = FilterEvaluator.yes
+        let starts = offsets
+        // One pass over every row per query: kept to raw pointers, without bounds checks.
+        bitmap.withUnsafeMutableBufferPointer { bits in
+            for (c, chunk) in segment.chunks.enumerated() {
+                let base = starts[c]
+                chunk.dead.withUnsafeBufferPointer { dead in
+                    func allow(_ r: Int) {
+                        let row = base + r
+                        bits[row >> 3] |= 1 << UInt8(row & 7)
+                        allowed += 1
+                    }
+                    if let mask {
+                        mask.withUnsafeBufferPointer { m in
+                            for r in 0..<chunk.batch.rowCount where m[base + r] == yes && dead[r >> 6] & (1 << UInt64(r & 63)) == 0 { allow(r) }
+                        }
+                    } else {
+                        for r in 0..<chunk.batch.rowCount where dead[r >> 6] & (1 << UInt64(r & 63)) == 0 { allow(r) }
+                    }
                 }
             }
         }
-        self.bitmap = everyRow ? nil : bitmap
+        self.bitmap = allowed == segment.rowCount ? nil : bitmap
         self.allowed = allowed
     }
 
