@@ -254,6 +254,19 @@ int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out) {
     });
 }
 
+void vf_index_reserve(vf_index *index, int64_t n) {
+    auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index->index.get());
+    if (!hnsw || n <= 0) return;
+    guarded([&] {
+        size_t rows = size_t(n);
+        if (auto *flat = dynamic_cast<faiss::IndexFlatCodes *>(hnsw->storage)) flat->codes.reserve(rows * flat->code_size);
+        hnsw->hnsw.levels.reserve(rows);
+        hnsw->hnsw.offsets.reserve(rows + 1);
+        // Level 0 holds 2M links per point; the upper levels add M/(M-1) on average.
+        hnsw->hnsw.neighbors.reserve(rows * size_t(hnsw->hnsw.nb_neighbors(0) + 2));
+    });
+}
+
 const float *vf_index_flat_vectors(const vf_index *index) {
     auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(index->index.get());
     if (!hnsw) return nullptr;

@@ -64,6 +64,9 @@ int vf_index_write_fd(const vf_index *index, int fd, vf_checksum_fn checksum, ui
 /// Reads an index from exactly `length` bytes of the descriptor at `offset` (check the bytes'
 /// checksum first: faiss trusts the sizes it reads).
 int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out);
+/// HNSW only (no-op for other types): reserves room for n points in the storage and the graph,
+/// so adding them never holds an old and a doubled copy of those arrays at once.
+void vf_index_reserve(vf_index *index, int64_t n);
 /// The rows x d raw vectors an HNSW index keeps in its flat storage (as added: normalized for
 /// COSINE), or NULL for other index types. Valid while the index lives; never written to.
 const float *vf_index_flat_vectors(const vf_index *index);

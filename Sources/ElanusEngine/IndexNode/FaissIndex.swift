@@ -29,7 +29,7 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
 
     /// Rows handed to faiss per `add` call: the build copies one slice at a time rather than
     /// gathering the segment's vectors into a second whole copy.
-    static let addSliceRows = 1 << 17
+    static let addSliceRows = 1 << 15
 
     /// Builds the index over `field`'s vectors in `segment` (normalized first for COSINE). Runs
     /// on the index node's threads; faiss may use `threads` OpenMP threads.
@@ -44,7 +44,10 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         let index = FaissIndex(pointer: made, plan: plan, dim: dim, rows: rows)
         vf_set_omp_threads(Int32(max(1, threads)))
         defer { vf_set_omp_threads(1) }
-        if case .hnsw(_, let efConstruction) = plan.kind { vf_index_set_hnsw(made, Int32(efConstruction), Int32(efCeiling)) }
+        if case .hnsw(_, let efConstruction) = plan.kind {
+            vf_index_set_hnsw(made, Int32(efConstruction), Int32(efCeiling))
+            vf_index_reserve(made, Int64(rows))
+        }
         if case .ivf = plan.kind {
             // The IVF quantizers train on every row (faiss samples what it needs).
             var all = segment.floatVectors(field)
