@@ -101,15 +101,7 @@ extension CollectionData {
                 stale.append(record.id)
                 continue
             }
-            if released.contains(record.partitionID) {
-                // A released partition needs only its keys in memory: the rest stays on disk.
-                var segment = try SegmentFile.read(path: objects.path(record.file), createdAt: now, only: [primaryFieldID])
-                if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
-                let indexed = Set((record.indexes ?? [:]).keys.compactMap { Int64($0) }.filter { indexPlans[$0] != nil })
-                segments.append(segment.releasing(keep: primaryFieldID, indexedFields: indexed))
-            } else {
-                segments.append(try readSegment(record, indexPlans: indexPlans, createdAt: now, warn: warn))
-            }
+            segments.append(try readSegment(record, indexPlans: indexPlans, createdAt: now, keysOnly: released.contains(record.partitionID), warn: warn))
             records.append(record)
         }
         if let deltaFile = dataState.deltaFile {
@@ -134,12 +126,16 @@ extension CollectionData {
     }
 
     /// One flushed segment from its file, with the index files its record names. A damaged or
-    /// missing index is reported through `warn` and left for the index node to rebuild.
-    func readSegment(_ record: SegmentRecord, indexPlans: [Int64: IndexPlan], createdAt: UInt64, warn: (String) -> Void) throws(ElanusError) -> Segment {
+    /// missing index is reported through `warn` and left for the index node to rebuild. With
+    /// `keysOnly` (a released partition) only the primary keys are read and the segment comes
+    /// back released, its index files left on disk for the next load.
+    func readSegment(
+        _ record: SegmentRecord, indexPlans: [Int64: IndexPlan], createdAt: UInt64, keysOnly: Bool = false, warn: (String) -> Void
+    ) throws(ElanusError) -> Segment {
         // Index files first: a vector field whose index keeps the raw vectors borrows them, so
         // the segment's copy is never read into memory.
         var indexes: [Int64: any SegmentIndex] = [:]
-        for (fieldText, file) in record.indexes ?? [:] {
+        for (fieldText, file) in keysOnly ? [:] : record.indexes ?? [:] {
             guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
             do {
                 indexes[fieldID] = try IndexFile.read(path: objects.path(file), plan: plan, expectRows: record.rows)
@@ -148,19 +144,16 @@ extension CollectionData {
             }
         }
         let path = objects.path(record.file)
-        var segment: Segment
-        do {
-            segment = try SegmentFile.read(path: path, createdAt: createdAt, borrowing: indexes.compactMapValues { ($0 as? FaissIndex)?.rawVectors })
-        } catch {
-            guard indexes.values.contains(where: { ($0 as? FaissIndex)?.rawVectors != nil }) else { throw error }
-            // The file and an index disagree: trust the segment file, rebuild the indexes.
-            warn("\(error.message); its indexes will be rebuilt from the segment's vectors")
-            indexes = [:]
-            segment = try SegmentFile.read(path: path, createdAt: createdAt)
-        }
+        var segment = try SegmentFile.read(
+            path: path, createdAt: createdAt, borrowing: indexes.compactMapValues { ($0 as? FaissIndex)?.rawVectors },
+            only: keysOnly ? [primaryFieldID] : nil)
         if let timestamp = record.importTimestamp { segment = segment.stamped(timestamp) }
         guard segment.id == record.id, segment.partitionID == record.partitionID else {
             throw .unexpected("\(path) holds segment \(segment.id), the meta store expects \(record.id)")
+        }
+        if keysOnly {
+            let indexed = Set((record.indexes ?? [:]).keys.compactMap { Int64($0) }.filter { indexPlans[$0] != nil })
+            return segment.releasing(keep: primaryFieldID, indexedFields: indexed)
         }
         segment.indexes = indexes
         return segment

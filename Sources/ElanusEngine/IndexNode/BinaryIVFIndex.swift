@@ -13,7 +13,7 @@ import ElanusStorage
 /// Body layout: nlist u32, words per row u32, then arrays (u64 count + items): centroids
 /// (nlist x words u64), list offsets (nlist + 1 i64), row ids in list order (i32), and the codes
 /// in list order (words u64 per row, zero-padded).
-final class BinaryIVFIndex: VectorIndex {
+final class BinaryIVFIndex: VectorIndex, SerializedSegmentIndex {
     let plan: IndexPlan
     let rows: Int
     private let nlist: Int
@@ -153,8 +153,6 @@ final class BinaryIVFIndex: VectorIndex {
         }
         return top.sorted().map { (score: $0.key, row: $0.item) }
     }
-
-    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
 
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + codes.count * 8 + ids.count * 4 + centroids.count * 8)

@@ -1,12 +1,11 @@
 import ElanusCore
-import ElanusStorage
 import ElanusQuery
 
 /// A segment's scalar index on one field (STL_SORT, TRIE, INVERTED, BITMAP, scalar AUTOINDEX):
 /// the sorted values and their rows (`SortedIndex`), which `SegmentFilter` reads to answer
 /// comparisons, `in` lists, prefix `like` and `is null` without testing every row. Its file body
 /// is `SortedIndex`'s encoding.
-final class ScalarIndex: SegmentIndex {
+final class ScalarIndex: SerializedSegmentIndex {
     let plan: IndexPlan
     let sorted: SortedIndex
 
@@ -30,8 +29,6 @@ final class ScalarIndex: SegmentIndex {
         }
         return ScalarIndex(plan: plan, sorted: sorted)
     }
-
-    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
 
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + sorted.rowCount * 12)

@@ -12,7 +12,7 @@ import ElanusStorage
 ///
 /// Body layout: arrays (u64 count + items) of the dimensions (u32, ascending), posting offsets
 /// (dimensions + 1, i64), posting rows (i32) and posting values (f32).
-final class SparseInvertedIndex: VectorIndex {
+final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
     let plan: IndexPlan
     let rows: Int
     private let dims: [UInt32]
@@ -98,8 +98,6 @@ final class SparseInvertedIndex: VectorIndex {
         }
         return low < dims.count && dims[low] == dim ? low : nil
     }
-
-    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
 
     func serialized() throws(ElanusError) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + dims.count * 12 + postingRows.count * 8)

@@ -10,6 +10,15 @@ protocol SegmentIndex: AnyObject, Sendable {
     func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError)
 }
 
+/// An index with our own layout, serialized into memory whole (small beside faiss's).
+protocol SerializedSegmentIndex: SegmentIndex {
+    func serialized() throws(ElanusError) -> [UInt8]
+}
+
+extension SerializedSegmentIndex {
+    func writeBody(to writer: ChecksummedFileWriter) throws(ElanusError) { try writer.append(serialized()) }
+}
+
 /// An index on a vector field, which searches.
 protocol VectorIndex: SegmentIndex {
     /// The k best rows among those set in `bitmap` (all when nil): (score, row), best first, with
