@@ -39,53 +39,73 @@ extension Engine {
     /// Search: per query vector, the hits best first. Flushed segments with a ready index of the
     /// request's metric go through faiss; the others (growing, sealed, small, or not indexed
     /// yet) are scanned exactly; the hits are merged. Range search and grouping scan exactly
-    /// (faiss 1.7.3's HNSW has no range search). Several query vectors run in parallel.
+    /// (faiss 1.7.3's HNSW has no range search). Several query vectors run in parallel; a single
+    /// one searches its indexed segments (and the exact scan of the rest) side by side, as
+    /// Milvus's query nodes fan a request out over their segments.
     public func search(_ info: CollectionInfo, _ request: SearchRequest) throws(ElanusError) -> [[SearchHit]] {
         let segments = try snapshot(info, request.partitionNames)
         let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
         var scanned: [Segment] = []
-        var indexed: [IndexedSearch] = []
+        var indexed: [(segment: Segment, index: any VectorIndex)] = []
         for segment in segments {
             if indexable, let index = segment.indexes[request.field.fieldID] as? any VectorIndex, index.plan.metric == request.metric {
-                indexed.append(IndexedSearch(segment: segment, index: index, request: request))
+                indexed.append((segment, index))
             } else {
                 scanned.append(segment)
             }
         }
-        let run: @Sendable (Int) throws(ElanusError) -> [SearchHit]
         if indexed.isEmpty {
             let search = ExactSearch(request: request, plan: ScanPlan(scanned, predicate: request.predicate))
-            run = { i in search.run(request.vectors[i]) }
-        } else {
-            let k = request.limit + request.offset
-            var whole = request
-            whole.limit = k
-            whole.offset = 0
-            let exact = ExactSearch(request: whole, plan: ScanPlan(scanned, predicate: request.predicate))
-            let metric = request.metric
-            let indexed = indexed
-            run = { i throws(ElanusError) in
-                var hits = exact.run(request.vectors[i])
-                for segment in indexed { hits += try segment.run(request.vectors[i], k: k) }
-                hits.sort { metric.key($0.score) < metric.key($1.score) }
-                return Array(hits.prefix(k).dropFirst(request.offset))
-            }
+            return try Engine.parallelMap(request.vectors.count) { i in search.run(request.vectors[i]) }
         }
-        if request.vectors.count == 1 { return [try run(0)] }
-        let results = Mutex<[[SearchHit]]>(Array(repeating: [], count: request.vectors.count))
+        let k = request.limit + request.offset
+        var whole = request
+        whole.limit = k
+        whole.offset = 0
+        let exact = scanned.isEmpty ? nil : ExactSearch(request: whole, plan: ScanPlan(scanned, predicate: request.predicate))
+        let metric = request.metric
+        let merge = { @Sendable (parts: [[SearchHit]]) -> [SearchHit] in
+            var hits = parts.flatMap { $0 }
+            hits.sort { metric.key($0.score) < metric.key($1.score) }
+            return Array(hits.prefix(k).dropFirst(request.offset))
+        }
+        if request.vectors.count == 1 {
+            let query = request.vectors[0]
+            let indexed = indexed
+            // The filter's mask and the deleted-row bitmap of each segment are built inside its
+            // own task too: with a filter they cost about as much as the search.
+            let parts = try Engine.parallelMap(indexed.count + (exact == nil ? 0 : 1)) { u throws(ElanusError) in
+                guard u < indexed.count else { return exact?.run(query) ?? [] }
+                return try IndexedSearch(segment: indexed[u].segment, index: indexed[u].index, request: request).run(query, k: k)
+            }
+            return [merge(parts)]
+        }
+        // Several vectors: each segment's bitmap is built once and shared by every vector.
+        let searches = indexed.map { IndexedSearch(segment: $0.segment, index: $0.index, request: request) }
+        return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in
+            var parts = [exact?.run(request.vectors[i]) ?? []]
+            for segment in searches { parts.append(try segment.run(request.vectors[i], k: k)) }
+            return merge(parts)
+        }
+    }
+
+    /// `body(0) ..< body(count)`, in order, computed on as many threads as there are cores
+    /// (Dispatch's own threads, not Swift's cooperative pool: faiss calls block); the first error
+    /// thrown wins. One item runs on the calling thread.
+    static func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) throws(ElanusError) -> T) throws(ElanusError) -> [T] {
+        if count == 1 { return [try body(0)] }
+        let results = Mutex<[T?]>(Array(repeating: nil, count: count))
         let failure = Mutex<ElanusError?>(nil)
-        DispatchQueue.concurrentPerform(iterations: request.vectors.count) { i in
-            do {
-                let hits = try run(i)
-                results.withLock { $0[i] = hits }
-            } catch let error as ElanusError {
-                failure.withLock { $0 = error }
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            do throws(ElanusError) {
+                let value = try body(i)
+                results.withLock { $0[i] = value }
             } catch {
-                failure.withLock { $0 = .unexpected("\(error)") }
+                failure.withLock { $0 = $0 ?? error }
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        return results.withLock { $0 }
+        return results.withLock { $0.map { $0! } }
     }
 
     /// The segments a read scans, as of now.

@@ -220,7 +220,7 @@ public struct SegmentPolicy: Sendable {
     public var maxRows: Int
     public var maxBytes: Int
     public var maxAgeSeconds: Double
-    public init(maxRows: Int = 1_000_000, maxBytes: Int = 512 << 20, maxAgeSeconds: Double = 600) {
+    public init(maxRows: Int = 1_000_000, maxBytes: Int = 1 << 30, maxAgeSeconds: Double = 600) {
         self.maxRows = maxRows
         self.maxBytes = maxBytes
         self.maxAgeSeconds = maxAgeSeconds

@@ -27,7 +27,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Where `backups/create` writes; empty means `<dataDirectory>-backups`.
     public var backupDirectory = ""
     public var segmentMaxRows = 1_000_000
-    public var segmentMaxBytes = 512 << 20
+    public var segmentMaxBytes = 1 << 30
     public var segmentMaxAgeSeconds = 600.0
     public var flushIntervalSeconds = 1.0
     /// 0 means "every core".
