@@ -83,8 +83,9 @@ extension Engine {
         // Several vectors: each segment's bitmap is built once and shared by every vector.
         let searches = indexed.map { IndexedSearch(segment: $0.segment, index: $0.index, request: request) }
         return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in
-            var parts = [exact?.run(request.vectors[i]) ?? []]
+            var parts: [[SearchHit]] = []
             for segment in searches { parts.append(try segment.run(request.vectors[i], k: k)) }
+            parts.append(exact?.run(request.vectors[i]) ?? [])
             return merge(parts)
         }
     }

@@ -139,6 +139,19 @@ import Testing
             #expect(got.count == 10 && got.allSatisfy { $0 % 100 == 7 }, "\(got)")
             #expect(Set(got) == Set(Self.exact(q, metric: metric, k: 10) { $0 % 100 == 7 }))
         }
+
+        // Two indexed segments (1500 rows each): one query fans out over them, several queries
+        // share each segment's bitmap; both ways give the same hits, with and without a filter.
+        let half = try FilterChecker.check("cat < 50", schema: info.schema)
+        for filter in [nil, half] {
+            let queries = Array(Self.data.queries.prefix(6))
+            let together = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: metric, vectors: queries.map { .dense($0) }, limit: 10, predicate: filter, ef: 64, nprobe: 16))
+            for (i, q) in queries.enumerated() {
+                let alone = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: metric, vectors: [.dense(q)], limit: 10, predicate: filter, ef: 64, nprobe: 16))
+                #expect(Self.ids(alone[0]) == Self.ids(together[i]))
+                #expect(filter == nil || Self.ids(alone[0]).allSatisfy { $0 % 100 < 50 })
+            }
+        }
     }
 
     @Test func restartLoadsIndexFilesAndRebuildsADamagedOne() throws {

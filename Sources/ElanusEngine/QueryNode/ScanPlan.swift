@@ -34,7 +34,19 @@ struct ScanPlan {
                     continue
                 }
                 var rows: [Int32] = []
-                for r in 0..<n where chunk.isLive(r) && (mask == nil || mask![base + r] == FilterEvaluator.yes) { rows.append(Int32(r)) }
+                let yes = FilterEvaluator.yes
+                // Every row of every chunk per request: raw pointers, no bounds checks.
+                chunk.dead.withUnsafeBufferPointer { dead in
+                    func live(_ r: Int) -> Bool { dead[r >> 6] & (1 << UInt64(r & 63)) == 0 }
+                    if let mask {
+                        mask.withUnsafeBufferPointer { m in
+                            let states = m.baseAddress! + base
+                            for r in 0..<n where states[r] == yes && live(r) { rows.append(Int32(r)) }
+                        }
+                    } else {
+                        for r in 0..<n where live(r) { rows.append(Int32(r)) }
+                    }
+                }
                 if !rows.isEmpty { parts.append(Part(batch: chunk.batch, rows: rows)) }
             }
         }
