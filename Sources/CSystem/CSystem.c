@@ -114,9 +114,8 @@ uint32_t csys_crc32c(uint32_t crc, const void *data, size_t length) {
     return ~crc;
 }
 
-void csys_tune_malloc(size_t mmap_threshold, size_t trim_threshold, int arenas) {
+void csys_tune_malloc(size_t mmap_threshold, int arenas) {
     mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
-    mallopt(M_TRIM_THRESHOLD, (int)trim_threshold);
     if (arenas > 0) mallopt(M_ARENA_MAX, arenas);
 }
 

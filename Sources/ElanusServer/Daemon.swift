@@ -14,15 +14,14 @@ import Logging
 public enum Daemon {
     /// Runs the server and returns the process exit code.
     public static func run(configuration: ServerConfiguration, logger: Logger) -> Int32 {
-        // Index storage, whole-segment gathers and large request bodies are blocks of tens or
-        // hundreds of MiB that come and go: each gets its own mapping so that freeing it lowers
-        // the resident size at once. Smaller blocks stay in the heaps, which keep up to 64 MiB
-        // free at their top: every HNSW search allocates and clears a visited table of one byte
-        // per segment row (1 MiB at 1M rows), and as a fresh mapping that cost a page fault per
-        // 4 KiB on every query (ef=256 at 1M rows ran at x0.62 of faiss in-process, x0.82
-        // without). What the heaps hold free goes back through malloc_trim after index swaps,
-        // compactions, releases and recovery.
-        csys_tune_malloc(32 << 20, 64 << 20, 4)
+        // Segment columns, index builds and request bodies are large blocks that come and go:
+        // each gets its own mapping so that freeing it lowers the resident size at once.
+        // The price: faiss's HNSW search allocates and clears a visited table of one byte per
+        // segment row on every query, a fresh mapping page-faulted each time (at 1M rows, ef=256
+        // ran x0.84 of faiss in-process with a 32 MiB threshold, but the HNSW build then peaked
+        // at 1.72 GB instead of about 1.5 GB). Reusing a per-thread visited table in the shim
+        // would remove that cost without the memory.
+        csys_tune_malloc(256 << 10, 4)
         let slot = EngineSlot()
         let handler: RESTHandler
         do {

@@ -47,10 +47,9 @@ uint32_t csys_crc32c(uint32_t crc, const void *data, size_t length);
 
 /// glibc malloc for a server that frees large blocks: every allocation of at least
 /// `mmap_threshold` bytes gets its own mapping, returned to the system when freed (by default
-/// glibc raises the threshold each time a large block is freed, up to 32 MiB, so later ones
-/// stay in its heaps after they are freed); a heap keeps up to `trim_threshold` free bytes at
-/// its top rather than shrinking after every free; at most `arenas` heaps.
-void csys_tune_malloc(size_t mmap_threshold, size_t trim_threshold, int arenas);
+/// glibc raises the threshold each time a large block is freed, so later ones stay in its heaps
+/// after they are freed), and at most `arenas` heaps.
+void csys_tune_malloc(size_t mmap_threshold, int arenas);
 
 /// Returns the free pages of every malloc heap to the system (after large frees).
 void csys_release_free_memory(void);

@@ -20,15 +20,26 @@ extension CollectionData {
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
         let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
-        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
-            // The segment may have been dropped (partition, compaction) while the index built.
-            guard !dropped, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return }
-            _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
-            var record: SegmentRecord = try Keys.decode(stored)
-            record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
-            try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
-            // A segment released meanwhile gets the index from its file when loaded again.
-            state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: field.fieldID) } }
+        // The file is written and made durable before the flush lock is taken (faiss writes
+        // about 630 MB at 1M rows), so flushes, compactions and imports do not wait on it. Until
+        // the record below names it, it is an orphan: removed here if the record is not written,
+        // or at the next start after a crash.
+        _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
+        do throws(ElanusError) {
+            let recorded = try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
+                // The segment may have been dropped (partition, compaction) while the index built.
+                guard !dropped, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
+                var record: SegmentRecord = try Keys.decode(stored)
+                record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
+                try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
+                // A segment released meanwhile gets the index from its file when loaded again.
+                state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: field.fieldID) } }
+                return true
+            }
+            if !recorded { objects.remove(file) }
+        } catch {
+            objects.remove(file)
+            throw error
         }
     }
 
