@@ -16,8 +16,8 @@ struct IndexedSearch {
     let offsets: [Int]
     /// The filter's states per segment row (nil without a filter), reused by the exact fallback.
     let mask: [UInt8]?
-    /// The allowed rows, when the filter keeps so few that the segment is scanned exactly
-    /// without asking the index.
+    /// The allowed rows, when so few are allowed (a selective filter, many deleted rows) that
+    /// the segment is scanned exactly without asking the index; built once per request.
     let exactPlan: ScanPlan?
 
     /// Below this share of allowed rows the exact scan of those rows is cheaper and complete.
@@ -47,7 +47,6 @@ struct IndexedSearch {
             allowed = plan.rowCount
             return
         }
-        exactPlan = nil
         var bitmap = [UInt8](repeating: 0, count: max(1, (segment.rowCount + 7) / 8))
         let allowed = bitmap.withUnsafeMutableBufferPointer { bits in
             if let mask {
@@ -56,8 +55,15 @@ struct IndexedSearch {
                 IndexedSearch.allow(segment, starts: starts, states: nil, into: bits.baseAddress!)
             }
         }
-        self.bitmap = allowed == segment.rowCount ? nil : bitmap
         self.allowed = allowed
+        // Deleted rows can bring the allowed share under the exact one too.
+        if Double(allowed) < Double(segment.rowCount) * IndexedSearch.exactFraction {
+            exactPlan = ScanPlan([(segment, mask)])
+            self.bitmap = nil
+        } else {
+            exactPlan = nil
+            self.bitmap = allowed == segment.rowCount ? nil : bitmap
+        }
     }
 
     /// Sets the bit of every live row whose filter state is yes (every live row without
@@ -97,7 +103,6 @@ struct IndexedSearch {
         guard allowed > 0 else { return [] }
         if let exactPlan { return exact(query, k: k, plan: exactPlan) }
         let wanted = min(k, allowed)
-        if bitmap != nil && Double(allowed) < Double(segment.rowCount) * IndexedSearch.exactFraction { return exact(query, k: k) }
         // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
         let options = IndexSearchOptions(ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio)
         let found = try index.search(query, k: k, options: options, bitmap: bitmap)
