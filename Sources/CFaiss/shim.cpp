@@ -9,9 +9,13 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
+#include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <faiss/utils/Heap.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -141,6 +145,53 @@ struct BoundedFDReader : faiss::IOReader {
         offset += n;
     }
 };
+/// Negates a similarity so that HNSW, which always keeps the smallest values, keeps the largest
+/// inner products (faiss's own wrapper for this is private to IndexHNSW.cpp).
+struct NegatedDistanceComputer : faiss::DistanceComputer {
+    std::unique_ptr<faiss::DistanceComputer> inner;
+
+    explicit NegatedDistanceComputer(faiss::DistanceComputer *inner) : inner(inner) {}
+    void set_query(const float *x) override { inner->set_query(x); }
+    float operator()(idx_t i) override { return -(*inner)(i); }
+    float symmetric_dis(idx_t i, idx_t j) override { return -inner->symmetric_dis(i, j); }
+};
+
+/// One visited table per thread, kept between searches. faiss 1.7.3's IndexHNSW::search builds a
+/// fresh table of one byte per row for every call (1 MB at a million rows); under the daemon's
+/// 256 KiB malloc mmap threshold that is a new mapping, zero-filled and page-faulted on every
+/// query, which cost a third of the time of a search at ef=256. A kept table is cleared by
+/// advancing its mark, with a full clear only once every 249 searches.
+faiss::VisitedTable &visited_table(faiss::Index::idx_t rows) {
+    thread_local std::unique_ptr<faiss::VisitedTable> table;
+    if (!table) table.reset(new faiss::VisitedTable(0));
+    // New bytes are zero, which is never a live mark (marks run from 1), so growing keeps it valid.
+    if (table->visited.size() < size_t(rows)) table->visited.resize(size_t(rows));
+    return *table;
+}
+
+/// IndexHNSW::search, query by query on the caller's thread, with the thread's kept visited table.
+void search_hnsw(const faiss::IndexHNSW &index, int64_t n, const float *x, int64_t k,
+                 const faiss::SearchParametersHNSW &params, float *distances, int64_t *labels) {
+    if (!index.storage) throw std::runtime_error("the HNSW index has no storage");
+    const bool similarity = index.metric_type == faiss::METRIC_INNER_PRODUCT;
+    faiss::DistanceComputer *raw = index.storage->get_distance_computer();
+    std::unique_ptr<faiss::DistanceComputer> dis(similarity ? new NegatedDistanceComputer(raw) : raw);
+    faiss::VisitedTable &vt = visited_table(index.ntotal);
+    for (int64_t i = 0; i < n; i++) {
+        float *d = distances + i * k;
+        int64_t *ids = labels + i * k;
+        dis->set_query(x + i * index.d);
+        faiss::maxheap_heapify(k, d, ids);
+        const int mark = vt.visno;
+        index.hnsw.search(*dis, int(k), ids, d, vt, &params);
+        // faiss advances the table at the end of a search; make sure the next search never sees
+        // this one's marks even on a path that does not.
+        if (vt.visno == mark) vt.advance();
+        faiss::maxheap_reorder(k, d, ids);
+    }
+    if (similarity)
+        for (int64_t i = 0; i < n * k; i++) distances[i] = -distances[i];
+}
 } // namespace
 
 extern "C" {
@@ -217,7 +268,7 @@ int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64
             params.efSearch = ef > 0 ? ef : hnsw->hnsw.efSearch;
             // With the member set to a ceiling, this makes ef bound the expansion steps.
             params.check_relative_distance = false;
-            hnsw->search(n, x, k, distances, labels, &params);
+            search_hnsw(*hnsw, n, x, k, params, distances, labels);
         } else if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(raw)) {
             faiss::SearchParametersIVF params;
             params.sel = selector.get();

@@ -53,7 +53,8 @@ void vf_index_set_hnsw(vf_index *index, int ef_construction, int ef_search_ceili
 /// Trains the index (IVF quantizers) on n vectors; a no-op for indexes that need no training.
 int vf_index_train(vf_index *index, int64_t n, const float *x);
 /// Searches with per-request parameters: `ef` for HNSW, `nprobe` for IVF (0 = the index's
-/// default), and an optional row bitmap (NULL = every row). Safe to call concurrently.
+/// default), and an optional row bitmap (NULL = every row). Safe to call concurrently. HNSW
+/// queries run one after another on the calling thread, with a visited table kept per thread.
 int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
                          const uint8_t *bitmap, size_t bitmap_bytes, float *distances, int64_t *labels);
 /// A running checksum: (previous value, bytes, count) -> new value (CRC-32C from CSystem).
