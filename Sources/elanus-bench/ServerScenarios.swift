@@ -250,8 +250,9 @@ struct ServerScenarios {
         report.add(scenario, "last insert to index ready", seconds(since: lastAck), "s", baseline: baseline.buildSeconds, note: "baseline: faiss add in-process, all cores; target <= 1.2")
 
         let queries = dataset.allQueries()
-        var chosen: Int?
-        for ef in [16, 32, 64, 128, 256] {
+        var chosen: (ef: Int, qps: Double, baseline: Double)?
+        // Up to 384: at 1M rows the server's recall@10 reaches 0.95 right around ef=256.
+        for ef in [16, 32, 64, 128, 256, 384] {
             let bodies = (0..<queryCount).map { searchBody($0..<($0 + 1), collection: "hnsw", ef: ef) }
             let result = try LoadGenerator(port: server.port, path: "/v2/vectordb/entities/search", keepResponses: true).run(requests: queryCount) { bodies[$0] }
             let found = try (0..<queryCount).map { try hitIDs(result.responses[$0]!, nq: 1)[0] }
@@ -259,9 +260,13 @@ struct ServerScenarios {
             let serverRecall = recall(found: found, truth: truth[0], k: options.k)
             report.add(scenario, "ef=\(ef) QPS (1 client)", result.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "target >= 0.7 where recall >= 0.95")
             report.add(scenario, "ef=\(ef) recall@\(options.k)", serverRecall, "", baseline: recall(found: inProcess.ids, truth: truth[0], k: options.k))
-            if chosen == nil && serverRecall >= 0.95 { chosen = ef }
+            if chosen == nil && serverRecall >= 0.95 { chosen = (ef, result.requestsPerSecond, inProcess.qps) }
         }
-        report.add(scenario, "smallest ef with recall >= 0.95", Double(chosen ?? 0), "", note: chosen == nil ? "none in the sweep" : "")
+        if let chosen {
+            report.add(scenario, "QPS at ef=\(chosen.ef), the smallest with recall >= 0.95", chosen.qps, "q/s", baseline: chosen.baseline, note: "target >= 0.7")
+        } else {
+            report.add(scenario, "smallest ef with recall >= 0.95", 0, "", note: "none in the sweep")
+        }
 
         let filter = Dataset.filters[0]
         var bitmap = [UInt8](repeating: 0, count: (rows + 7) / 8)

@@ -80,6 +80,70 @@ import Testing
         }
     }
 
+    final class Reports {
+        var done: [Int64] = []
+        var totals: Set<Int64> = []
+    }
+
+    /// Rows appended in slices and linked in one pass (on two threads) make a graph that finds
+    /// the true neighbours, and the pass reports its progress up to every row.
+    @Test(arguments: [Int32(VF_METRIC_L2), Int32(VF_METRIC_INNER_PRODUCT)])
+    func appendedSlicesLinkIntoOneGraph(metric: Int32) throws {
+        let count = 3000
+        var rng = SplitMix(seed: 31)
+        let rows = (0..<(count * Self.dim)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        var out: OpaquePointer?
+        try #require(vf_index_factory(Int32(Self.dim), "HNSW16", metric, &out) == 0)
+        let index = try #require(out)
+        defer { vf_index_free(index) }
+        vf_index_set_hnsw(index, 40, 512)
+        for start in stride(from: 0, to: count, by: 1000) {
+            try #require(vf_index_hnsw_append(index, 1000, Array(rows[(start * Self.dim)..<((start + 1000) * Self.dim)])) == 0)
+        }
+        #expect(vf_index_ntotal(index) == 0, "appended rows are not searchable until linked")
+        let reports = Reports()
+        vf_set_omp_threads(2)
+        let status = vf_index_hnsw_link(index, { context, done, total in
+            let reports = Unmanaged<Reports>.fromOpaque(context!).takeUnretainedValue()
+            reports.done.append(done)
+            reports.totals.insert(total)
+        }, Unmanaged.passUnretained(reports).toOpaque())
+        vf_set_omp_threads(1)
+        try #require(status == 0, "\(String(cString: vf_last_error()))")
+        #expect(vf_index_ntotal(index) == Int64(count))
+        #expect(reports.totals == [Int64(count)])
+        #expect(!reports.done.isEmpty && zip(reports.done, reports.done.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(reports.done.last ?? 0 <= Int64(count))
+        // Linking again has nothing left to do.
+        #expect(vf_index_hnsw_link(index, nil, nil) == 0 && vf_index_ntotal(index) == Int64(count))
+
+        var found = 0
+        for q in 0..<50 {
+            let query = (0..<Self.dim).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            var distances = [Float](repeating: 0, count: 10)
+            var labels = [Int64](repeating: -1, count: 10)
+            try #require(vf_index_search_with(index, 1, query, 10, 64, 0, nil, 0, &distances, &labels) == 0)
+            let scored = (0..<count).map { r in
+                let row = Array(rows[(r * Self.dim)..<((r + 1) * Self.dim)])
+                return (r, metric == Int32(VF_METRIC_L2) ? vf_l2sqr(query, row, Self.dim) : -vf_inner_product(query, row, Self.dim))
+            }
+            let exact = Set(scored.sorted { $0.1 < $1.1 }.prefix(10).map { Int64($0.0) })
+            found += exact.intersection(labels).count
+            if q == 0 { #expect(labels.allSatisfy { $0 >= 0 }) }
+        }
+        #expect(Double(found) / 500 >= 0.95)
+    }
+
+    @Test func linkRefusesOtherIndexTypes() throws {
+        var out: OpaquePointer?
+        try #require(vf_index_factory(Int32(Self.dim), "Flat", Int32(VF_METRIC_L2), &out) == 0)
+        let index = try #require(out)
+        defer { vf_index_free(index) }
+        #expect(vf_index_hnsw_append(index, 1, [Float](repeating: 0, count: Self.dim)) != 0)
+        #expect(vf_index_hnsw_link(index, nil, nil) != 0)
+        #expect(String(cString: vf_last_error()).contains("HNSW"))
+    }
+
     @Test func innerProductDistancesAreTheProductsBestFirst() throws {
         let index = try Index(count: 1500, metric: Int32(VF_METRIC_INNER_PRODUCT), seed: 21)
         var rng = SplitMix(seed: 22)

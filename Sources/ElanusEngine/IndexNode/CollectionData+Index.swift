@@ -16,9 +16,9 @@ extension CollectionData {
     /// Builds `field`'s index for one flushed segment, writes its file, records it beside the
     /// segment in the meta store, and only then swaps it in. The segment's rows never change, so
     /// the build reads them without holding any lock.
-    func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int) throws(ElanusError) {
+    func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int, progress: BuildProgress? = nil) throws(ElanusError) {
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
-        let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads)
+        let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads, progress: progress)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
         // The file is written and made durable before the flush lock is taken (faiss writes
         // about 630 MB at 1M rows), so flushes, compactions and imports do not wait on it. Until

@@ -32,8 +32,9 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
     static let addSliceRows = 1 << 15
 
     /// Builds the index over `field`'s vectors in `segment` (normalized first for COSINE). Runs
-    /// on the index node's threads; faiss may use `threads` OpenMP threads.
-    static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int) throws(ElanusError) -> FaissIndex {
+    /// on the index node's threads; faiss may use `threads` threads. HNSW builds call
+    /// `progress` (rows linked, rows to link) now and then on the calling thread.
+    static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int, progress: BuildProgress? = nil) throws(ElanusError) -> FaissIndex {
         let dim = field.dim ?? 0
         let rows = segment.rowCount
         guard dim > 0, let factory = plan.factory(rows: rows) else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
@@ -54,11 +55,14 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             if plan.normalizes { normalize(&all, dim: dim) }
             guard vf_index_train(made, Int64(rows), all) == 0 else { throw failure("train") }
         }
+        let hnsw = if case .hnsw = plan.kind { true } else { false }
         var slice: [Float] = []
         slice.reserveCapacity(min(rows, addSliceRows) * dim)
         func add() throws(ElanusError) {
             if plan.normalizes { normalize(&slice, dim: dim) }
-            guard vf_index_add(made, Int64(slice.count / dim), slice) == 0 else { throw failure("add") }
+            // HNSW rows are only stored here and linked all together below.
+            let status = hnsw ? vf_index_hnsw_append(made, Int64(slice.count / dim), slice) : vf_index_add(made, Int64(slice.count / dim), slice)
+            guard status == 0 else { throw failure("add") }
             slice.removeAll(keepingCapacity: true)
         }
         try segment.forEachFloatChunk(field) { (chunk: UnsafeBufferPointer<Float>) throws(ElanusError) in
@@ -71,8 +75,25 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             }
         }
         if !slice.isEmpty { try add() }
+        if hnsw { try link(made, progress: progress) }
         guard vf_index_ntotal(made) == Int64(rows) else { throw .unexpected("faiss add: \(vf_index_ntotal(made)) of \(rows) rows indexed") }
         return index
+    }
+
+    /// Links an HNSW index's stored rows into its graph, passing progress through the shim.
+    private static func link(_ index: OpaquePointer, progress: BuildProgress?) throws(ElanusError) {
+        let status: Int32
+        if let progress {
+            let context = Unmanaged.passUnretained(progress).toOpaque()
+            status = withExtendedLifetime(progress) {
+                vf_index_hnsw_link(index, { context, done, total in
+                    Unmanaged<BuildProgress>.fromOpaque(context!).takeUnretainedValue().update(done: Int(done), total: Int(total))
+                }, context)
+            }
+        } else {
+            status = vf_index_hnsw_link(index, nil, nil)
+        }
+        guard status == 0 else { throw failure("add") }
     }
 
     /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW over L2

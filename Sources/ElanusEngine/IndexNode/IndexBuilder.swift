@@ -52,8 +52,15 @@ final class IndexBuilder: Sendable {
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
             counters.indexBuildsRunning.add(1, ordering: .relaxed)
             defer { counters.indexBuildsRunning.subtract(1, ordering: .relaxed) }
+            // A million-row HNSW build takes minutes: say how far it has got every 15 seconds.
+            let progress = BuildProgress(every: 15) { [logger] done, total in
+                logger.info("index build progress", metadata: [
+                    "collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)",
+                    "rowsLinked": "\(done)", "rows": "\(total)", "percent": "\(done * 100 / max(1, total))",
+                ])
+            }
             do {
-                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads)
+                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress)
                 // The segment's own copy of the vectors may just have been freed (borrowed from
                 // the index now), and faiss's build buffers with it.
                 csys_release_free_memory()

@@ -44,13 +44,13 @@ enum IndexFile {
     static let version: UInt32 = 1
 
     /// Builds `plan`'s index over `field`'s vectors in `segment`. Runs on the index node's
-    /// threads; faiss may use `threads` OpenMP threads.
-    static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int) throws(ElanusError) -> any SegmentIndex {
+    /// threads; faiss may use `threads` threads, and HNSW builds report to `progress`.
+    static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int, progress: BuildProgress? = nil) throws(ElanusError) -> any SegmentIndex {
         switch plan.kind {
         case .exact:
             throw .unexpected("index type \(plan.indexType) has nothing to build")
         case .hnsw, .ivf:
-            return try FaissIndex.build(plan, segment: segment, field: field, threads: threads)
+            return try FaissIndex.build(plan, segment: segment, field: field, threads: threads, progress: progress)
         case .binaryIVF(let nlist):
             var codes: [UInt8] = []
             for chunk in segment.chunks { if case .binaryVector(let bytes)? = chunk.batch.column(field.fieldID)?.values { codes += bytes } }
