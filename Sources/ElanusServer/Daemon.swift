@@ -16,11 +16,11 @@ public enum Daemon {
     public static func run(configuration: ServerConfiguration, logger: Logger) -> Int32 {
         // Segment columns, index builds and request bodies are large blocks that come and go:
         // each gets its own mapping so that freeing it lowers the resident size at once.
-        // The price: faiss's HNSW search allocates and clears a visited table of one byte per
-        // segment row on every query, a fresh mapping page-faulted each time (at 1M rows, ef=256
-        // ran x0.84 of faiss in-process with a 32 MiB threshold, but the HNSW build then peaked
-        // at 1.72 GB instead of about 1.5 GB). Reusing a per-thread visited table in the shim
-        // would remove that cost without the memory.
+        // (A 32 MiB threshold kept freed insert buffers and columns in the heaps, and the 1M-row
+        // HNSW build peaked at 1.72 GB instead of 1.5 GB.) A block this large allocated per query
+        // is a fresh page-faulted mapping each time: faiss's per-search HNSW visited table (1 MB
+        // at 1M rows) cost a third of an ef=256 search that way, so the shim keeps one per thread.
+        // Filtered searches still map their per-row filter states, small beside the filter's work.
         csys_tune_malloc(256 << 10, 4)
         let slot = EngineSlot()
         let handler: RESTHandler

@@ -263,7 +263,7 @@ struct ServerScenarios {
             if chosen == nil && serverRecall >= 0.95 { chosen = (ef, result.requestsPerSecond, inProcess.qps) }
         }
         if let chosen {
-            report.add(scenario, "QPS at ef=\(chosen.ef), the smallest with recall >= 0.95", chosen.qps, "q/s", baseline: chosen.baseline, note: "target >= 0.7")
+            report.add(scenario, "recall >= 0.95 from ef=\(chosen.ef): QPS", chosen.qps, "q/s", baseline: chosen.baseline, note: "target >= 0.7")
         } else {
             report.add(scenario, "smallest ef with recall >= 0.95", 0, "", note: "none in the sweep")
         }
