@@ -262,6 +262,40 @@ import Testing
         #expect(try engine.residentBytes(reloaded) >= (Self.rows - 600) * Self.dim * 4)
     }
 
+    /// A collection dropped while its index builds takes the segment's directory with it, so
+    /// the index file cannot be written: the build ends quietly, and is not counted as failed.
+    @Test func droppingTheCollectionDuringABuildFailsNoBuild() throws {
+        let dir = TemporaryDirectory()
+        var configuration = Engine.Configuration(dataDirectory: dir.file("data"))
+        configuration.flushInterval = 0.01
+        let engine = try Engine(configuration: configuration)
+        defer { engine.close() }
+        // Enough rows in one segment that linking them takes a while (efConstruction 400).
+        let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "400")])
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [spec]))
+        try engine.catalog.load(database: "default", name: "c")
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        var rng = SeededGenerator(seed: 5)
+        let rows = 40_000
+        for start in stride(from: 0, to: rows, by: 5000) {
+            let ids = (start..<(start + 5000)).map(Int64.init)
+            _ = try engine.insert(info, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
+                Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
+                Column(fieldID: info.schema.fields[1].fieldID, width: Self.dim, values: .floatVector((0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) })),
+                Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids)),
+            ]))
+        }
+        try engine.flush(info)
+        let deadline = Date().addingTimeInterval(60)
+        while engine.statistics().indexBuildsRunning == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(engine.statistics().indexBuildsRunning == 1, "the build started")
+        try engine.dropCollection(database: "default", name: "c")
+        while engine.statistics().indexBuildsRunning > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(engine.statistics().indexBuildsRunning == 0)
+        #expect(engine.statistics().indexBuildsFailed == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data/objects/\(info.id)")))
+    }
+
     @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {
         let field = FieldSchema(fieldID: 101, name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", "32")])
         func refuse(_ type: String, _ params: [KeyValue], _ fragment: String) {

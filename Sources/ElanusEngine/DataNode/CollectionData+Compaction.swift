@@ -178,7 +178,10 @@ extension CollectionData {
     /// Steps 3 to 5. Returns false, having changed nothing, when the sources are gone.
     private func commitCompaction(_ output: CompactedSegment, stillIndexed: () -> Set<Int64>) throws(ElanusError) -> Bool {
         try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
-            guard !dropped else { return false }
+            if dropped {
+                removeFilesAfterDrop()
+                return false
+            }
             var merged = output.segment
             let (origins, sourceIDs) = (output.origins, output.sources)
             let wanted = stillIndexed()

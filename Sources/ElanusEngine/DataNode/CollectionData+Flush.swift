@@ -169,7 +169,10 @@ extension CollectionData {
     }
 
     /// Removes everything the collection has in the meta store and the object store (it was
-    /// dropped). Holds the flush lock so no flush writes a file afterwards.
+    /// dropped). Holds the flush lock so no flush writes a file afterwards. Index builds and
+    /// compactions write their files before taking the lock, so one in flight can recreate the
+    /// directory after this; each checks for the drop under the lock once its files are written
+    /// and then calls `removeFilesAfterDrop`.
     func dropData() throws(ElanusError) {
         try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) in
             dropped = true
@@ -177,5 +180,11 @@ extension CollectionData {
             if !keys.isEmpty { try meta.commit(keys) }
             objects.removeTree("\(collectionID)")
         }
+    }
+
+    /// Removes the dropped collection's directory again, with whatever a writer that finished
+    /// after the drop put there. Called under the flush lock with the dropped flag set.
+    func removeFilesAfterDrop() {
+        objects.removeTree("\(collectionID)")
     }
 }

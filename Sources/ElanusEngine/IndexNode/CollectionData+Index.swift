@@ -24,11 +24,28 @@ extension CollectionData {
         // about 630 MB at 1M rows), so flushes, compactions and imports do not wait on it. Until
         // the record below names it, it is an orphan: removed here if the record is not written,
         // or at the next start after a crash.
-        _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
+        do throws(ElanusError) {
+            _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
+        } catch {
+            // A collection dropped during the write can make it fail (its directory removed
+            // under the file); a segment dropped meanwhile (compaction, a partition drop) no
+            // longer needs the index. Neither is a failed build.
+            let dropped = flushLock.withLock { (dropped: inout Bool) in
+                if dropped { removeFilesAfterDrop() }
+                return dropped
+            }
+            objects.remove(file)
+            if dropped || read({ $0.segments[segmentID] == nil }) { return }
+            throw error
+        }
         do throws(ElanusError) {
             let recorded = try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
+                if dropped {
+                    removeFilesAfterDrop()
+                    return false
+                }
                 // The segment may have been dropped (partition, compaction) while the index built.
-                guard !dropped, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
+                guard read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
                 var record: SegmentRecord = try Keys.decode(stored)
                 record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
                 try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
