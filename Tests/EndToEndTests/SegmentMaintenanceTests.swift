@@ -41,6 +41,10 @@ import Testing
         #expect(state?["state"] == "Completed" && state?["compactionID"] == .int(id) && state?["executingPlanNumber"] == 0, "\(state?.serialized() ?? "")")
         guard case .int(let completed)? = state?["completedPlanNumber"] else { return }
         #expect(completed >= 1)
+        let metrics = try #require(try MetricsTests.scrape(server).page)
+        #expect(metrics.value("elanus_compactions_total", ["result": "completed"]) >= Double(completed))
+        #expect(metrics.value("elanus_compactions_total", ["result": "failed"]) == 0)
+        #expect(metrics.value("elanus_compactions_running") == 0)
         // By collection name, the latest job of the collection.
         #expect(try rest.call("collections/get_compaction_state", #"{"collectionName":"cp"}"#).data?["compactionID"] == .int(id))
         #expect(try rest.call("collections/get_compaction_state", #"{"jobID":42}"#).data?["state"] == "UndefiedState")
