@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "kernels.h"
@@ -380,8 +381,17 @@ int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context) 
             };
             // The few rows of the top levels link on the calling thread alone, as in faiss.
             std::vector<std::thread> helpers;
-            if (end - begin > 100)
-                for (int t = 1; t < threads; t++) helpers.emplace_back(work, false);
+            if (end - begin > 100) {
+                for (int t = 1; t < threads; t++) {
+                    // Without a thread to spare, link with the ones there are (a joinable
+                    // thread must never be destroyed by an exception unwinding past it).
+                    try {
+                        helpers.emplace_back(work, false);
+                    } catch (const std::system_error &) {
+                        break;
+                    }
+                }
+            }
             work(true);
             for (auto &helper : helpers) helper.join();
             if (failure) std::rethrow_exception(failure);

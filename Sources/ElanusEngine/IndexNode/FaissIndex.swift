@@ -93,7 +93,7 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         } else {
             status = vf_index_hnsw_link(index, nil, nil)
         }
-        guard status == 0 else { throw failure("add") }
+        guard status == 0 else { throw failure("link") }
     }
 
     /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW over L2
