@@ -15,7 +15,7 @@ public final class Engine: Sendable {
         public var segments = SegmentPolicy()
         /// How often the flusher looks for segments to seal by age and flush, at least.
         public var flushInterval = 1.0
-        /// OpenMP threads one index build may use.
+        /// Threads one index build may use (faiss OpenMP threads, or the shim's own for HNSW).
         public var indexBuildThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         /// Flushed segments with fewer rows are searched exactly instead of indexed.
         public var indexMinSegmentRows = 1024

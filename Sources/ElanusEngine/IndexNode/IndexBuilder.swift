@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 /// The index node: one background thread that finds flushed segments without their vector
-/// index, builds each with faiss (using up to `threads` OpenMP threads), writes the index file
+/// index, builds each with faiss (using up to `threads` threads), writes the index file
 /// and swaps the index into the segment. Searches and inserts go on meanwhile; a segment without
 /// its index is searched exactly. Segments smaller than `minSegmentRows` are not indexed (an
 /// exact scan of them is as fast), as in Milvus.
