@@ -20,8 +20,11 @@ public struct LogRecord: Equatable, Sendable {
 /// - A record is durable once its ticket's `wait()` returns without error; records of one channel
 ///   become durable in position order. Nothing is acknowledged before it is durable.
 /// - `read` returns records of a channel from a position on, in order, verifying each checksum.
-/// - `truncate(below:)` deletes records before a position but always keeps the last record, so
-///   positions continue after a restart instead of starting over.
+/// - `truncate(below:)` deletes records before a position but always keeps the last record.
+/// - Positions never go back: after any truncation, compaction or restart, the next position is
+///   greater than every position ever handed out (and `lastPosition` is at least that great).
+///   Recovery and the apply logic rely on it: a reused position would be skipped as "already
+///   flushed" and its row silently lost.
 /// - All methods may be called from any thread; after `close()`, calls fail.
 public protocol LogBroker: Sendable {
     func submit(channel: String, payload: [UInt8]) -> LogTicket
@@ -29,6 +32,9 @@ public protocol LogBroker: Sendable {
     /// The position of the channel's last record, 0 when it has none.
     func lastPosition(channel: String) throws(ElanusError) -> UInt64
     func truncate(channel: String, below position: UInt64) throws(ElanusError)
+    /// Makes every later position of the channel greater than `position`, durably (recovery
+    /// re-seeds a channel whose head fell below its checkpoint). Never moves positions back.
+    func reserve(channel: String, through position: UInt64) throws(ElanusError)
     /// Deletes a channel and all its records (the collection was dropped).
     func drop(channel: String) throws(ElanusError)
     func close()

@@ -3,6 +3,7 @@ import ElanusCore
 
 /// Key and value layout of WAL records in RocksDB:
 /// - key: `wal/<channel>/` + position as 8 big-endian bytes, so keys sort by position;
+/// - head: `head/<channel>` -> the channel's greatest position, 8 big-endian bytes;
 /// - value: CRC-32C (4 bytes, little-endian) of position + payload, then the payload. Covering
 ///   the position too means a value copied under the wrong key is caught like a flipped bit.
 enum LogRecordCodec {
@@ -10,6 +11,16 @@ enum LogRecordCodec {
 
     static func key(_ channel: String, _ position: UInt64) -> [UInt8] {
         channelPrefix(channel) + bigEndian(position)
+    }
+
+    /// The channel's head: the greatest position ever handed out and written, stored beside the
+    /// records (outside every channel's record prefix) in the same batch as the records it
+    /// covers. Positions continue from it even when no record is left to read the last one from.
+    static func headKey(_ channel: String) -> [UInt8] { Array("head/\(channel)".utf8) }
+
+    static func decodeHead(_ value: [UInt8]) -> UInt64? {
+        guard value.count == 8 else { return nil }
+        return value.reduce(0) { ($0 << 8) | UInt64($1) }
     }
 
     static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * $0)) } }

@@ -6,6 +6,8 @@ import Synchronization
 public final class MemoryLogBroker: LogBroker {
     private struct State {
         var channels: [String: [LogRecord]] = [:]
+        /// The greatest position handed out per channel (positions never go back).
+        var heads: [String: UInt64] = [:]
         var closed = false
     }
 
@@ -16,7 +18,8 @@ public final class MemoryLogBroker: LogBroker {
     public func submit(channel: String, payload: [UInt8]) -> LogTicket {
         state.withLock { s in
             if s.closed { return LogTicket(failed: .unexpected("log broker is closed")) }
-            let position = (s.channels[channel]?.last?.position ?? 0) + 1
+            let position = (s.heads[channel] ?? 0) + 1
+            s.heads[channel] = position
             s.channels[channel, default: []].append(LogRecord(position: position, payload: payload))
             let ticket = LogTicket(position: position)
             ticket.complete(nil)
@@ -38,7 +41,7 @@ public final class MemoryLogBroker: LogBroker {
     public func lastPosition(channel: String) throws(ElanusError) -> UInt64 {
         try state.withLock { s throws(ElanusError) in
             try open(s)
-            return s.channels[channel]?.last?.position ?? 0
+            return s.heads[channel] ?? 0
         }
     }
 
@@ -55,6 +58,14 @@ public final class MemoryLogBroker: LogBroker {
         try state.withLock { s throws(ElanusError) in
             try open(s)
             s.channels[channel] = nil
+            s.heads[channel] = nil
+        }
+    }
+
+    public func reserve(channel: String, through position: UInt64) throws(ElanusError) {
+        try state.withLock { s throws(ElanusError) in
+            try open(s)
+            s.heads[channel] = max(s.heads[channel] ?? 0, position)
         }
     }
 

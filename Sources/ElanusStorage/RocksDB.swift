@@ -125,14 +125,25 @@ public final class RocksDB: @unchecked Sendable {
         }
     }
 
-    /// Removes the table files whose keys all lie in [start, end). Only for a range that a
-    /// range deletion already covers and whose keys are never written again: the space comes
-    /// back now instead of at RocksDB's next compaction of those files.
-    public func deleteFiles(from start: [UInt8], to end: [UInt8]) throws(RocksDBError) {
+    /// Removes the table files (below level 0) whose keys all lie in [start, end]: both ends
+    /// are INCLUSIVE, as RocksDB's DeleteFilesInRange with include_end, which is what the C API
+    /// calls. A file whose greatest key is `end` goes too, so pass the greatest key that may be
+    /// removed, never the first one to keep. Only for a range that a range deletion already
+    /// covers and whose keys are never written again: the space comes back now instead of at
+    /// RocksDB's next compaction of those files.
+    public func deleteFiles(from start: [UInt8], through end: [UInt8]) throws(RocksDBError) {
         try withDB("delete files in range") { (db: OpaquePointer) throws(RocksDBError) in
             var error: UnsafeMutablePointer<CChar>?
             RocksDB.withCBytes(start, end) { a, al, b, bl in rocksdb_delete_file_in_range(db, a, al, b, bl, &error) }
             try RocksDB.check(error, "delete files in range")
+        }
+    }
+
+    /// Compacts every key range now, down to the last level (tests use it to put records where
+    /// restarts and background compactions would put them over time).
+    public func compactAll() throws(RocksDBError) {
+        try withDB("compact range") { (db: OpaquePointer) throws(RocksDBError) in
+            rocksdb_compact_range(db, nil, 0, nil, 0)
         }
     }
 

@@ -14,6 +14,7 @@ import Synchronization
 /// later submissions: positions already handed out may have a hole, so nothing may follow them.
 public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     private struct Pending {
+        var channel: String
         var key: [UInt8]
         var value: [UInt8]
         var ticket: LogTicket
@@ -57,7 +58,7 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
             s.nextPosition[channel] = position + 1
             let ticket = LogTicket(position: position)
             s.pending.append(Pending(
-                key: LogRecordCodec.key(channel, position), value: LogRecordCodec.encodeValue(position, payload), ticket: ticket))
+                channel: channel, key: LogRecordCodec.key(channel, position), value: LogRecordCodec.encodeValue(position, payload), ticket: ticket))
             if s.pending.count == 1 { wake.signal() }
             return ticket
         }
@@ -77,8 +78,17 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                     break
                 }
                 var error: ElanusError?
+                // Each channel's head goes in the same batch as its records, so the head is never
+                // behind a durable record: positions continue from it even after truncation and
+                // compaction have removed every record that a lookup of the last key would find.
+                var heads: [String: UInt64] = [:]
+                for item in group { heads[item.channel] = max(heads[item.channel] ?? 0, item.ticket.position) }
+                var mutations: [RocksDB.Mutation] = group.map { .put(key: $0.key, value: $0.value) }
+                for (channel, head) in heads {
+                    mutations.append(.put(key: LogRecordCodec.headKey(channel), value: LogRecordCodec.bigEndian(head)))
+                }
                 do {
-                    try db.write(group.map { .put(key: $0.key, value: $0.value) }, sync: true)
+                    try db.write(mutations, sync: true)
                     syncCount.add(1, ordering: .relaxed)
                 } catch let e {
                     error = e.asElanusError
@@ -114,8 +124,11 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
         if let next = state.withLock({ $0.nextPosition[channel] }) { return next - 1 }
         let prefix = LogRecordCodec.channelPrefix(channel)
         do {
-            guard let key = try db.lastKey(prefix: prefix) else { return 0 }
-            return LogRecordCodec.position(fromKey: key, prefixLength: prefix.count) ?? 0
+            // The greater of the head and the last record: a WAL written before heads existed
+            // has only records; a head is never behind its records.
+            let head = try db.get(LogRecordCodec.headKey(channel)).flatMap(LogRecordCodec.decodeHead) ?? 0
+            guard let key = try db.lastKey(prefix: prefix) else { return head }
+            return max(head, LogRecordCodec.position(fromKey: key, prefixLength: prefix.count) ?? 0)
         } catch {
             throw error.asElanusError
         }
@@ -126,23 +139,46 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
         let cut = min(position, last)
         guard cut > 1 else { return }
         do {
+            // The range deletion's end is exclusive: the record at `cut` stays.
             try db.write([.deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, cut))], sync: true)
             // And the table files wholly below the cut go now rather than at RocksDB's next
-            // compaction. Nothing reads below a checkpoint again, so a record that a removed
+            // compaction. This range's end is INCLUSIVE, so it ends at `cut - 1`: ending at `cut`
+            // removed a compacted file whose last key was the record at `cut`, which may be the
+            // channel's last. Nothing reads below a checkpoint again, so a record that a removed
             // file's tombstone no longer hides changes nothing; the next truncation hides it.
-            try db.deleteFiles(from: LogRecordCodec.key(channel, 0), to: LogRecordCodec.key(channel, cut))
+            try db.deleteFiles(from: LogRecordCodec.key(channel, 0), through: LogRecordCodec.key(channel, cut - 1))
         } catch {
             throw error.asElanusError
         }
     }
 
-    public func drop(channel: String) throws(ElanusError) {
-        state.withLock { _ = $0.nextPosition.removeValue(forKey: channel) }
+    public func reserve(channel: String, through position: UInt64) throws(ElanusError) {
+        // Looked up before taking the lock: it may read RocksDB.
+        let last = try lastPosition(channel: channel)
+        guard last < position else { return }
         do {
-            try db.write([.deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, UInt64.max))], sync: true)
+            try db.write([.put(key: LogRecordCodec.headKey(channel), value: LogRecordCodec.bigEndian(position))], sync: true)
         } catch {
             throw error.asElanusError
         }
+        state.withLock { s in s.nextPosition[channel] = max(s.nextPosition[channel] ?? 0, position + 1) }
+    }
+
+    public func drop(channel: String) throws(ElanusError) {
+        state.withLock { _ = $0.nextPosition.removeValue(forKey: channel) }
+        do {
+            try db.write([
+                .deleteRange(start: LogRecordCodec.key(channel, 0), end: LogRecordCodec.key(channel, UInt64.max)),
+                .delete(key: LogRecordCodec.headKey(channel)),
+            ], sync: true)
+        } catch {
+            throw error.asElanusError
+        }
+    }
+
+    /// Compacts the whole store now (tests: records move out of level 0, as after restarts).
+    public func compactForTesting() throws(ElanusError) {
+        do { try db.compactAll() } catch { throw error.asElanusError }
     }
 
     /// Lets queued records reach the disk, stops the committer and closes RocksDB.

@@ -55,6 +55,51 @@ import Testing
         #expect(try log.lastPosition(channel: "c") == 0)
     }
 
+    /// A broker "as after a restart": the same memory broker, or the RocksDB WAL closed and
+    /// opened again on its directory, compacted first so that records leave level 0 as restarts
+    /// and RocksDB's own compactions move them.
+    func restarted(_ log: any LogBroker, _ kind: Kind, _ dir: TemporaryDirectory?) throws -> any LogBroker {
+        guard kind == .rocksdb, let rocks = log as? RocksLogBroker, let dir else { return log }
+        try rocks.compactForTesting()
+        rocks.close()
+        return try RocksLogBroker(path: dir.file("wal"))
+    }
+
+    /// Issue 20, item 1: truncating at the last record after a compaction removed the table file
+    /// holding that record (an inclusive range end), and positions restarted at 1.
+    @Test(arguments: Kind.allCases)
+    func positionsNeverGoBackAfterTruncationCompactionAndRestart(kind: Kind) throws {
+        var (log, dir) = try make(kind)
+        defer { log.close(); _ = dir }
+        for round in 0..<6 {
+            let first = UInt64(round * 3)
+            for i in 1...3 { #expect(try log.append(channel: "c", payload: [UInt8(round), UInt8(i)]) == first + UInt64(i)) }
+            log = try restarted(log, kind, dir)
+            // A flush whose checkpoint is the last record: the cut is the last position.
+            try log.truncate(channel: "c", below: first + 4)
+            log = try restarted(log, kind, dir)
+            #expect(try log.lastPosition(channel: "c") == first + 3)
+            #expect(try log.read(channel: "c", from: first + 1, limit: 10).map(\.position).contains(first + 3))
+        }
+        #expect(try log.append(channel: "c", payload: [9]) == 19)
+        log = try restarted(log, kind, dir)
+        #expect(try log.read(channel: "c", from: 19, limit: 10) == [LogRecord(position: 19, payload: [9])])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func reserveMovesPositionsForwardOnlyAndDurably(kind: Kind) throws {
+        var (log, dir) = try make(kind)
+        defer { log.close(); _ = dir }
+        _ = try log.append(channel: "r", payload: [1])
+        try log.reserve(channel: "r", through: 40)
+        #expect(try log.lastPosition(channel: "r") == 40)
+        try log.reserve(channel: "r", through: 7)
+        log = try restarted(log, kind, dir)
+        #expect(try log.lastPosition(channel: "r") == 40)
+        #expect(try log.append(channel: "r", payload: [2]) == 41)
+        #expect(try log.read(channel: "r", from: 0, limit: 10).map(\.position) == [1, 41])
+    }
+
     @Test(arguments: Kind.allCases)
     func concurrentSubmittersGetDistinctGaplessPositions(kind: Kind) throws {
         let (log, dir) = try make(kind)

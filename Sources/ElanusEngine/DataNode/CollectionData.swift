@@ -217,7 +217,20 @@ final class CollectionData: Sendable {
         partitions: Set<Int64>, released: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void, progress: (Int, Int) -> Void
     ) throws(ElanusError) {
         try loadFlushed(partitions: partitions, released: released, indexPlans: indexPlans, warn: warn)
-        var position = state.withLock { $0.flushed.checkpoint } + 1
+        let (checkpoint, flushedThrough) = state.withLock { ($0.flushed.checkpoint, $0.flushedThrough.values.max() ?? 0) }
+        // Positions must never go back: a record written at or below the checkpoint (or below a
+        // partition's flushed-through position) would be skipped on apply and replay as if it
+        // were already in a segment file. A head below the checkpoint means the WAL lost its tail
+        // (it happened when truncation removed the table file holding the last record): the
+        // records up to the checkpoint are all in segment files, so re-seeding the positions
+        // past it loses nothing; say so loudly.
+        let last = try broker.lastPosition(channel: channel)
+        let floor = max(checkpoint, flushedThrough)
+        if last < floor {
+            warn("WAL channel \(channel): last position \(last) is below the flushed checkpoint \(checkpoint) (segments flushed through \(flushedThrough)); positions re-seeded to continue after \(floor)")
+            try broker.reserve(channel: channel, through: floor)
+        }
+        var position = checkpoint + 1
         var records = 0
         var rows = 0
         while true {
