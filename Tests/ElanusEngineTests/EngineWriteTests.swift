@@ -1,6 +1,7 @@
 import Dispatch
 import ElanusCore
 import ElanusEngine
+import ElanusStorage
 import ElanusTestSupport
 import Testing
 
@@ -135,5 +136,43 @@ import Testing
         let reopened = try Self.open(dir)
         defer { reopened.close() }
         #expect(try reopened.rowCount(try reopened.catalog.collection(database: "default", name: "c")) == 2000)
+    }
+
+    /// A WAL whose channel lost its tail below the flushed checkpoint (what the inclusive file
+    /// removal did) is re-seeded at start: later writes get positions past the checkpoint and are
+    /// neither skipped on apply nor on replay.
+    @Test func aChannelBelowItsCheckpointIsReseededAndLosesNothing() throws {
+        let dir = TemporaryDirectory()
+        var channel = ""
+        do {
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            let info = try Self.create(engine)
+            try engine.createIndex(database: "default", collection: "c", IndexSpec(indexName: "v", fieldName: "v", indexType: "FLAT", metricType: "L2"))
+            try engine.catalog.load(database: "default", name: "c")
+            channel = "collection-\(info.id)"
+            for k in Int64(1)...5 { _ = try engine.insert(info, partitionName: nil, batch: Self.batch([k])) }
+            try engine.flush(info)
+        }
+        do {
+            // The records and the head are gone, as if a truncation had removed them.
+            let wal = try RocksLogBroker(path: dir.file("data") + "/wal")
+            try wal.drop(channel: channel)
+            wal.close()
+        }
+        do {
+            let engine = try Self.open(dir)
+            defer { engine.close() }
+            let info = try engine.catalog.collection(database: "default", name: "c")
+            _ = try engine.insert(info, partitionName: nil, batch: Self.batch([6, 7]))
+            _ = try engine.upsert(info, partitionName: nil, batch: Self.batch([3], seed: 50))
+            #expect(keys(try engine.get(info, keys: (1...7).map { .int($0) })) == [1, 2, 3, 4, 5, 6, 7])
+        }
+        let engine = try Self.open(dir)
+        defer { engine.close() }
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        let rows = try engine.get(info, keys: (1...7).map { .int($0) })
+        #expect(keys(rows) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(rows.column(101)?.value(at: 2) == .floatVector([53, 54, 55, 56]))
     }
 }
