@@ -3,6 +3,8 @@
 public struct ElanusError: Error, Equatable, Sendable, CustomStringConvertible {
     public var code: ErrorCode
     public var message: String
+    /// Set where the code alone misleads: Milvus answers some bad input with 65535.
+    private var blamesCaller: Bool?
 
     public init(_ code: ErrorCode, _ message: String) {
         self.code = code
@@ -12,7 +14,7 @@ public struct ElanusError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "[\(code.rawValue)] \(message)" }
 
     /// Whether the caller caused it (bad input) rather than the server (I/O, bugs).
-    public var isCallerFault: Bool { code != .unexpected && code != .notReady }
+    public var isCallerFault: Bool { blamesCaller ?? (code != .unexpected && code != .notReady) }
 }
 
 /// Milvus error codes (pkg/util/merr), the subset Elanus answers with.
@@ -59,5 +61,13 @@ extension ElanusError {
 
     public static func unexpected(_ message: String) -> ElanusError {
         ElanusError(.unexpected, message)
+    }
+
+    /// Bad input that Milvus answers with 65535 (an invalid limit or offset): the code a Milvus
+    /// client expects, but logged as the caller's mistake, not as a server failure.
+    public static func badRequest(_ message: String) -> ElanusError {
+        var error = ElanusError(.unexpected, message)
+        error.blamesCaller = true
+        return error
     }
 }

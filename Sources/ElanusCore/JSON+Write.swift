@@ -1,4 +1,16 @@
 extension JSON {
+    /// About how many bytes `serialized()` writes (strings counted unescaped, numbers at 20),
+    /// without writing them: bounds a response before it is built.
+    public var approximateByteCount: Int {
+        switch self {
+        case .null, .bool: return 5
+        case .int, .double: return 20
+        case .string(let s): return s.utf8.count + 2
+        case .array(let items): return items.reduce(2) { $0 + $1.approximateByteCount + 1 }
+        case .object(let members): return members.reduce(2) { $0 + $1.key.utf8.count + 4 + $1.value.approximateByteCount }
+        }
+    }
+
     /// Compact JSON text. Non-finite doubles (which no parsed document contains) are written as
     /// null so that the output is always valid JSON.
     public func serialized() -> String {

@@ -65,7 +65,12 @@ extension Engine {
     func expireRows(_ info: CollectionInfo, _ data: CollectionData) {
         guard let ttl = info.properties["collection.ttl.seconds"].flatMap(Int64.init), ttl > 0 else { return }
         let nowMs = UInt64(Date().timeIntervalSince1970 * 1000)
-        let cutoffMs = nowMs > UInt64(ttl) * 1000 ? nowMs - UInt64(ttl) * 1000 : 0
+        // The TTL comes from a request (any non-negative Int64 is accepted, as in Milvus): a
+        // product past the clock, or past UInt64, expires nothing rather than trapping here at
+        // every flush round and every start.
+        let (ttlMs, overflow) = UInt64(ttl).multipliedReportingOverflow(by: 1000)
+        guard !overflow, ttlMs < nowMs else { return }
+        let cutoffMs = nowMs - ttlMs
         let expired = data.expire(before: HybridTimestamp.compose(physicalMs: cutoffMs, logical: 0))
         if expired > 0 { logger.info("rows expired", metadata: ["collection": "\(info.name)", "rows": "\(expired)", "ttlSeconds": "\(ttl)"]) }
     }

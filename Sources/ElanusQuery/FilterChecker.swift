@@ -256,6 +256,10 @@ private struct Checker {
         case (.arithmetic(let c, let aop, let operand), .value(let v)):
             guard v.isNumber else { throw FilterError("arithmetic results compare only with numbers", offset: offset) }
             if aop == .mod, case .scalar(_, let t) = c, !t.isInteger { throw FilterError("'%' needs an integer field", offset: offset) }
+            // A zero divisor would make every row's value undefined: refused, not "matches nothing".
+            if aop == .mod || aop == .div, operand.doubleValue == 0 {
+                throw FilterError("division or modulus by zero", offset: offset)
+            }
             return .arithmetic(c, aop, operand, op, v)
         case (.arrayLength(let c), .value(.int(let n))):
             return .arrayLength(c, op, n)

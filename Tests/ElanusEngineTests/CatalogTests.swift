@@ -131,7 +131,7 @@ import Testing
         try catalog.createCollection(Self.request("c"))
         try catalog.alterCollectionProperties(database: "default", name: "c", set: [KeyValue("collection.ttl.seconds", "60"), KeyValue("mmap.enabled", "true")])
         #expect(throws: ElanusError.self) {
-            try catalog.alterCollectionProperties(database: "default", name: "c", set: [KeyValue("collection.ttl.seconds", "-1")])
+            try catalog.alterCollectionProperties(database: "default", name: "c", set: [KeyValue("collection.ttl.seconds", "-2")])
         }
         try catalog.dropCollectionProperties(database: "default", name: "c", keys: ["mmap.enabled"])
         #expect(try catalog.collection(database: "default", name: "c").properties == [KeyValue("collection.ttl.seconds", "60")])

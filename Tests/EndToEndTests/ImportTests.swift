@@ -153,7 +153,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: imports + "/mismatch", withIntermediateDirectories: true)
         try Self.npy("<i8", [3], Self.littleEndian([Int64(4000), 4001, 4002])).write(to: URL(fileURLWithPath: imports + "/mismatch/id.npy"))
         try Self.npy("<f4", [2, 4], Self.littleEndian([Float](repeating: 1, count: 8).map(\.bitPattern))).write(to: URL(fileURLWithPath: imports + "/mismatch/vector.npy"))
+        // A crafted width that overflowed `size * 4` and killed the server (issue 20, item 6).
+        try FileManager.default.createDirectory(atPath: imports + "/crafted", withIntermediateDirectories: true)
+        try Self.npy("<U9223372036854775807", [3], []).write(to: URL(fileURLWithPath: imports + "/crafted/title.npy"))
         let failures: [([[String]], String)] = [
+            ([["crafted/title.npy"]], "dtype <U9223372036854775807 is wider than 1048576 characters"),
             ([["rows.jsonl"], ["bad.jsonl"]], "file bad.jsonl line 57: field 'vector' (FloatVector): the dimension is 4 but the vector has 3 elements"),
             ([["syntax.json"]], "file syntax.json line 3: invalid JSON"),
             ([["open.csv"]], "file open.csv line 3: a quoted cell is not closed"),
@@ -196,7 +200,7 @@ import Testing
 
         let list = try #require(try rest.call("jobs/import/list", #"{"collectionName":"docs"}"#).data?["records"])
         guard case .array(let records) = list else { throw ElanusError(.unexpected, "records is not a list") }
-        #expect(records.count == 10)
+        #expect(records.count == 11)
 
         // SIGKILL: every committed row and every job is there after the restart.
         server.kill()
@@ -232,5 +236,39 @@ import Testing
         // 40,000 rows take most of a second to read: the kill came while the job was running.
         #expect(server.log().contains("import job resumes after a restart"))
         #expect(try Self.count(rest) == .int(Int64(rows)))
+    }
+
+    /// A job whose runs keep ending with the process (a file that crashes the server) is
+    /// quarantined as Failed after three such runs instead of putting the server in a crash loop.
+    @Test func aJobThatKeepsKillingTheServerIsQuarantined() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        var server = ElanusProcess(dataDirectory: data)
+        try server.start()
+        var rest = RESTClient(port: server.port)
+        #expect(try rest.call("collections/create", Self.schema).code == 0)
+        try (0..<60_000).map { Self.jsonRow($0) }.joined(separator: "\n").write(toFile: data + "/import/big.jsonl", atomically: true, encoding: .utf8)
+        let job = try Self.create(rest, [["big.jsonl"]])
+        for round in 0..<3 {
+            // Killed while the job runs, as a crash in its reader would end it.
+            let deadline = Date().addingTimeInterval(20)
+            var state: JSON?
+            repeat {
+                state = try rest.call("jobs/import/describe", #"{"jobId":"\#(job)"}"#).data?["state"]
+                if state == "Importing" { break }
+                usleep(5_000)
+            } while Date() < deadline
+            #expect(state == "Importing", "round \(round)")
+            server.kill()
+            server = ElanusProcess(dataDirectory: data)
+            try server.start()
+            rest = RESTClient(port: server.port)
+        }
+        defer { server.terminate() }
+        let done = try Self.wait(rest, job)
+        #expect(done["state"] == "Failed")
+        if case .string(let reason)? = done["reason"] { #expect(reason.contains("started 3 times")) } else { Issue.record("no reason: \(done)") }
+        #expect(server.log().contains("import job quarantined"))
+        #expect(try Self.count(rest) == .int(0))
     }
 }

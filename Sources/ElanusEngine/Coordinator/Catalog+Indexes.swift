@@ -5,6 +5,7 @@ extension Catalog {
     /// Adds an index spec. Milvus allows one index per field and unique index names; creating the
     /// same spec again is accepted and changes nothing.
     public func createIndex(database: String, collection: String, _ spec: IndexSpec) throws(ElanusError) {
+        try validateName(spec.indexName, kind: .index, limits: limits)
         try update(database: database, name: collection) { info throws(ElanusError) in
             if let existing = info.indexes.first(where: { $0.fieldName == spec.fieldName }) {
                 guard existing == spec else {

@@ -156,6 +156,7 @@ public final class Catalog: Sendable {
         for index in request.indexes where request.schema.field(named: index.fieldName) == nil {
             throw ElanusError(.missingRequired, "missing required parameters, error: field \(index.fieldName) of index \(index.indexName) does not exist in the schema")
         }
+        for index in request.indexes { try validateName(index.indexName, kind: .index, limits: limits) }
         return try state.withLock { s throws(ElanusError) in
             let db = try s.database(request.database)
             if let existingID = s.names[db.id]?[request.name], let existing = s.collections[existingID] {
@@ -293,13 +294,19 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// The longest collection TTL, 100 years (Milvus's `common.MaxTTLSeconds`).
+    public static let maxTTLSeconds: Int64 = 3_155_760_000
+
     /// Checks the collection properties whose values Elanus interprets.
     private func validateProperties(_ properties: [KeyValue]) throws(ElanusError) {
         for kv in properties {
             switch kv.key {
             case "collection.ttl.seconds":
-                guard let ttl = Int64(kv.value), ttl >= 0 else {
-                    throw .invalidParameter("collection TTL \(kv.value) is not a valid non-negative integer")
+                // Milvus 2.6's range: -1 (no TTL) to 100 years. Bounded so that no arithmetic on
+                // it (seconds to milliseconds, to a timestamp) can overflow.
+                guard let ttl = Int64(kv.value) else { throw .invalidParameter("collection TTL is not a valid positive integer") }
+                guard ttl >= -1 && ttl <= Catalog.maxTTLSeconds else {
+                    throw .invalidParameter("collection TTL is out of range, expect [-1, \(Catalog.maxTTLSeconds)], got \(ttl)")
                 }
             case "mmap.enabled":
                 guard ["true", "false"].contains(kv.value.lowercased()) else {

@@ -98,13 +98,37 @@ extension Engine {
         return reader
     }
 
+    /// Runs of one job that may end without finishing (a crash, a SIGKILL) before it is
+    /// quarantined as Failed instead of run at every start.
+    static let maxUnfinishedImportRuns = 3
+
     /// Loads the jobs at start. Unfinished ones committed nothing (their files are orphans the
-    /// collections' recovery removed), so they go back to Pending and run again.
+    /// collections' recovery removed), so they go back to Pending and run again, unless their
+    /// runs ended without finishing too often: a file that crashes the server must not put it in
+    /// a crash loop. A record that cannot be decoded is skipped and logged, not fatal.
     func recoverImportJobs() throws(ElanusError) {
         var jobs: [Int64: ImportJob] = [:]
-        for (_, value) in try metaStore.scan(prefix: ImportJob.keyPrefix) {
-            var job: ImportJob = try Keys.decode(value)
-            if !job.finished {
+        for (key, value) in try metaStore.scan(prefix: ImportJob.keyPrefix) {
+            var job: ImportJob
+            do { job = try Keys.decode(value) } catch {
+                logger.error("an import job record cannot be read; it is skipped", metadata: ["key": "\(key)", "error": "\(error.message)"])
+                continue
+            }
+            if !job.finished, let runs = job.unfinishedRuns, runs >= Engine.maxUnfinishedImportRuns {
+                let reason = "import failed: the job was started \(runs) times and the server stopped each time before it finished; it is not run again (its files may crash the server: see the log)"
+                logger.error("import job quarantined", metadata: ["jobId": "\(job.id)", "collection": "\(job.collection)", "unfinishedRuns": "\(runs)"])
+                job.state = .failed
+                job.reason = reason
+                job.importedRows = 0
+                job.completeTime = UInt64(Date().timeIntervalSince1970 * 1000)
+                for g in job.groups.indices where job.groups[g].state != .completed {
+                    job.groups[g].state = .failed
+                    job.groups[g].reason = reason
+                }
+                do { try metaStore.commit([.put(ImportJob.key(job.id), try Keys.encode(job))]) } catch {
+                    logger.error("cannot record the import job's quarantine", metadata: ["jobId": "\(job.id)", "error": "\(error)"])
+                }
+            } else if !job.finished {
                 job.state = .pending
                 job.importedRows = 0
                 for i in job.groups.indices { job.groups[i] = ImportJob.Group(files: job.groups[i].files, fileSize: job.groups[i].fileSize) }
@@ -126,8 +150,16 @@ extension Engine {
         importJobs.withLock { jobs in if jobs[id] != nil { change(&jobs[id]!) } }
     }
 
-    private func runImport(_ start: ImportJob) {
+    private func runImport(_ pending: ImportJob) {
         let began = DispatchTime.now().uptimeNanoseconds
+        // Durable before the files are read: if this run kills the process, the next start knows.
+        var start = pending
+        start.unfinishedRuns = (start.unfinishedRuns ?? 0) + 1
+        do { try metaStore.commit([.put(ImportJob.key(start.id), try Keys.encode(start))]) } catch {
+            failImport(start.id, error)
+            return
+        }
+        updateJob(start.id) { $0.unfinishedRuns = start.unfinishedRuns }
         updateJob(start.id) { $0.state = .importing }
         logger.info("import job started", metadata: ["jobId": "\(start.id)", "collection": "\(start.collection)"])
         var written: [CollectionData.ImportedSegment] = []
@@ -194,7 +226,11 @@ extension Engine {
         } catch {
             for segment in written { data?.objects.remove(segment.file) }
             if importLoop.isStopping {
-                // Left as it is persisted (Pending or Importing): the next start runs it again.
+                // Left Pending: the next start runs it again. A clean interruption is no sign of
+                // a bad job, so this run is not counted.
+                if (try? metaStore.commit([.put(ImportJob.key(pending.id), try Keys.encode(pending))])) == nil {
+                    logger.warning("cannot record the import job's interruption", metadata: ["jobId": "\(start.id)"])
+                }
                 logger.info("import job interrupted by shutdown; it runs again at the next start", metadata: ["jobId": "\(start.id)"])
                 return
             }

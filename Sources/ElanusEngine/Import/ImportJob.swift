@@ -36,6 +36,10 @@ public struct ImportJob: Codable, Sendable, Equatable {
     public var completeTime: UInt64?
     /// Rows read and checked so far; all of them once Completed.
     public var importedRows = 0
+    /// How many times a run of the job began and did not end (recorded before each run, taken
+    /// back when a shutdown interrupts it cleanly). A job that keeps killing the server is
+    /// quarantined instead of run at every start. Optional: jobs written before it decode.
+    public var unfinishedRuns: Int?
     public var fileSize: Int { groups.reduce(0) { $0 + $1.fileSize } }
 
     /// 0 to 100: the share of the files' bytes read, 100 only once committed.

@@ -26,6 +26,9 @@ struct NumpyArray {
 
     struct Failure: Error { var reason: String }
 
+    /// The widest fixed-width unicode dtype read (`<U1048576`).
+    static let maxUnicodeWidth = 1 << 20
+
     init(_ bytes: [UInt8]) throws(Failure) {
         guard bytes.count >= 10, bytes.starts(with: [0x93] + Array("NUMPY".utf8)) else { throw Failure(reason: "not a .npy file (no \\x93NUMPY magic)") }
         let major = bytes[6]
@@ -64,7 +67,11 @@ struct NumpyArray {
         case "i" where [1, 2, 4, 8].contains(size): (kind, itemSize) = (.int(bytes: size), size)
         case "u" where [1, 2, 4].contains(size): (kind, itemSize) = (.uint(bytes: size), size)
         case "f" where [4, 8].contains(size): (kind, itemSize) = (.float(bytes: size), size)
-        case "U" where size > 0: (kind, itemSize) = (.unicode(count: size), size * 4)
+        // The width comes from the file: bounded before `size * 4`, far past any VarChar's
+        // 65,535 characters.
+        case "U" where size > 0 && size <= NumpyArray.maxUnicodeWidth: (kind, itemSize) = (.unicode(count: size), size * 4)
+        case "U" where size > NumpyArray.maxUnicodeWidth:
+            throw Failure(reason: "dtype \(type) is wider than \(NumpyArray.maxUnicodeWidth) characters")
         default: throw Failure(reason: "dtype \(type) is not supported (use bool, int8 to int64, uint8 to uint32, float32, float64 or fixed-width unicode)")
         }
         let start = headerStart + headerLength

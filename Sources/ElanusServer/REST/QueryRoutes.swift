@@ -27,7 +27,10 @@ enum QueryRoutes {
         let (limit, offset) = try ReadRequest.window(body)
         let renderer = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context))
         let rows = try context.engine.query(info, predicate: predicate, partitionNames: partitions, limit: limit, offset: offset)
-        return Envelope.success(.array(renderer.render(rows)), extra: [("cost", 0)])
+        let rendered = renderer.render(rows)
+        var budget = ReadRequest.OutputBudget(what: "query")
+        for row in rendered { try budget.add(row) }
+        return Envelope.success(.array(rendered), extra: [("cost", 0)])
     }
 
     static func search(_ context: RouteContext) throws -> HTTPResponse {
@@ -65,6 +68,7 @@ enum QueryRoutes {
             guard size >= 1 && size <= 1024 else { throw ElanusError.invalidParameter("groupSize must be in [1, 1024], got \(size)") }
             grouping = SearchRequest.Grouping(field: groupField, size: size)
         }
+        try ReadRequest.checkResultEntries(nq: vectors.count, limit: limit, offset: offset, groupSize: grouping?.size ?? 1)
         return SearchRequest(
             field: field, metric: try ReadRequest.metric(body, field: field, info: info), vectors: vectors, limit: limit, offset: offset,
             predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
@@ -97,9 +101,13 @@ enum QueryRoutes {
     static func render(_ results: [[SearchHit]], info: CollectionInfo, body: RequestBody, context: RouteContext) throws(ElanusError) -> HTTPResponse {
         let renderer = try outputRenderer(body, info: info, context: context)
         var items: [JSON] = []
+        var budget = ReadRequest.OutputBudget(what: "search")
         for hits in results {
             let rows = renderer.render(hits.map { ($0.batch, $0.row) })
-            for (hit, row) in zip(hits, rows) { items.append(withDistance(row, hit.score)) }
+            for (hit, row) in zip(hits, rows) {
+                try budget.add(row)
+                items.append(withDistance(row, hit.score))
+            }
         }
         return Envelope.success(.array(items), extra: [("topks", .array(results.map { .int(Int64($0.count)) })), ("cost", 0)])
     }

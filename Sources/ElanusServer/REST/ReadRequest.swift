@@ -6,18 +6,50 @@ import ElanusQuery
 /// their exprParams, consistency levels, and search vectors in every encoding Milvus accepts.
 enum ReadRequest {
     static let maxResultWindow = 16_384
+    /// Hits one search request may ask for in all (nq x (limit + offset) x groupSize): Milvus's
+    /// `proxy.maxResultEntries`, which Elanus always enforces. 1,000 vectors x 16,384 took 3.6 GB.
+    static let maxResultEntries = 1 << 20
+    /// Bytes of rows one read answers with: Milvus's `quotaAndLimits.limits.maxOutputSize`.
+    static let maxOutputBytes = 100 << 20
 
-    /// `limit` and `offset`, checked as Milvus checks them (65535 with "invalid" when out of range).
+    /// Throws Milvus's error when a search asks for more hits than `maxResultEntries`. Each
+    /// factor is already bounded (16,384 at most), so the product cannot overflow.
+    static func checkResultEntries(nq: Int, limit: Int, offset: Int, groupSize: Int) throws(ElanusError) {
+        let entries = nq * (limit + offset) * groupSize
+        guard entries <= maxResultEntries else {
+            throw .badRequest(
+                "number of result entries is too large: nq (\(nq)) x (limit + offset) (\(limit + offset))\(groupSize > 1 ? " x groupSize (\(groupSize))" : "") = \(entries), at most \(maxResultEntries)")
+        }
+    }
+
+    /// Counts rendered rows against `maxOutputBytes`; throws Milvus's error past it.
+    struct OutputBudget {
+        let what: String
+        var used = 0
+
+        mutating func add(_ row: JSON) throws(ElanusError) {
+            used += row.approximateByteCount
+            if used > ReadRequest.maxOutputBytes {
+                throw .badRequest("\(what) results exceed the maxOutputSize Limit \(ReadRequest.maxOutputBytes)")
+            }
+        }
+    }
+
+    /// `limit` and `offset`, checked as Milvus checks them (65535 with "invalid" when out of
+    /// range). Each is bounded on its own before they are added: an offset near 2^63 must not
+    /// overflow the sum.
     static func window(_ body: RequestBody, defaultLimit: Int = 100) throws(ElanusError) -> (limit: Int, offset: Int) {
-        let limit = Int(try body.int("limit") ?? Int64(defaultLimit))
-        let offset = Int(try body.int("offset") ?? 0)
-        guard limit >= 1 && limit <= maxResultWindow else {
-            throw .unexpected("invalid limit \(limit): limit should be in range [1, \(maxResultWindow)]")
+        let limit = try body.int("limit") ?? Int64(defaultLimit)
+        let offset = try body.int("offset") ?? 0
+        guard limit >= 1 && limit <= Int64(maxResultWindow) else {
+            throw .badRequest("invalid limit \(limit): limit should be in range [1, \(maxResultWindow)]")
         }
-        guard offset >= 0 && limit + offset <= maxResultWindow else {
-            throw .unexpected("invalid max query result window, (offset+limit) should be in range [1, \(maxResultWindow)], but got \(limit + offset)")
+        guard offset >= 0 && offset <= Int64(maxResultWindow) - limit else {
+            let sum = offset.addingReportingOverflow(limit)
+            let shown = sum.overflow ? "more than \(Int64.max)" : String(sum.partialValue)
+            throw .badRequest("invalid max query result window, (offset+limit) should be in range [1, \(maxResultWindow)], but got \(offset < 0 ? "offset \(offset)" : shown)")
         }
-        return (limit, offset)
+        return (Int(limit), Int(offset))
     }
 
     /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
@@ -83,12 +115,19 @@ enum ReadRequest {
         if let nested, let flat, nested != flat {
             throw .invalidParameter("ambiguous parameter: \(key) is given in both searchParams and searchParams.params with different values")
         }
+        let value: Double?
         switch nested ?? flat {
-        case .int(let i)?: return Double(i)
-        case .double(let d)?: return d
-        case .string(let s)?: return Double(s)
-        default: return nil
+        case .int(let i)?: value = Double(i)
+        case .double(let d)?: value = d
+        case .string(let s)?: value = Double(s)
+        default: value = nil
         }
+        // "nan", "inf" and numbers past Float's range parse as doubles but compare as nothing
+        // or everything; no search parameter takes them.
+        if let value, !Float(value).isFinite {
+            throw .invalidParameter("search param \(key) must be a finite number, got \(value)")
+        }
+        return value
     }
 
     /// An integer search parameter (`ef`, `nprobe`) within Milvus's range.
