@@ -40,7 +40,11 @@ extension Engine {
             guard let data = loadedData(info.id) else { continue }
             for (fieldID, plan) in indexPlans(info) where plan.kind != .exact {
                 guard let field = info.schema.fields.first(where: { $0.fieldID == fieldID }) else { continue }
-                jobs.append(IndexBuilder.Job(data: data, field: field, plan: plan))
+                let collectionID = info.id
+                jobs.append(IndexBuilder.Job(data: data, field: field, plan: plan) { [weak self] in
+                    guard let self, let current = catalog.collection(id: collectionID) else { return nil }
+                    return indexPlans(current)[fieldID]
+                })
             }
         }
         return jobs

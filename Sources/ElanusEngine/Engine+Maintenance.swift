@@ -146,9 +146,9 @@ extension Engine {
         do {
             let outcome = try data.compact(
                 plan, indexes: jobs, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in max(indexBuilder.minSegmentRows, $0.minimumRows) },
-                stillIndexed: { [self] in
-                    guard let current = catalog.collection(id: info.id) else { return [] }
-                    return Set(indexPlans(current).filter { $0.value.kind != .exact }.keys)
+                currentPlans: { [self] in
+                    guard let current = catalog.collection(id: info.id) else { return [:] }
+                    return indexPlans(current).filter { $0.value.kind != .exact }
                 })
             if let outcome {
                 logger.info(

@@ -296,6 +296,68 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("data/objects/\(info.id)")))
     }
 
+    /// Issue 20, item 2: an L2 build that started before its index was dropped and recreated
+    /// as COSINE committed anyway (its segment still existed), and after a restart its file was
+    /// served as COSINE. Now the build is discarded at commit, the new index is built for the
+    /// segment, and index files are only loaded under the plan in their header.
+    @Test func anIndexDroppedAndRecreatedDuringABuildIsNotBroughtBack() throws {
+        let dir = TemporaryDirectory()
+        var configuration = Engine.Configuration(dataDirectory: dir.file("data"))
+        configuration.flushInterval = 0.01
+        var rng = SeededGenerator(seed: 8)
+        let rows = 30_000
+        var vectors: [Float] = []
+        let info: CollectionInfo
+        let cosine = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "COSINE", params: [KeyValue("M", "8"), KeyValue("efConstruction", "40")])
+        func check(_ engine: Engine, _ info: CollectionInfo) throws {
+            for q in 0..<10 {
+                let query = Array(vectors[(q * 97) * Self.dim..<(q * 97 + 1) * Self.dim])
+                let hits = try engine.search(info, SearchRequest(field: info.schema.fields[1], metric: .cosine, vectors: [.dense(query)], limit: 5, ef: 128))[0]
+                // A cosine similarity is at most 1, and the query row (or one of the same
+                // direction) scores 1. An L2 index gives distances: 0 for the row, then above 1.
+                #expect(hits.allSatisfy { $0.score <= 1.0001 }, "scores \(hits.map(\.score))")
+                #expect((hits.first?.score ?? 0) >= 0.9999, "scores \(hits.map(\.score))")
+            }
+        }
+        do {
+            let engine = try Engine(configuration: configuration)
+            defer { engine.close() }
+            let l2 = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "400")])
+            try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [l2]))
+            try engine.catalog.load(database: "default", name: "c")
+            let created = try engine.catalog.collection(database: "default", name: "c")
+            for start in stride(from: 0, to: rows, by: 5000) {
+                let ids = (start..<(start + 5000)).map(Int64.init)
+                let floats = (0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) + 3 }
+                vectors += floats
+                _ = try engine.insert(created, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
+                    Column(fieldID: created.schema.fields[0].fieldID, values: .int64(ids)),
+                    Column(fieldID: created.schema.fields[1].fieldID, width: Self.dim, values: .floatVector(floats)),
+                    Column(fieldID: created.schema.fields[2].fieldID, values: .int64(ids)),
+                ]))
+            }
+            try engine.flush(created)
+            let deadline = Date().addingTimeInterval(60)
+            while engine.statistics().indexBuildsRunning == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+            #expect(engine.statistics().indexBuildsRunning == 1, "the L2 build started")
+            try engine.release(database: "default", collection: "c")
+            try engine.dropIndex(database: "default", collection: "c", indexName: "v")
+            try engine.createIndex(database: "default", collection: "c", cosine)
+            try engine.load(database: "default", collection: "c")
+            info = try engine.catalog.collection(database: "default", name: "c")
+            while engine.loadProgress(info) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            // The old build ends; the new one is built for the segment.
+            while engine.statistics().indexBuildsRunning > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            try Self.waitForIndex(engine, info)
+            try check(engine, info)
+        }
+        let engine = try Engine(configuration: configuration)
+        defer { engine.close() }
+        let reopened = try engine.catalog.collection(database: "default", name: "c")
+        try Self.waitForIndex(engine, reopened)
+        try check(engine, reopened)
+    }
+
     @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {
         let field = FieldSchema(fieldID: 101, name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", "32")])
         func refuse(_ type: String, _ params: [KeyValue], _ fragment: String) {

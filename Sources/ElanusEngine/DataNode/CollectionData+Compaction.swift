@@ -109,12 +109,15 @@ extension CollectionData {
     }
 
     /// Runs one compaction (steps in the type comment). `indexes` are the vector indexes to build
-    /// for the new segment; `stillIndexed` says, at commit time, which fields still want theirs.
+    /// for the new segment; `currentPlans` says, at commit time, the plan each indexed field has
+    /// now: an index is kept only under the plan it was built for, and only if the field's
+    /// indexes were not dropped meanwhile.
     /// Returns nil when the plan no longer applies (a source was dropped or compacted already).
     func compact(
         _ plan: CompactionPlan, indexes: [IndexBuilder.Job], threads: Int, minIndexRows: (IndexPlan) -> Int,
-        stillIndexed: () -> Set<Int64>
+        currentPlans: () -> [Int64: IndexPlan]
     ) throws(ElanusError) -> CompactionOutcome? {
+        let generations = Dictionary(uniqueKeysWithValues: indexes.map { ($0.field.fieldID, indexGeneration($0.field.fieldID)) })
         // Step 1. The new segment's id is taken now, so no other segment can get it.
         guard let (sources, newID) = state.withLock({ s -> ([Segment], Int64)? in
             let sources = plan.sources.compactMap { s.segments[$0] }
@@ -163,7 +166,7 @@ extension CollectionData {
             }
             let output = CompactedSegment(
                 segment: merged, origins: origins, sources: Set(plan.sources), file: segmentFile, bytes: segmentBytes, indexFiles: indexFiles)
-            let committed = try commitCompaction(output, stillIndexed: stillIndexed)
+            let committed = try commitCompaction(output, generations: generations, currentPlans: currentPlans)
             if !committed {
                 for file in written { objects.remove(file) }
                 return nil
@@ -176,7 +179,9 @@ extension CollectionData {
     }
 
     /// Steps 3 to 5. Returns false, having changed nothing, when the sources are gone.
-    private func commitCompaction(_ output: CompactedSegment, stillIndexed: () -> Set<Int64>) throws(ElanusError) -> Bool {
+    private func commitCompaction(
+        _ output: CompactedSegment, generations: [Int64: UInt64], currentPlans: () -> [Int64: IndexPlan]
+    ) throws(ElanusError) -> Bool {
         try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
             if dropped {
                 removeFilesAfterDrop()
@@ -184,8 +189,10 @@ extension CollectionData {
             }
             var merged = output.segment
             let (origins, sourceIDs) = (output.origins, output.sources)
-            let wanted = stillIndexed()
-            for field in Array(merged.indexes.keys) where !wanted.contains(field) { merged.detachIndex(field: field) }
+            let wanted = currentPlans()
+            for (field, index) in merged.indexes where wanted[field] != index.plan || indexGeneration(field) != generations[field] {
+                merged.detachIndex(field: field)
+            }
             // Step 3: the dead bits of every flushed segment as of now, the new one included.
             guard let plan = state.withLock({ s -> (deltas: [UInt8], previous: DataState)? in
                 guard sourceIDs.allSatisfy({ s.segments[$0]?.state == .flushed && s.segments[$0]?.released == false }) else { return nil }

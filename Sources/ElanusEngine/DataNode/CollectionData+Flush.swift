@@ -138,7 +138,7 @@ extension CollectionData {
         for (fieldText, file) in keysOnly ? [:] : record.indexes ?? [:] {
             guard let fieldID = Int64(fieldText), let plan = indexPlans[fieldID] else { continue }
             do {
-                indexes[fieldID] = try IndexFile.read(path: objects.path(file), plan: plan, expectRows: record.rows)
+                indexes[fieldID] = try IndexFile.read(path: objects.path(file), plan: plan, segmentID: record.id, fieldID: fieldID, expectRows: record.rows)
             } catch {
                 warn("\(error.message); the index will be rebuilt from the segment's vectors")
             }

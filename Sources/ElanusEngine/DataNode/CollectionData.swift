@@ -61,6 +61,8 @@ final class CollectionData: Sendable {
     let flushLock = Mutex(false)
     /// Serializes loads and releases of the collection's partitions.
     let loadLock = Mutex(false)
+    /// Field -> how many times its indexes were dropped (bumped under the flush lock).
+    let indexGenerations = Mutex<[Int64: UInt64]>([:])
     /// Called (outside every lock) when a segment seals, to wake the flusher.
     let onSeal: @Sendable () -> Void
 

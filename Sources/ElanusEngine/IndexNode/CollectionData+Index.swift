@@ -16,7 +16,16 @@ extension CollectionData {
     /// Builds `field`'s index for one flushed segment, writes its file, records it beside the
     /// segment in the meta store, and only then swaps it in. The segment's rows never change, so
     /// the build reads them without holding any lock.
-    func buildIndex(_ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int, progress: BuildProgress? = nil) throws(ElanusError) {
+    ///
+    /// The build is re-validated at commit, under the flush lock: it is recorded only if the
+    /// field's indexes were not dropped meanwhile (its generation is unchanged) and `currentPlan`
+    /// (the catalog's plan now) is still the plan it was built for. Otherwise a dropped, or
+    /// dropped and recreated, index would come back from a build that started before.
+    func buildIndex(
+        _ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int, progress: BuildProgress? = nil,
+        currentPlan: () -> IndexPlan? = { nil }
+    ) throws(ElanusError) {
+        let generation = indexGeneration(field.fieldID)
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
         let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads, progress: progress)
         let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
@@ -44,8 +53,9 @@ extension CollectionData {
                     removeFilesAfterDrop()
                     return false
                 }
-                // The segment may have been dropped (partition, compaction) while the index built.
-                guard read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
+                // The index may have been dropped or replaced, and the segment dropped (partition,
+                // compaction), while the index built.
+                guard indexGeneration(field.fieldID) == generation, currentPlan() == plan, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
                 var record: SegmentRecord = try Keys.decode(stored)
                 record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
                 try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
@@ -60,9 +70,16 @@ extension CollectionData {
         }
     }
 
+    /// How many times `field`'s indexes were dropped: a build or compaction that started under
+    /// another generation must not commit its index.
+    func indexGeneration(_ field: Int64) -> UInt64 { indexGenerations.withLock { $0[field] ?? 0 } }
+
     /// Removes every segment's index on `field`: from memory, from the records, and the files.
     func dropIndexes(field: Int64) throws(ElanusError) {
         try flushLock.withLock { (_: inout Bool) throws(ElanusError) in
+            // First, under the flush lock that every index commit takes: a build in flight sees
+            // the new generation when it commits and discards its index.
+            indexGenerations.withLock { $0[field, default: 0] += 1 }
             var mutations: [MetaMutation] = []
             var files: [String] = []
             for (key, value) in try meta.scan(prefix: DataKeys.segmentPrefix(collectionID)) {

@@ -15,6 +15,8 @@ final class IndexBuilder: Sendable {
         let data: CollectionData
         let field: FieldSchema
         let plan: IndexPlan
+        /// The field's plan in the catalog now (nil once dropped): checked at commit.
+        let currentPlan: @Sendable () -> IndexPlan?
     }
 
     struct Status: Sendable {
@@ -60,7 +62,7 @@ final class IndexBuilder: Sendable {
                 ])
             }
             do {
-                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress)
+                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress, currentPlan: job.currentPlan)
                 // The segment's own copy of the vectors may just have been freed (borrowed from
                 // the index now), and faiss's build buffers with it.
                 csys_release_free_memory()

@@ -49,6 +49,22 @@ public struct IndexPlan: Sendable, Equatable {
 
     var normalizes: Bool { metric == .cosine }
 
+    /// Everything that shapes the index's content, written into its file's header: a file is
+    /// only used under the plan it was built for (an L2 file must never serve a COSINE index
+    /// that replaced it).
+    var signature: String {
+        let shape: String
+        switch kind {
+        case .exact: shape = "exact"
+        case .hnsw(let m, let ef): shape = "hnsw m=\(m) efConstruction=\(ef)"
+        case .ivf(let nlist, let codec, let minRows): shape = "ivf nlist=\(nlist) codec=\(codec) minRows=\(minRows)"
+        case .binaryIVF(let nlist): shape = "binaryIVF nlist=\(nlist)"
+        case .sparseInverted(let ratio): shape = "sparseInverted dropRatio=\(ratio)"
+        case .scalarSorted: shape = "scalarSorted"
+        }
+        return "\(indexType.uppercased()) \(metric.rawValue) \(shape)"
+    }
+
     /// The fewest rows a segment needs for this index to train (PQ needs 2^nbits points per
     /// code book); smaller segments are scanned exactly.
     var minimumRows: Int {

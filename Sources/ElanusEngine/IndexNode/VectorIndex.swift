@@ -36,12 +36,13 @@ struct IndexSearchOptions: Sendable {
 /// Building indexes of every kind, and their files.
 ///
 /// The index file `<collection>/index-<segment>-<field>.idx`: ChecksummedFile framing, magic
-/// `ELINDEX1`, version 1, with a header section (segment id i64, field id i64, row count u64,
-/// dim u32, index type string) and the body: faiss's own serialization for faiss indexes, our
+/// `ELINDEX1`, version 2, with a header section (segment id i64, field id i64, row count u64,
+/// dim u32, index type string, plan signature string; version 1 files lack the signature) and
+/// the body: faiss's own serialization for faiss indexes, our
 /// own layout for the binary IVF, sparse inverted and scalar indexes (see their types).
 enum IndexFile {
     static let magic = "ELINDEX1"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     /// Builds `plan`'s index over `field`'s vectors in `segment`. Runs on the index node's
     /// threads; faiss may use `threads` threads, and HNSW builds report to `progress`.
@@ -74,6 +75,7 @@ enum IndexFile {
         header.write(UInt64(index.rows))
         header.write(UInt32(dim))
         header.write(index.plan.indexType)
+        header.write(index.plan.signature)
         try writer.append(header.bytes)
         try index.writeBody(to: writer)
         try file.commit()
@@ -82,15 +84,26 @@ enum IndexFile {
 
     /// Reads an index file section by section; every checksum is verified before faiss or our
     /// decoders see the bytes.
-    static func read(path: String, plan: IndexPlan, expectRows: Int) throws(ElanusError) -> any SegmentIndex {
+    /// The header must name the segment, the field and the plan the caller loads it for: a file
+    /// left by an index that was dropped (or replaced) is refused, and the index rebuilt.
+    static func read(path: String, plan: IndexPlan, segmentID: Int64, fieldID: Int64, expectRows: Int) throws(ElanusError) -> any SegmentIndex {
         let reader = try ChecksummedFileReader(path: path, magic: magic)
-        guard reader.version == version, let headerBytes = try reader.next() else { throw .unexpected("\(path) is corrupt: unexpected layout") }
+        guard reader.version == 1 || reader.version == version, let headerBytes = try reader.next() else { throw .unexpected("\(path) is corrupt: unexpected layout") }
         var h = ByteReader(headerBytes, what: path)
-        _ = try h.read(Int64.self)
-        _ = try h.read(Int64.self)
-        let rows = Int(try h.read(UInt64.self))
+        let segment = try h.read(Int64.self)
+        let field = try h.read(Int64.self)
+        let rows64 = try h.read(UInt64.self)
         let dim = Int(try h.read(UInt32.self))
-        guard rows == expectRows else { throw .unexpected("\(path) indexes \(rows) rows, the segment has \(expectRows)") }
+        let indexType = try h.readString()
+        let signature = reader.version >= 2 ? try h.readString() : nil
+        guard segment == segmentID, field == fieldID else {
+            throw .unexpected("\(path) indexes segment \(segment) field \(field), expected segment \(segmentID) field \(fieldID)")
+        }
+        guard indexType.uppercased() == plan.indexType.uppercased(), signature == nil || signature == plan.signature else {
+            throw .unexpected("\(path) was built as \(signature ?? indexType), the index is now \(plan.signature)")
+        }
+        guard rows64 == UInt64(expectRows) else { throw .unexpected("\(path) indexes \(rows64) rows, the segment has \(expectRows)") }
+        let rows = expectRows
         let index: any SegmentIndex
         switch plan.kind {
         case .exact: throw .unexpected("\(path): index type \(plan.indexType) has no index file")
