@@ -47,9 +47,13 @@ public enum Backup {
             let manifest = BackupManifest(
                 format: BackupManifest.currentFormat, createdAt: UInt64(Date().timeIntervalSince1970 * 1000), collections: collections,
                 files: copied.files, bytes: copied.bytes, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            // Everything durable before the manifest that declares it complete, and the
+            // manifest durable before the rename that publishes it.
+            try FileTree.syncTree(partial)
             try write(manifest, to: partial + "/" + BackupManifest.fileName)
-            FileTree.sync(partial)
+            try FileTree.syncChecked(partial)
             guard rename(partial, path) == 0 else { throw ElanusError.unexpected("cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
+            try FileTree.syncChecked(FileTree.parent(path))
             return manifest
         } catch {
             ObjectStore.removeTree(partial)
@@ -86,8 +90,9 @@ public enum Backup {
             try FileTree.replicate(path + "/meta", to: partial + "/meta", link: false)
             try FileTree.replicate(path + "/wal", to: partial + "/wal", link: false)
             try FileTree.replicate(path + "/objects", to: partial + "/objects", link: true)
-            FileTree.sync(partial)
+            try FileTree.syncTree(partial)
             guard rename(partial, dataDirectory) == 0 else { throw ElanusError.unexpected("cannot rename \(partial) to \(dataDirectory): \(String(cString: strerror(errno)))") }
+            try FileTree.syncChecked(FileTree.parent(dataDirectory))
         } catch {
             ObjectStore.removeTree(partial)
             throw error
@@ -95,10 +100,35 @@ public enum Backup {
         return manifest
     }
 
-    /// Moves a finished backup (renamed, or copied across file systems).
+    /// Moves a finished backup: renamed, or across file systems copied into `<target>.partial`
+    /// with the manifest last, made durable, and renamed to `target`; the source is removed only
+    /// then. A crash or failure at any point leaves `target` complete or absent, and the source
+    /// whole until the target is complete.
     public static func move(_ source: String, to target: String) throws(ElanusError) {
-        guard rename(source, target) != 0 else { return }
-        try FileTree.replicate(source, to: target, link: false)
+        if rename(source, target) == 0 {
+            try FileTree.syncChecked(FileTree.parent(target))
+            return
+        }
+        guard errno == EXDEV else { throw .unexpected("cannot move \(source) to \(target): \(String(cString: strerror(errno)))") }
+        _ = try read(source)
+        let partial = target + ".partial"
+        ObjectStore.removeTree(partial)
+        do throws(ElanusError) {
+            try FileTree.replicate(source, to: partial, link: false, skipping: [BackupManifest.fileName])
+            try FileTree.syncTree(partial)
+            do {
+                try FileManager.default.copyItem(atPath: source + "/" + BackupManifest.fileName, toPath: partial + "/" + BackupManifest.fileName)
+            } catch {
+                throw ElanusError.unexpected("cannot copy the manifest of \(source): \(error.localizedDescription)")
+            }
+            try FileTree.syncChecked(partial + "/" + BackupManifest.fileName)
+            try FileTree.syncChecked(partial)
+            guard rename(partial, target) == 0 else { throw ElanusError.unexpected("cannot rename \(partial) to \(target): \(String(cString: strerror(errno)))") }
+            try FileTree.syncChecked(FileTree.parent(target))
+        } catch {
+            ObjectStore.removeTree(partial)
+            throw error
+        }
         ObjectStore.removeTree(source)
     }
 

@@ -108,4 +108,46 @@ import Testing
         #expect(book.deletedBefore.intersection(present).isEmpty, "deletes acknowledged before the backup were undone")
         #expect(present.isSubset(of: book.attempted), "rows that were never written appeared")
     }
+
+    /// Issue 20, item 3: a backup moved across file systems is complete or absent. Into a
+    /// second file system it arrives whole (manifest last, nothing left behind); into one too
+    /// small, the move fails, leaves no target, and keeps the source.
+    @Test func aBackupMovedAcrossFileSystemsIsCompleteOrAbsent() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        let server = ElanusProcess(dataDirectory: data)
+        try server.start()
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        #expect(try rest.call("collections/create", #"{"collectionName":"m","dimension":2}"#).code == 0)
+        let rows = (0..<500).map { #"{"id":\#($0),"vector":[\#($0),1]}"# }.joined(separator: ",")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"m","data":[\#(rows)]}"#).code == 0)
+        #expect(try rest.call("collections/flush", #"{"collectionName":"m"}"#).code == 0)
+        guard let tiny = SmallFileSystem.mount(at: dir.file("tiny"), bytes: 8 * 1024), let roomy = SmallFileSystem.mount(at: dir.file("roomy"), bytes: 64 << 20) else {
+            print("skipped: cannot mount a tmpfs here (not root?), so no second file system to move a backup to")
+            return
+        }
+        let serverBackups = data + "-backups"
+        // Too small: the copy runs out of space half-way.
+        let failed = try Self.cli(["backup", "--data-dir", data, "--to", tiny.path + "/b"])
+        #expect(failed.status != 0, "\(failed.output)")
+        #expect(!FileManager.default.fileExists(atPath: tiny.path + "/b"))
+        #expect(!FileManager.default.fileExists(atPath: tiny.path + "/b.partial"))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: serverBackups)
+        #expect(kept.count == 1, "the source stays when the move fails: \(kept)")
+        #expect(FileManager.default.fileExists(atPath: serverBackups + "/" + kept[0] + "/BACKUP.json"))
+        // Room enough: whole, and the source is gone.
+        let moved = try Self.cli(["backup", "--data-dir", data, "--to", roomy.path + "/b"])
+        #expect(moved.status == 0, "\(moved.output)")
+        #expect(FileManager.default.fileExists(atPath: roomy.path + "/b/BACKUP.json"))
+        #expect(!FileManager.default.fileExists(atPath: roomy.path + "/b.partial"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: serverBackups) == kept)
+        let restored = dir.file("restored")
+        #expect(try Self.cli(["restore", "--from", roomy.path + "/b", "--data-dir", restored]).status == 0)
+        let copy = ElanusProcess(dataDirectory: restored)
+        try copy.start()
+        defer { copy.terminate() }
+        let count = try RESTClient(port: copy.port).call("entities/query", #"{"collectionName":"m","filter":"","outputFields":["count(*)"]}"#)
+        #expect(count.data == [["count(*)": 500]])
+    }
 }
