@@ -14,12 +14,14 @@ public struct ElanusError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "[\(code.rawValue)] \(message)" }
 
     /// Whether the caller caused it (bad input) rather than the server (I/O, bugs).
-    public var isCallerFault: Bool { blamesCaller ?? (code != .unexpected && code != .notReady) }
+    public var isCallerFault: Bool { blamesCaller ?? (code != .unexpected && code != .notReady && code != .diskLimitExceeded) }
 }
 
 /// Milvus error codes (pkg/util/merr), the subset Elanus answers with.
 public enum ErrorCode: Int, Sendable, CaseIterable {
     case notReady = 1
+    /// Milvus's ErrServiceDiskLimitExceeded: the data directory's file system is full.
+    case diskLimitExceeded = 7
     case unimplemented = 10
     case collectionNotFound = 100
     case collectionNotLoaded = 101

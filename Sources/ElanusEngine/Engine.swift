@@ -25,6 +25,9 @@ public final class Engine: Sendable {
         public var importDirectory: String
         /// Where `backups/create` writes backups (each under its name).
         public var backupDirectory: String
+        /// Free space kept on the data directory's file system: writes that add data are
+        /// refused with 7 below it (see `DiskReserve`).
+        public var diskReserveBytes = 128 << 20
         public init(dataDirectory: String, importDirectory: String? = nil, backupDirectory: String? = nil) {
             self.dataDirectory = dataDirectory
             self.importDirectory = importDirectory ?? dataDirectory + "/import"
@@ -70,12 +73,22 @@ public final class Engine: Sendable {
         } catch {
             throw .unexpected("cannot create data directory \(root): \(error.localizedDescription)")
         }
-        objects = try ObjectStore(root: root + "/objects")
+        // Opening the two RocksDB stores writes a new log and MANIFEST file for each, with their
+        // preallocations: with less room than that the open fails half-way, so say so first.
+        let needed = 2 * RocksDB.Options().bytesNeededToOpen
+        let free = DiskReserve.freeBytes(root)
+        guard free >= needed else {
+            throw ElanusError(
+                .diskLimitExceeded,
+                "disk limit exceeded: the file system of \(root) has \(free / 1_000_000) MB free; opening the meta store and the write-ahead log needs at least \(needed / 1_000_000) MB. Free some space (or start with --data-dir elsewhere) and start again")
+        }
+        let reserve = DiskReserve(root: root, bytes: configuration.diskReserveBytes)
+        objects = try ObjectStore(root: root + "/objects", reserve: reserve)
         indexBuilder = IndexBuilder(
             threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, counters: counters, logger: logger)
         flushLoop = BackgroundLoop(name: "elanus-flush", interval: configuration.flushInterval)
         compactionLoop = BackgroundLoop(name: "elanus-compact", interval: configuration.compaction.intervalSeconds)
-        metaStore = try RocksMetaStore(path: root + "/meta")
+        metaStore = try RocksMetaStore(path: root + "/meta", reserve: reserve)
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
             access = try AccessCatalog(store: metaStore)
@@ -85,7 +98,7 @@ public final class Engine: Sendable {
             throw error
         }
         do {
-            broker = try RocksLogBroker(path: root + "/wal")
+            broker = try RocksLogBroker(path: root + "/wal", reserve: reserve)
         } catch {
             metaStore.close()
             throw error

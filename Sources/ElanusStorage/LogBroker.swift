@@ -18,7 +18,9 @@ public struct LogRecord: Equatable, Sendable {
 ///   consecutive and follow submission order; callers that need a global order (the collection's
 ///   writer) submit under their own lock.
 /// - A record is durable once its ticket's `wait()` returns without error; records of one channel
-///   become durable in position order. Nothing is acknowledged before it is durable.
+///   become durable (or fail) in position order: when a ticket's `wait()` returns, every earlier
+///   ticket of the channel has completed. Nothing is acknowledged before it is durable.
+/// - A failed ticket's position is a hole that no record fills; later positions may succeed.
 /// - `read` returns records of a channel from a position on, in order, verifying each checksum.
 /// - `truncate(below:)` deletes records before a position but always keeps the last record.
 /// - Positions never go back: after any truncation, compaction or restart, the next position is

@@ -11,9 +11,12 @@ import Glibc
 /// only after `write` returns, and remove a file only after no record names it.
 public struct ObjectStore: Sendable {
     public let root: String
+    /// New files are refused below it (see `DiskReserve`); removals never are.
+    public let reserve: DiskReserve?
 
-    public init(root: String) throws(ElanusError) {
+    public init(root: String, reserve: DiskReserve? = nil) throws(ElanusError) {
         self.root = root
+        self.reserve = reserve
         try ObjectStore.makeDirectories(root)
     }
 
@@ -21,6 +24,7 @@ public struct ObjectStore: Sendable {
 
     /// Writes `bytes` at `relative` durably and atomically (see the type's comment).
     public func write(_ relative: String, _ bytes: [UInt8]) throws(ElanusError) {
+        try reserve?.check(writing: bytes.count, what: "writing \(relative)")
         let file = try create(relative)
         try file.write(bytes)
         try file.commit()
@@ -28,7 +32,8 @@ public struct ObjectStore: Sendable {
 
     /// A new file at `relative`, written in parts under a temporary name and published by its
     /// `commit` with the same guarantees as `write`; dropped uncommitted, it leaves nothing.
-    public func create(_ relative: String) throws(ElanusError) -> PendingFile {
+    public func create(_ relative: String, expectedBytes: Int = 0) throws(ElanusError) -> PendingFile {
+        try reserve?.check(writing: expectedBytes, what: "writing \(relative)")
         let final = path(relative)
         try ObjectStore.makeDirectories(ObjectStore.parent(final))
         return try PendingFile(final: final)

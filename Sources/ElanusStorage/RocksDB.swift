@@ -1,14 +1,36 @@
 import CRocksDB
+import Dispatch
 import ElanusCore
+import Foundation
 import Glibc
+import Synchronization
 
 /// A failure reported by RocksDB, with its own message.
 public struct RocksDBError: Error, CustomStringConvertible, Sendable {
     public var operation: String
     public var message: String
+    /// Refused by the disk reserve before RocksDB saw it; `message` is the whole explanation.
+    public var refusedForSpace = false
     public var description: String { "rocksdb \(operation): \(message)" }
 
-    var asElanusError: ElanusError { .unexpected(description) }
+    public init(operation: String, message: String, refusedForSpace: Bool = false) {
+        self.operation = operation
+        self.message = message
+        self.refusedForSpace = refusedForSpace
+    }
+
+    /// The file system ran out of space (ENOSPC, as RocksDB words it).
+    public var isNoSpace: Bool { message.contains("No space left on device") }
+
+    var asElanusError: ElanusError {
+        if refusedForSpace { return ElanusError(.diskLimitExceeded, message) }
+        if isNoSpace {
+            return ElanusError(
+                .diskLimitExceeded,
+                "disk limit exceeded: the data directory's file system is full (\(description)); reads go on, and writes resume by themselves once space is freed")
+        }
+        return .unexpected(description)
+    }
 }
 
 /// The one wrapper over the RocksDB C API. It owns the database handle and its option objects.
@@ -20,7 +42,19 @@ public final class RocksDB: @unchecked Sendable {
     public struct Options: Sendable {
         public var createIfMissing = true
         public var parallelism: Int32 = 2
+        /// Memtable size. RocksDB preallocates each log file at 1.1 times it (fallocate, so the
+        /// blocks are really taken on ext4): the default 64 MiB made two stores need about
+        /// 150 MB free just to open. 16 MiB keeps that near 40 MB.
+        public var writeBufferBytes = 16 << 20
+        /// The MANIFEST file's preallocation (RocksDB's default is 4 MiB).
+        public var manifestPreallocationBytes = 1 << 20
+        /// Writes that add data are refused below it (see `DiskReserve`).
+        public var reserve: DiskReserve?
         public init() {}
+
+        /// About the free space opening a store takes: a new log and a new MANIFEST file, with
+        /// their preallocations, and room for the first flush.
+        public var bytesNeededToOpen: Int { writeBufferBytes + writeBufferBytes / 10 + manifestPreallocationBytes + (2 << 20) }
     }
 
     public enum Mutation: Sendable {
@@ -31,6 +65,10 @@ public final class RocksDB: @unchecked Sendable {
     }
 
     private var db: OpaquePointer?
+    /// Set by a failed write: RocksDB then refuses every write (its background error) until it
+    /// is reopened, which `write` does by itself once the file system has room again.
+    private let failedWrite = Mutex<(failed: Bool, lastTry: UInt64)>((false, 0))
+    public let configured: Options
     private let options: OpaquePointer
     private let readOptions: OpaquePointer
     private let syncWrite: OpaquePointer
@@ -40,26 +78,69 @@ public final class RocksDB: @unchecked Sendable {
 
     public init(path: String, options: Options = Options()) throws(RocksDBError) {
         self.path = path
+        self.configured = options
         self.options = rocksdb_options_create()
         rocksdb_options_set_create_if_missing(self.options, options.createIfMissing ? 1 : 0)
         rocksdb_options_increase_parallelism(self.options, options.parallelism)
+        rocksdb_options_set_write_buffer_size(self.options, options.writeBufferBytes)
+        rocksdb_options_set_manifest_preallocation_size(self.options, options.manifestPreallocationBytes)
         readOptions = rocksdb_readoptions_create()
         syncWrite = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWrite, 1)
         plainWrite = rocksdb_writeoptions_create()
+        // No cleanup on failure: every stored property is initialised, so Swift runs deinit for
+        // this failed init, and deinit releases the option objects (doing it here too double-frees).
+        db = try RocksDB.open(self.options, path)
+    }
+
+    private static func open(_ options: OpaquePointer, _ path: String) throws(RocksDBError) -> OpaquePointer? {
         var error: UnsafeMutablePointer<CChar>?
-        let handle = rocksdb_open(self.options, path, &error)
+        let handle = rocksdb_open(options, path, &error)
         if let error {
             let message = String(cString: error)
             rocksdb_free(error)
-            // No cleanup here: every stored property is initialised, so Swift runs deinit for this
-            // failed init, and deinit releases the option objects (doing it here too double-frees).
             if message.contains("lock") {
                 throw RocksDBError(operation: "open \(path)", message: "\(message) (is another elanus process using this data directory?)")
             }
+            if message.contains("No space left on device") {
+                let free = DiskReserve.freeBytes(path)
+                throw RocksDBError(
+                    operation: "open \(path)",
+                    message: "\(message) (opening it needs about \(DiskReserve.megabytes(Options().bytesNeededToOpen)) free; \(DiskReserve.megabytes(free)) are)")
+            }
             throw RocksDBError(operation: "open \(path)", message: message)
         }
-        db = handle
+        return handle
+    }
+
+    /// After a failed write: reopens the store when the last try is a second old and the file
+    /// system has room to open it again, so writes resume without a restart. RocksDB replays its
+    /// own log on open: every write it acknowledged is there.
+    private func recoverFromFailedWrite() throws(RocksDBError) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = failedWrite.withLock { state -> Bool in
+            guard state.failed, now &- state.lastTry >= 1_000_000_000 else { return false }
+            state.lastTry = now
+            return true
+        }
+        guard due else {
+            if failedWrite.withLock({ $0.failed }) { throw lastFailure() }
+            return
+        }
+        guard DiskReserve.freeBytes(path) >= configured.bytesNeededToOpen else { throw lastFailure() }
+        try lock.withWriteLock { () throws(RocksDBError) in
+            guard failedWrite.withLock({ $0.failed }) else { return }
+            if let db { rocksdb_close(db) }
+            db = nil
+            db = try RocksDB.open(options, path)
+            failedWrite.withLock { $0.failed = false }
+        }
+    }
+
+    private func lastFailure() -> RocksDBError {
+        RocksDBError(
+            operation: "write",
+            message: "an earlier write failed: No space left on device (\(DiskReserve.megabytes(DiskReserve.freeBytes(path))) free in \(path), \(DiskReserve.megabytes(configured.bytesNeededToOpen)) needed)")
     }
 
     deinit {
@@ -164,6 +245,27 @@ public final class RocksDB: @unchecked Sendable {
     /// Applies the mutations atomically (one WriteBatch). With `sync`, it returns only after the
     /// RocksDB WAL has been fsynced, so the batch survives a SIGKILL or power loss.
     public func write(_ mutations: [Mutation], sync: Bool) throws(RocksDBError) {
+        if let reserve = configured.reserve {
+            var adding = 0
+            for case .put(let key, let value) in mutations { adding += key.count + value.count }
+            if adding > 0 {
+                do { try reserve.check(writing: adding, what: "a write") } catch {
+                    throw RocksDBError(operation: "write", message: error.message, refusedForSpace: true)
+                }
+            }
+        }
+        try recoverFromFailedWrite()
+        do {
+            try writeBatch(mutations, sync: sync)
+        } catch {
+            // Only space failures reopen the store: any other write error is kept as RocksDB
+            // reports it. The store stays usable for reads meanwhile.
+            if error.isNoSpace { failedWrite.withLock { $0 = (true, DispatchTime.now().uptimeNanoseconds) } }
+            throw error
+        }
+    }
+
+    private func writeBatch(_ mutations: [Mutation], sync: Bool) throws(RocksDBError) {
         try withDB("write") { db throws(RocksDBError) in
             let batch = rocksdb_writebatch_create()
             defer { rocksdb_writebatch_destroy(batch) }

@@ -10,8 +10,11 @@ import Synchronization
 /// the next one: throughput grows with concurrency instead of collapsing to one fsync per write.
 /// Groups are written one after another, so records become durable in position order.
 ///
-/// If a write fails (disk full, I/O error) the broker fails every pending ticket and refuses all
-/// later submissions: positions already handed out may have a hole, so nothing may follow them.
+/// If a write fails (disk full, I/O error) every ticket of that group fails and its positions
+/// stay a hole: nothing was written at them, and readers scan keys, so a hole is skipped. The
+/// broker goes on with the next group (the RocksDB wrapper reopens the store once the disk has
+/// room again). Writers must not apply a record whose ticket failed, even when a later one
+/// succeeds: `LogTicket.wait` says which.
 public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     private struct Pending {
         var channel: String
@@ -23,7 +26,6 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     private struct State {
         var nextPosition: [String: UInt64] = [:]
         var pending: [Pending] = []
-        var failure: ElanusError?
         var closed = false
     }
 
@@ -34,8 +36,10 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     /// Number of synced WriteBatches so far (how well group commit is grouping).
     public let syncCount = Atomic<Int>(0)
 
-    public init(path: String) throws(ElanusError) {
-        do { db = try RocksDB(path: path) } catch { throw error.asElanusError }
+    public init(path: String, reserve: DiskReserve? = nil) throws(ElanusError) {
+        var options = RocksDB.Options()
+        options.reserve = reserve
+        do { db = try RocksDB(path: path, options: options) } catch { throw error.asElanusError }
         let thread = Thread { [self] in
             self.runCommitter()
             self.committerDone.signal()
@@ -53,7 +57,6 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
         }
         return state.withLock { s in
             if s.closed { return LogTicket(failed: .unexpected("log broker is closed")) }
-            if let failure = s.failure { return LogTicket(failed: failure) }
             let position = s.nextPosition[channel] ?? firstPosition!
             s.nextPosition[channel] = position + 1
             let ticket = LogTicket(position: position)
@@ -92,9 +95,6 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                     syncCount.add(1, ordering: .relaxed)
                 } catch let e {
                     error = e.asElanusError
-                    state.withLock { s in
-                        s.failure = .unexpected("the write-ahead log failed and accepts no more writes: \(e.description)")
-                    }
                 }
                 for item in group { item.ticket.complete(error) }
             }

@@ -5,9 +5,11 @@ import ElanusCore
 public final class RocksMetaStore: MetaStore {
     private let db: RocksDB
 
-    public init(path: String) throws(ElanusError) {
+    public init(path: String, reserve: DiskReserve? = nil) throws(ElanusError) {
         do {
-            db = try RocksDB(path: path)
+            var options = RocksDB.Options()
+            options.reserve = reserve
+            db = try RocksDB(path: path, options: options)
         } catch {
             throw error.asElanusError
         }

@@ -30,8 +30,8 @@ final class CollectionData: Sendable {
         var dropped: Set<Int64> = []
         /// Flushed segments of dropped partitions whose records and files are still to remove.
         var droppedSegments: [Int64] = []
-        /// Durable records not applied yet, in position order.
-        var pending: [(position: UInt64, record: WriteRecord)] = []
+        /// Submitted records not applied yet, in position order, with their tickets.
+        var pending: [(position: UInt64, record: WriteRecord, ticket: LogTicket)] = []
         /// The WAL position of the last record applied.
         var lastApplied: UInt64 = 0
         /// Partition -> the last WAL position whose rows sit in a flushed segment. Replay skips
@@ -93,12 +93,19 @@ final class CollectionData: Sendable {
             let ticket = broker.submit(channel: channel, payload: record.encoded())
             // Position 0 is a ticket that failed at once; it has nothing to apply.
             if ticket.position > 0 {
-                state.withLock { $0.pending.append((ticket.position, record)) }
+                state.withLock { $0.pending.append((ticket.position, record, ticket)) }
                 w.lastTicket = ticket
             }
             return (ticket, record)
         }
-        try ticket.wait()
+        do {
+            try ticket.wait()
+        } catch {
+            // Not durable, not acknowledged: dropped from the queue (earlier durable records are
+            // applied on the way), so that nothing later applies it.
+            applyDurable(upTo: ticket.position)
+            throw error
+        }
         applyDurable(upTo: ticket.position)
         return record
     }
@@ -108,7 +115,12 @@ final class CollectionData: Sendable {
             var n = 0
             var sealed = false
             while n < s.pending.count && s.pending[n].position <= position {
-                sealed = apply(s.pending[n].record, at: s.pending[n].position, to: &s) || sealed
+                // Every ticket at or below a durable position has completed (the broker completes
+                // them in order), so `wait` returns at once. A failed one (a full disk) was never
+                // written and never acknowledged: it is dropped, not applied.
+                if (try? s.pending[n].ticket.wait()) != nil {
+                    sealed = apply(s.pending[n].record, at: s.pending[n].position, to: &s) || sealed
+                }
                 n += 1
             }
             s.pending.removeFirst(n)
@@ -120,7 +132,8 @@ final class CollectionData: Sendable {
     /// Waits until everything written so far is durable and applied.
     func waitApplied() throws(ElanusError) {
         guard let ticket = writer.withLock({ $0.lastTicket }) else { return }
-        try ticket.wait()
+        // A last write that failed was never acknowledged: there is nothing to wait for then.
+        _ = try? ticket.wait()
         applyDurable(upTo: ticket.position)
     }
 

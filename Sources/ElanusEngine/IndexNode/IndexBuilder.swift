@@ -69,9 +69,15 @@ final class IndexBuilder: Sendable {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
             } catch {
+                counters.indexBuildsFailed.add(1, ordering: .relaxed)
+                if isOutOfSpace(error) {
+                    // Not the index's fault: tried again once the disk has room (the loop's next
+                    // rounds), not marked Failed for good.
+                    logger.warning("index build stopped: the disk is full; it is retried", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
+                    return false
+                }
                 logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
                 status.withLock { $0.failures[job.data.collectionID, default: [:]][job.field.fieldID] = error.message }
-                counters.indexBuildsFailed.add(1, ordering: .relaxed)
             }
             return true
         }
@@ -79,6 +85,11 @@ final class IndexBuilder: Sendable {
     }
 
     func wake() { loop.wake() }
+
+    /// A failure of the file system running out of room, whichever layer reported it.
+    private func isOutOfSpace(_ error: ElanusError) -> Bool {
+        error.code == .diskLimitExceeded || error.message.contains("No space left on device")
+    }
 
     /// Forgets a field's failure (its index was dropped or created again).
     func clearFailure(collection: Int64, field: Int64) {

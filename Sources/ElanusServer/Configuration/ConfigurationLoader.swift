@@ -29,6 +29,7 @@ public struct ConfigurationLoader {
         ("storage.dataDir", "ELANUS_DATA_DIR", { c, v in c.dataDirectory = v }),
         ("storage.importDir", "ELANUS_IMPORT_DIR", { c, v in c.importDirectory = v }),
         ("storage.backupDir", nil, { c, v in c.backupDirectory = v }),
+        ("storage.diskReserveBytes", nil, { c, v in c.diskReserveBytes = try int(v, "storage.diskReserveBytes", 0...(1 << 50)) }),
         ("segment.maxRows", nil, { c, v in c.segmentMaxRows = try int(v, "segment.maxRows", 1...100_000_000) }),
         ("segment.maxBytes", nil, { c, v in c.segmentMaxBytes = try int(v, "segment.maxBytes", 1024...(1 << 40)) }),
         ("segment.maxAgeSeconds", nil, { c, v in c.segmentMaxAgeSeconds = try seconds(v, "segment.maxAgeSeconds") }),

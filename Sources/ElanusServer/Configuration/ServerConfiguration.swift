@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var importDirectory = ""
     /// Where `backups/create` writes; empty means `<dataDirectory>-backups`.
     public var backupDirectory = ""
+    /// Free space kept on the data directory's file system; writes are refused below it.
+    public var diskReserveBytes = 128 << 20
     public var segmentMaxRows = 1_000_000
     public var segmentMaxBytes = 1 << 30
     public var segmentMaxAgeSeconds = 600.0
@@ -63,6 +65,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.compaction.intervalSeconds = compactionIntervalSeconds
         c.compaction.deleteRatio = compactionDeleteRatio
         c.compaction.minSmallSegments = compactionMinSmallSegments
+        c.diskReserveBytes = diskReserveBytes
         return c
     }
 

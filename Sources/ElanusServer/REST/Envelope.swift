@@ -28,7 +28,7 @@ enum Envelope {
         case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge, .invalidPrivilegeGroupName,
             .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited, .importFailed,
-            .unimplemented, .unexpected:
+            .unimplemented, .unexpected, .diskLimitExceeded:
             200
         }
     }
