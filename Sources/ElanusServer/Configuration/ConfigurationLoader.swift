@@ -17,6 +17,7 @@ public struct ConfigurationLoader {
         ("server.host", "ELANUS_HOST", { c, v in c.host = v }),
         ("server.port", "ELANUS_PORT", { c, v in c.port = try int(v, "server.port", 0...65535) }),
         ("server.maxConnections", nil, { c, v in c.maxConnections = try int(v, "server.maxConnections", 1...1_000_000) }),
+        ("server.maxConnectionsPerAddress", nil, { c, v in c.maxConnectionsPerAddress = try int(v, "server.maxConnectionsPerAddress", 1...1_000_000) }),
         ("server.maxInFlightRequests", nil, { c, v in c.maxInFlightRequests = try int(v, "server.maxInFlightRequests", 1...1_000_000) }),
         ("server.workerThreads", nil, { c, v in c.workerThreads = try int(v, "server.workerThreads", 0...1024) }),
         ("server.maxHeaderBytes", nil, { c, v in c.maxHeaderBytes = try int(v, "server.maxHeaderBytes", 1024...(16 << 20)) }),

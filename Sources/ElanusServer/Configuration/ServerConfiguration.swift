@@ -9,6 +9,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 19530
     public var maxConnections = 1024
+    public var maxConnectionsPerAddress = 256
     /// 0 means "pick from the core count".
     public var workerThreads = 0
     public var maxInFlightRequests = 256
@@ -79,6 +80,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.host = host
         c.port = port
         c.maxConnections = maxConnections
+        c.maxConnectionsPerAddress = maxConnectionsPerAddress
         c.workerThreads = workerThreads > 0 ? workerThreads : max(4, 2 * System.coreCount)
         c.maxInFlight = maxInFlightRequests
         c.maxHeaderBytes = maxHeaderBytes
