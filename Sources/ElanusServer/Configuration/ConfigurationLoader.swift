@@ -51,6 +51,9 @@ public struct ConfigurationLoader {
             guard UserRoutes.passwordLength.contains(v.count) else { throw Error(description: "auth.rootPassword must have 6 to 72 characters") }
             c.rootPassword = v
         }),
+        ("auth.maxConcurrentPasswordChecks", nil, { c, v in c.maxConcurrentPasswordChecks = try int(v, "auth.maxConcurrentPasswordChecks", 0...1024) }),
+        ("auth.maxFailedLoginsPerAddress", nil, { c, v in c.maxFailedLoginsPerAddress = try int(v, "auth.maxFailedLoginsPerAddress", 0...1_000_000) }),
+        ("auth.failedLoginWindowSeconds", nil, { c, v in c.failedLoginWindowSeconds = try seconds(v, "auth.failedLoginWindowSeconds") }),
         ("tls.mode", nil, { c, v in c.tlsMode = try int(v, "tls.mode", 0...2) }),
         ("tls.serverPemPath", nil, { c, v in c.tlsCertificate = v }),
         ("tls.serverKeyPath", nil, { c, v in c.tlsKey = v }),

@@ -49,6 +49,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var authEnabled = false
     /// root's password when the data directory is new (Milvus ships `Milvus`).
     public var rootPassword = "Milvus"
+    /// Slow password checks at once; 0 means half the cores, at least 1.
+    public var maxConcurrentPasswordChecks = 0
+    /// Failed password checks per client address and window (0 = no limit).
+    public var maxFailedLoginsPerAddress = 10
+    public var failedLoginWindowSeconds = 60.0
 
     public init() {}
 
@@ -64,6 +69,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.compaction.intervalSeconds = compactionIntervalSeconds
         c.compaction.deleteRatio = compactionDeleteRatio
         c.compaction.minSmallSegments = compactionMinSmallSegments
+        return c
+    }
+
+    /// The authenticator's view of these settings.
+    public var passwordChecks: Authenticator.Configuration {
+        var c = Authenticator.Configuration()
+        if maxConcurrentPasswordChecks > 0 { c.concurrentChecks = maxConcurrentPasswordChecks }
+        c.failuresPerAddress = maxFailedLoginsPerAddress
+        c.failureWindowMs = Int(failedLoginWindowSeconds * 1000)
         return c
     }
 
