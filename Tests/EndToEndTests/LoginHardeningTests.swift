@@ -7,7 +7,8 @@ import Testing
 
 /// Password checks against the real binary with `--auth`: an unknown user costs as much as a
 /// wrong password, a flood of wrong passwords from one address is refused with 1807 while
-/// other addresses and remembered logins go on working. Every 127.x.y.z address is this machine, so 127.0.0.2 plays the flooder.
+/// other addresses and remembered logins go on working, and a request with two Authorization
+/// headers is refused. Every 127.x.y.z address is this machine, so 127.0.0.2 plays the flooder.
 @Suite struct LoginHardeningTests {
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
         let start = Date()
@@ -83,5 +84,20 @@ import Testing
         #expect(try rest.call("collections/list", "{}", headers: AuthTests.bearer("alice:alice-Secret-71")).code == 0)
         let wrongHere = try rest.call("collections/list", "{}", headers: AuthTests.bearer("alice:not-hers"))
         #expect(wrongHere.status == 401 && wrongHere.code == 1800, "\(wrongHere.body.serialized())")
+    }
+
+    @Test func twoAuthorizationHeadersAreRefused() throws {
+        let dir = TemporaryDirectory()
+        let server = try AuthTests.start(dir)
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        let root = AuthTests.bearer("root:" + AuthTests.rootPassword)
+        #expect(try rest.call("collections/list", "{}", headers: root).code == 0)
+        for headers in [root + root, root + AuthTests.basic("nobody", "x-123456"), [("authorization", "Bearer root:x")] + root] {
+            let reply = try rest.call("collections/list", "{}", headers: headers)
+            #expect(reply.status == 401 && reply.code == 1800, "\(headers): \(reply.body.serialized())")
+            #expect(reply.message.contains("more than one Authorization header"), "\(reply.message)")
+        }
+        #expect(try server.client().request("GET", "/metrics", headers: root + root).status == 401)
     }
 }

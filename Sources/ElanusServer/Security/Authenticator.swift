@@ -64,7 +64,13 @@ public final class Authenticator: Sendable {
 
     /// The user a request authenticates as, or 1800; 1807 when its password may not be checked now.
     func authenticate(_ request: HTTPRequest, access: AccessCatalog) throws(ElanusError) -> String {
-        guard let header = request.headers["Authorization"] else { throw Authenticator.unauthenticated }
+        let headers = request.headers.values("Authorization")
+        // Two credentials are ambiguous: a proxy and the client may each think theirs is the one
+        // that counts, so neither is taken.
+        guard headers.count <= 1 else {
+            throw ElanusError(.unauthenticated, "user hasn't authenticated: the request carries more than one Authorization header")
+        }
+        guard let header = headers.first else { throw Authenticator.unauthenticated }
         let (user, password) = try Authenticator.credentials(header)
         // A Bearer token without `:` is an API key, as in Milvus.
         guard let password else {
