@@ -2,7 +2,9 @@
 #include <malloc.h>
 #include "CSystem.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,8 +12,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int csys_accept_nonblocking(int listen_fd) {
-    return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+int csys_accept_nonblocking(int listen_fd, char *peer, size_t peer_len) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    int fd = accept4(listen_fd, (struct sockaddr *)&address, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 || peer == NULL || peer_len == 0) return fd;
+    peer[0] = 0;
+    const char *ok = NULL;
+    if (address.ss_family == AF_INET) {
+        ok = inet_ntop(AF_INET, &((struct sockaddr_in *)&address)->sin_addr, peer, (socklen_t)peer_len);
+    } else if (address.ss_family == AF_INET6) {
+        struct in6_addr *a6 = &((struct sockaddr_in6 *)&address)->sin6_addr;
+        // ::ffff:a.b.c.d is an IPv4 client of a dual-stack socket: its last four bytes are the address.
+        ok = IN6_IS_ADDR_V4MAPPED(a6) ? inet_ntop(AF_INET, &a6->s6_addr[12], peer, (socklen_t)peer_len)
+                                      : inet_ntop(AF_INET6, a6, peer, (socklen_t)peer_len);
+    }
+    if (ok == NULL) peer[0] = 0;
+    return fd;
 }
 
 int csys_set_nonblocking(int fd, int on) {

@@ -6,6 +6,8 @@ import Glibc
 /// The hand-over goes through the server's table lock, which orders every access.
 final class Connection: @unchecked Sendable {
     let fd: Int32
+    /// The client's numeric IP address ("127.0.0.1", "2001:db8::1"); "" when unknown.
+    let peer: String
     var parser: HTTPRequestParser
     var busy = false
     var closed = false
@@ -20,8 +22,9 @@ final class Connection: @unchecked Sendable {
     /// Whether the first byte has been checked to open a TLS handshake (it is checked once).
     var openedWithTLS = false
 
-    init(fd: Int32, limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil) {
+    init(fd: Int32, peer: String = "", limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil) {
         self.fd = fd
+        self.peer = peer
         self.parser = HTTPRequestParser(limits: limits)
         self.lastActivityMs = now
         self.tls = tls

@@ -16,15 +16,20 @@ public final class HTTPClient {
     public let timeoutMs: Int
     /// Set for HTTPS: the server's certificate is verified against the context's CA and `host`.
     public let tls: TLSContext?
+    /// The local address to connect from (any port), e.g. "127.0.0.2": every 127.x.y.z address
+    /// is this machine, so tests can play several clients that the server tells apart. nil lets
+    /// the system choose.
+    public let sourceHost: String?
     private var fd: Int32 = -1
     private var session: TLSSession?
     private var inbox: [UInt8] = []
 
-    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 30_000, tls: TLSContext? = nil) {
+    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 30_000, tls: TLSContext? = nil, sourceHost: String? = nil) {
         self.host = host
         self.port = port
         self.timeoutMs = timeoutMs
         self.tls = tls
+        self.sourceHost = sourceHost
     }
 
     /// The negotiated TLS version ("TLSv1.3"), nil on plain HTTP or before connecting.
@@ -49,6 +54,14 @@ public final class HTTPClient {
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let sourceHost {
+            do {
+                try Self.bind(s, to: sourceHost, family: info.pointee.ai_family)
+            } catch {
+                Glibc.close(s)
+                throw error
+            }
+        }
         guard Glibc.connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let e = errno
             Glibc.close(s)
@@ -72,6 +85,21 @@ public final class HTTPClient {
                 close()
                 throw SocketError(operation: "TLS handshake with \(host):\(port) (\(outcome))", errno: EPROTO)
             }
+        }
+    }
+
+    private static func bind(_ s: Int32, to sourceHost: String, family: Int32) throws(SocketError) {
+        var hints = addrinfo()
+        hints.ai_family = family
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(sourceHost, "0", &hints, &result) == 0, let info = result else {
+            throw SocketError(operation: "getaddrinfo(\(sourceHost))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(result) }
+        guard Glibc.bind(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            throw SocketError(operation: "bind(\(sourceHost))", errno: errno)
         }
     }
 

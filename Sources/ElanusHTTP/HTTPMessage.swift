@@ -32,13 +32,20 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// False for HTTP/1.0 without keep-alive and for `Connection: close`.
     public var keepAlive: Bool
+    /// The client's numeric IP address as the socket saw it ("127.0.0.1", "2001:db8::1"; an
+    /// IPv4 client of a dual-stack socket reads as IPv4). Not a forwarded-for header: a proxy in
+    /// front of the server makes every request come from the proxy. "" when unknown.
+    public var peer: String
 
-    public init(method: String, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true) {
+    public init(
+        method: String, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true, peer: String = ""
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
         self.keepAlive = keepAlive
+        self.peer = peer
     }
 
     /// The target without its query string.

@@ -4,8 +4,12 @@ extension HTTPServer {
         public var host = "127.0.0.1"
         /// 0 picks a free port (tests); `HTTPServer.port` reports the one bound.
         public var port = 19530
-        /// Connections beyond this are answered 503 and closed.
+        /// At the cap, the connection idle longest (keep-alive, no request in progress) is closed
+        /// to admit a new one; only when none is idle is the new one answered 503 and closed.
         public var maxConnections = 1024
+        /// Open connections one client address may hold; one more is answered 503 and closed, so
+        /// one address cannot take every slot.
+        public var maxConnectionsPerAddress = 256
         /// Threads that run handlers. Each connection has at most one request in flight.
         public var workerThreads = 8
         /// Requests running or waiting for a worker, at most; one more is answered 503 (code

@@ -6,8 +6,8 @@ import Logging
 import Synchronization
 
 /// An HTTP/1.1 server over POSIX sockets: keep-alive, pipelining, Content-Length and chunked
-/// bodies, `Expect: 100-continue`, caps on connections and on requests in flight, size limits
-/// and timeouts.
+/// bodies, `Expect: 100-continue`, caps on connections (in all and per client address) and on
+/// requests in flight, size limits and timeouts.
 ///
 /// Threads: one reactor thread owns the listening socket and every idle connection (epoll,
 /// one-shot), reads and parses; complete requests go to a fixed worker pool, which runs the
@@ -23,9 +23,10 @@ public final class HTTPServer: @unchecked Sendable {
     private var epollFD: Int32 = -1
     public private(set) var port = 0
 
-    /// Every open connection, by fd. All epoll_ctl calls and closes happen under this lock, so a
-    /// closed fd number cannot be reused by accept while someone still acts on the old one.
-    private let table = Mutex<[Int32: Connection]>([:])
+    /// Every open connection, by fd and by address. All epoll_ctl calls and closes happen under
+    /// this lock, so a closed fd number cannot be reused by accept while someone still acts on
+    /// the old one.
+    private let table = Mutex(ConnectionTable())
     private var workers: WorkerPool!
     private let stopping = Atomic<Bool>(false)
     private let reactorDone = DispatchSemaphore(value: 0)
@@ -76,11 +77,11 @@ public final class HTTPServer: @unchecked Sendable {
             logger.warning("shutdown grace period elapsed with requests in flight", metadata: ["inFlight": "\(inFlight.load(ordering: .acquiring))"])
             // shutdown(2), not close(2): a worker may still hold the fd, and closing it here would let
             // the number be reused by an unrelated file that the worker would then write into.
-            table.withLock { for (fd, c) in $0 where c.busy { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+            table.withLock { for (fd, c) in $0.byFD where c.busy { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
         }
         workers.stop(threads: configuration.workerThreads)
         table.withLock { connections in
-            for (_, c) in connections where !c.closed {
+            for (_, c) in connections.byFD where !c.closed {
                 c.closed = true
                 close(c.fd)
             }
@@ -102,13 +103,18 @@ public final class HTTPServer: @unchecked Sendable {
                 logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 break
             }
+            var listenerReady = false
             for i in 0..<max(0, Int(n)) {
                 if fds[i] == listenFD {
-                    acceptPending()
+                    listenerReady = true
                 } else if let connection = table.withLock({ $0[fds[i]] }) {
                     serviceReadable(connection)
                 }
             }
+            // Accepting last: admission may close an idle connection, and its fd number may go to
+            // the connection accepted next. An event for the old fd later in this batch would then
+            // be taken for the new connection, which could be dispatched twice.
+            if listenerReady { acceptPending() }
             let now = MonotonicClock.nowMs()
             if now - lastSweep >= 100 {
                 sweepTimeouts(now: now)
@@ -118,13 +124,14 @@ public final class HTTPServer: @unchecked Sendable {
         // Stop accepting, and close every connection the reactor owns (idle or half-received).
         _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0)
         close(listenFD)
-        let idle = table.withLock { $0.values.filter { !$0.busy } }
+        let idle = table.withLock { $0.byFD.values.filter { !$0.busy } }
         for connection in idle { closeConnection(connection) }
     }
 
     private func acceptPending() {
+        var peerText = [CChar](repeating: 0, count: 64)
         while true {
-            let fd = csys_accept_nonblocking(listenFD)
+            let fd = csys_accept_nonblocking(listenFD, &peerText, peerText.count)
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 if errno != EAGAIN && errno != EWOULDBLOCK {
@@ -134,7 +141,13 @@ public final class HTTPServer: @unchecked Sendable {
                 }
                 return
             }
+            let peer = peerText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             Socket.setNoDelay(fd)
+            // The caps come before the TLS session: a refused peer costs no handshake state.
+            if let refusal = table.withLock({ admissionRefusal(peer: peer, in: &$0) }) {
+                refuseConnection(fd, peer: peer, refusal)
+                continue
+            }
             var session: TLSSession?
             if let tls = configuration.tls {
                 do {
@@ -145,20 +158,47 @@ public final class HTTPServer: @unchecked Sendable {
                     continue
                 }
             }
-            let accepted: Bool = table.withLock { connections in
-                guard connections.count < configuration.maxConnections else { return false }
-                let connection = Connection(fd: fd, limits: limits, now: MonotonicClock.nowMs(), tls: session)
-                connections[fd] = connection
+            // Only the reactor adds connections, so the room made above is still there.
+            table.withLock { connections in
+                let connection = Connection(fd: fd, peer: peer, limits: limits, now: MonotonicClock.nowMs(), tls: session)
+                connections.insert(connection)
                 _ = csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
-                return true
-            }
-            if !accepted {
-                let body = Array("{\"code\":1807,\"message\":\"too many connections: the server allows \(configuration.maxConnections)\"}".utf8)
-                let response = HTTPResponse(status: 503, headers: HTTPHeaders([("Content-Type", "application/json; charset=utf-8")]), body: body)
-                Socket.trySend(fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
-                close(fd)
             }
         }
+    }
+
+    /// Why a new connection from `peer` may not open, or nil after making room for it. At the
+    /// global cap the connection idle longest is closed to admit the new one, so silent
+    /// connections cannot keep a working client out; only when every connection is busy or
+    /// mid-request is the new one refused. Runs on the reactor, under the table lock.
+    private func admissionRefusal(peer: String, in connections: inout ConnectionTable) -> String? {
+        if connections.connections(from: peer) >= configuration.maxConnectionsPerAddress {
+            return "too many connections from \(peer): the server allows \(configuration.maxConnectionsPerAddress) per client address"
+        }
+        guard connections.count >= configuration.maxConnections else { return nil }
+        for candidate in connections.idleLongestFirst() {
+            // Bytes already waiting mean a request has arrived that the reactor has not read
+            // yet: closing now would drop it unanswered, so the next candidate goes instead.
+            var byte: UInt8 = 0
+            if recv(candidate.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { continue }
+            logger.debug("closed the longest-idle connection to admit a new one", metadata: ["peer": "\(candidate.peer)"])
+            closeLocked(candidate, in: &connections)
+            return nil
+        }
+        return "too many connections: the server allows \(configuration.maxConnections)"
+    }
+
+    /// Answers a connection that may not open with 503 (Milvus's "rejected by limiter" code), then closes it.
+    private func refuseConnection(_ fd: Int32, peer: String, _ reason: String) {
+        // Whatever the client already sent is read first: closing with unread bytes makes the
+        // kernel reset the connection, and a reset can destroy the reply before the client reads it.
+        var sink = [UInt8](repeating: 0, count: 16 << 10)
+        _ = sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+        let body = Array("{\"code\":1807,\"message\":\"\(reason)\"}".utf8)
+        let response = HTTPResponse(status: 503, headers: HTTPHeaders([("Content-Type", "application/json; charset=utf-8")]), body: body)
+        Socket.trySend(fd, response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+        logger.debug("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        close(fd)
     }
 
     /// Reads and parses on the reactor; a complete request goes to a worker.
@@ -255,7 +295,8 @@ public final class HTTPServer: @unchecked Sendable {
             case .expectContinue:
                 connection.trySend(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .request(let head, let body):
-                let request = HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive)
+                let request = HTTPRequest(
+                    method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive, peer: connection.peer)
                 connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
                 if onReactor {
                     // Over the cap, the request is refused on the reactor, never queued: a
@@ -322,13 +363,16 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func closeConnection(_ connection: Connection) {
-        table.withLock { connections in
-            guard !connection.closed else { return }
-            connection.closed = true
-            connections.removeValue(forKey: connection.fd)
-            if !connection.handshaking { connection.tls?.shutdown() }
-            close(connection.fd)  // close removes the fd from the epoll set too
-        }
+        table.withLock { closeLocked(connection, in: &$0) }
+    }
+
+    /// Closes under the table lock, held by the caller.
+    private func closeLocked(_ connection: Connection, in connections: inout ConnectionTable) {
+        guard !connection.closed else { return }
+        connection.closed = true
+        connections.remove(connection)
+        if !connection.handshaking { connection.tls?.shutdown() }
+        close(connection.fd)  // close removes the fd from the epoll set too
     }
 
     /// Closes connections that sat idle too long and answers 408 to requests that arrive too slowly
@@ -336,7 +380,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func sweepTimeouts(now: Int) {
         let expired: [(Connection, Bool)] = table.withLock { connections in
             var out: [(Connection, Bool)] = []
-            for connection in connections.values where !connection.busy {
+            for connection in connections.byFD.values where !connection.busy {
                 if let start = connection.requestStartMs {
                     let limit = connection.parser.isReadingHead ? configuration.headerTimeoutMs : configuration.requestTimeoutMs
                     if now - start > limit { out.append((connection, true)) }

@@ -26,7 +26,8 @@ public enum Daemon {
         let handler: RESTHandler
         do {
             handler = try RESTHandler(
-                slot: slot, authentication: configuration.authEnabled, userRequestsPerSecond: configuration.userRequestsPerSecond, logger: Logger(label: "elanus.rest"))
+                slot: slot, authentication: configuration.authEnabled, userRequestsPerSecond: configuration.userRequestsPerSecond,
+                passwordChecks: configuration.passwordChecks, logger: Logger(label: "elanus.rest"))
         } catch {
             logger.critical("cannot set up authentication: \(error.message)")
             return 1

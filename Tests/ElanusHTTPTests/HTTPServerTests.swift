@@ -18,6 +18,7 @@ final class EchoServer {
         configure(&configuration)
         server = HTTPServer(configuration: configuration, handler: HTTPHandlerFunction { request in
             if request.path == "/slow" { usleep(300_000) }
+            if request.path == "/peer" { return HTTPResponse(status: 200, body: Array(request.peer.utf8)) }
             let text = "\(request.method) \(request.target) \(request.body.count) " + String(decoding: request.body, as: UTF8.self)
             return HTTPResponse(status: 200, body: Array(text.utf8))
         })
@@ -94,12 +95,14 @@ final class EchoServer {
         #expect(try idle.readUntilClose().isEmpty)
     }
 
-    @Test func connectionCapAnswers503() throws {
+    @Test func connectionCapAnswers503WhenNoConnectionIsIdle() throws {
         let echo = try EchoServer { $0.maxConnections = 2 }
+        // Both slots hold a request in progress (half a head), so neither may be closed for c.
         let a = HTTPClient(port: echo.port)
         let b = HTTPClient(port: echo.port)
-        _ = try a.post("/a", json: "")
-        _ = try b.post("/b", json: "")
+        try a.sendRaw(Array("POST /a HTTP/1.1\r\nX-Half: ".utf8))
+        try b.sendRaw(Array("POST /b HTTP/1.1\r\nX-Half: ".utf8))
+        usleep(100_000)  // the reactor reads both partial heads before c arrives
         let c = HTTPClient(port: echo.port)
         try c.connect()
         let reply = String(decoding: try c.readUntilClose(), as: UTF8.self)
@@ -108,6 +111,47 @@ final class EchoServer {
         a.close()
         usleep(200_000)
         #expect(try HTTPClient(port: echo.port).post("/d", json: "").status == 200)
+    }
+
+    @Test func atTheConnectionCapTheLongestIdleConnectionMakesRoom() throws {
+        let echo = try EchoServer {
+            $0.maxConnections = 2
+            $0.idleTimeoutMs = 5000
+        }
+        let a = HTTPClient(port: echo.port)
+        let b = HTTPClient(port: echo.port)
+        _ = try a.post("/a", json: "")
+        usleep(10_000)  // so a's and b's last activity differ on the server's millisecond clock
+        _ = try b.post("/b", json: "")
+        let c = HTTPClient(port: echo.port)
+        #expect(try c.post("/c", json: "").status == 200)
+        // a, idle longest, was closed to make room (at once, not at the 5 s idle timeout).
+        let start = Date()
+        #expect(try a.readUntilClose().isEmpty)
+        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(echo.server.connectionCount == 2)
+    }
+
+    @Test func perAddressCapAndThePeerAddress() throws {
+        let echo = try EchoServer { $0.maxConnectionsPerAddress = 2 }
+        let held = [HTTPClient(port: echo.port), HTTPClient(port: echo.port)]
+        for client in held { #expect(try client.post("/peer", json: "").text == "127.0.0.1") }
+        let third = HTTPClient(port: echo.port)
+        try third.connect()
+        let reply = String(decoding: try third.readUntilClose(), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 503"), "\(reply)")
+        #expect(reply.contains("\"code\":1807") && reply.contains("too many connections from 127.0.0.1"), "\(reply)")
+        // Another address is not affected, and the handler sees where each request came from.
+        let other = HTTPClient(port: echo.port, sourceHost: "127.0.0.2")
+        #expect(try other.post("/peer", json: "").text == "127.0.0.2")
+        // A closed connection gives its address a slot back.
+        held[0].close()
+        var served = false
+        for _ in 0..<50 where !served {
+            served = (try? HTTPClient(port: echo.port).post("/peer", json: ""))?.status == 200
+            if !served { usleep(20_000) }
+        }
+        #expect(served)
     }
 
     @Test func inFlightCapAnswers503InsteadOfQueueing() throws {

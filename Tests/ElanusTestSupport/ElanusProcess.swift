@@ -96,7 +96,8 @@ public final class ElanusProcess: @unchecked Sendable {
 public final class RESTClient {
     public let http: HTTPClient
 
-    public init(port: Int, tls: TLSContext? = nil) { http = HTTPClient(port: port, tls: tls) }
+    /// `sourceHost` connects from another loopback address ("127.0.0.2"), to play a second client machine.
+    public init(port: Int, tls: TLSContext? = nil, sourceHost: String? = nil) { http = HTTPClient(port: port, tls: tls, sourceHost: sourceHost) }
 
     public struct Reply {
         public var status: Int

@@ -14,7 +14,11 @@ extern "C" {
 #endif
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. Returns the fd or -1 (errno set).
-int csys_accept_nonblocking(int listen_fd);
+/// Writes the peer's numeric address, NUL-terminated, into `peer` (`peer_len` bytes; 46 fit any
+/// IPv6 text): "127.0.0.1", "2001:db8::1". An IPv4 peer on a dual-stack IPv6 socket reads as
+/// plain IPv4, so one client has one address whichever way the server listens. A peer whose
+/// address cannot be written gets "".
+int csys_accept_nonblocking(int listen_fd, char *peer, size_t peer_len);
 
 /// Sets O_NONBLOCK on or off. Returns 0 or -1 (errno set).
 int csys_set_nonblocking(int fd, int on);

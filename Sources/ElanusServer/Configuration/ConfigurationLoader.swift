@@ -17,6 +17,7 @@ public struct ConfigurationLoader {
         ("server.host", "ELANUS_HOST", { c, v in c.host = v }),
         ("server.port", "ELANUS_PORT", { c, v in c.port = try int(v, "server.port", 0...65535) }),
         ("server.maxConnections", nil, { c, v in c.maxConnections = try int(v, "server.maxConnections", 1...1_000_000) }),
+        ("server.maxConnectionsPerAddress", nil, { c, v in c.maxConnectionsPerAddress = try int(v, "server.maxConnectionsPerAddress", 1...1_000_000) }),
         ("server.maxInFlightRequests", nil, { c, v in c.maxInFlightRequests = try int(v, "server.maxInFlightRequests", 1...1_000_000) }),
         ("server.workerThreads", nil, { c, v in c.workerThreads = try int(v, "server.workerThreads", 0...1024) }),
         ("server.maxHeaderBytes", nil, { c, v in c.maxHeaderBytes = try int(v, "server.maxHeaderBytes", 1024...(16 << 20)) }),
@@ -51,6 +52,9 @@ public struct ConfigurationLoader {
             guard UserRoutes.passwordLength.contains(v.count) else { throw Error(description: "auth.rootPassword must have 6 to 72 characters") }
             c.rootPassword = v
         }),
+        ("auth.maxConcurrentPasswordChecks", nil, { c, v in c.maxConcurrentPasswordChecks = try int(v, "auth.maxConcurrentPasswordChecks", 0...1024) }),
+        ("auth.maxFailedLoginsPerAddress", nil, { c, v in c.maxFailedLoginsPerAddress = try int(v, "auth.maxFailedLoginsPerAddress", 0...1_000_000) }),
+        ("auth.failedLoginWindowSeconds", nil, { c, v in c.failedLoginWindowSeconds = try seconds(v, "auth.failedLoginWindowSeconds") }),
         ("tls.mode", nil, { c, v in c.tlsMode = try int(v, "tls.mode", 0...2) }),
         ("tls.serverPemPath", nil, { c, v in c.tlsCertificate = v }),
         ("tls.serverKeyPath", nil, { c, v in c.tlsKey = v }),

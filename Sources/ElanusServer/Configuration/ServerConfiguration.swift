@@ -9,6 +9,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 19530
     public var maxConnections = 1024
+    public var maxConnectionsPerAddress = 256
     /// 0 means "pick from the core count".
     public var workerThreads = 0
     public var maxInFlightRequests = 256
@@ -50,6 +51,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var authEnabled = false
     /// root's password when the data directory is new (Milvus ships `Milvus`).
     public var rootPassword = "Milvus"
+    /// Slow password checks at once; 0 means half the cores, at least 1.
+    public var maxConcurrentPasswordChecks = 0
+    /// Failed password checks per client address and window (0 = no limit).
+    public var maxFailedLoginsPerAddress = 10
+    public var failedLoginWindowSeconds = 60.0
 
     public init() {}
 
@@ -69,6 +75,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         return c
     }
 
+    /// The authenticator's view of these settings.
+    public var passwordChecks: Authenticator.Configuration {
+        var c = Authenticator.Configuration()
+        if maxConcurrentPasswordChecks > 0 { c.concurrentChecks = maxConcurrentPasswordChecks }
+        c.failuresPerAddress = maxFailedLoginsPerAddress
+        c.failureWindowMs = Int(failedLoginWindowSeconds * 1000)
+        return c
+    }
+
     /// The server's TLS context, nil for plain HTTP. Reads the certificate and keys.
     public func tlsContext() throws(TLSError) -> TLSContext? {
         guard tlsMode > 0 else { return nil }
@@ -82,6 +97,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.host = host
         c.port = port
         c.maxConnections = maxConnections
+        c.maxConnectionsPerAddress = maxConnectionsPerAddress
         c.workerThreads = workerThreads > 0 ? workerThreads : max(4, 2 * System.coreCount)
         c.maxInFlight = maxInFlightRequests
         c.maxHeaderBytes = maxHeaderBytes

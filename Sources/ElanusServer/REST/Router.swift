@@ -61,11 +61,12 @@ public final class RESTHandler: HTTPHandler {
     private func openConnections() -> Int { connectionCount.withLock { $0 }?() ?? 0 }
 
     public init(
-        slot: EngineSlot, authentication: Bool = false, userRequestsPerSecond: Double = 0, logger: Logger = Logger(label: "elanus.rest")
+        slot: EngineSlot, authentication: Bool = false, userRequestsPerSecond: Double = 0,
+        passwordChecks: Authenticator.Configuration = Authenticator.Configuration(), logger: Logger = Logger(label: "elanus.rest")
     ) throws(ElanusError) {
         self.slot = slot
         self.logger = logger
-        authenticator = authentication ? try Authenticator() : nil
+        authenticator = authentication ? try Authenticator(passwordChecks) : nil
         limiter = authentication && userRequestsPerSecond > 0 ? RateLimiter(requestsPerSecond: userRequestsPerSecond) : nil
         var routes: [String: RouteHandler] = [:]
         CollectionRoutes.register(into: &routes)
