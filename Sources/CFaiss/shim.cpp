@@ -371,7 +371,7 @@ int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context) 
                             hnsw.add_with_locks(*dis, int(level), pt, locks, vt);
                         }
                         const int64_t done = linked.fetch_add(to - from) + (to - from);
-                        if (reports && progress) progress(context, done, n);
+                        if (reports && progress && progress(context, done, n) != 0) throw std::runtime_error("cancelled");
                     }
                 } catch (...) {
                     std::lock_guard<std::mutex> guard(failure_lock);

@@ -167,6 +167,8 @@ extension Engine {
     /// inserts and deletes go on into the WAL.
     public func backup(to path: String) throws(ElanusError) -> BackupManifest {
         let all = loadedCollections().map(\.data).sorted { $0.collectionID < $1.collectionID }
+        let registered = jobs.begin(.backup, collection: nil, detail: path)
+        defer { jobs.end(registered) }
         let manifest = try Engine.holdingFlushLocks(all[...]) { () throws(ElanusError) -> BackupManifest in
             try Backup.write(
                 to: path, objects: objects.root, collections: all.count, meta: metaStore.checkpoint(to:), wal: broker.checkpoint(to:))

@@ -66,6 +66,7 @@ extension Engine {
         guard let spec = try catalog.dropIndex(database: database, collection: collection, indexName: indexName),
             let field = info.schema.field(named: spec.fieldName)
         else { return }
+        jobs.cancel(collection: info.id, field: field.fieldID, kinds: [.indexBuild])
         try data(for: info).dropIndexes(field: field.fieldID)
         indexBuilder.clearFailure(collection: info.id, field: field.fieldID)
     }

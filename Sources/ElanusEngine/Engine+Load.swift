@@ -47,13 +47,22 @@ extension Engine {
     private func loadInBackground(_ info: CollectionInfo, _ data: CollectionData) {
         let start = Date()
         var segments = 0
-        while true {
+        // Registered, so that shutdown waits for it (and cancels it between segments) before
+        // the stores close, and a dropped collection stops it.
+        let registered = jobs.begin(.load, collection: info.id, detail: "collection \(info.name)")
+        defer { jobs.end(registered) }
+        while !registered.isCancelled {
             let current = catalog.collection(id: info.id)
             let wanted = Set(current?.partitions.filter(\.loaded).map(\.id) ?? [])
             if data.releasedSegments(partitions: wanted).isEmpty { break }
             loadJobs.withLock { $0.jobs[info.id]?.partitions = wanted }
             do {
-                try data.load(partitions: wanted, indexPlans: current.map(indexPlans) ?? [:], warn: { logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }) { done, total in
+                try data.load(
+                    partitions: { [catalog] in Set(catalog.collection(id: info.id)?.partitions.filter(\.loaded).map(\.id) ?? []) },
+                    indexPlans: current.map(indexPlans) ?? [:], warn: { logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) },
+                    cancelled: { registered.isCancelled }
+                ) { done, total in
+                    registered.report(done: done, total: total)
                     loadJobs.withLock { j in
                         j.jobs[info.id]?.done = done
                         j.jobs[info.id]?.total = total
@@ -66,6 +75,10 @@ extension Engine {
             }
         }
         loadJobs.withLock { _ = $0.jobs.removeValue(forKey: info.id) }
+        if registered.isCancelled {
+            logger.info("load cancelled", metadata: ["collection": "\(info.name)", "segments": "\(segments)"])
+            return
+        }
         indexBuilder.wake()
         logger.info("collection loaded", metadata: ["collection": "\(info.name)", "segments": "\(segments)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(start)))"])
     }

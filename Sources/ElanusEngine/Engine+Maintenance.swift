@@ -139,17 +139,19 @@ extension Engine {
     /// false if it failed.
     private func runCompaction(_ plan: CollectionData.CompactionPlan, info: CollectionInfo, data: CollectionData, manual: Bool) -> Bool {
         let start = DispatchTime.now().uptimeNanoseconds
-        let jobs = indexJobs().filter { $0.data === data }
+        let indexes = indexJobs().filter { $0.data === data }
         counters.compactionsRunning.add(1, ordering: .relaxed)
         defer { counters.compactionsRunning.subtract(1, ordering: .relaxed) }
+        let registered = jobs.begin(.compaction, collection: info.id, detail: "segments \(plan.sources)")
+        defer { jobs.end(registered) }
         logger.info("compacting segments", metadata: ["collection": "\(info.name)", "trigger": "\(manual ? "manual" : "automatic")", "segments": "\(plan.sources)"])
         do {
             let outcome = try data.compact(
-                plan, indexes: jobs, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in max(indexBuilder.minSegmentRows, $0.minimumRows) },
+                plan, indexes: indexes, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in max(indexBuilder.minSegmentRows, $0.minimumRows) },
                 currentPlans: { [self] in
                     guard let current = catalog.collection(id: info.id) else { return [:] }
                     return indexPlans(current).filter { $0.value.kind != .exact }
-                })
+                }, cancelled: { registered.isCancelled })
             if let outcome {
                 logger.info(
                     "segments compacted",
@@ -165,6 +167,10 @@ extension Engine {
             csys_release_free_memory()
             return true
         } catch {
+            if registered.isCancelled {
+                logger.info("compaction cancelled; its segments stay as they were", metadata: ["collection": "\(info.name)", "segments": "\(plan.sources)"])
+                return false
+            }
             counters.compactionsFailed.add(1, ordering: .relaxed)
             logger.error("compaction failed", metadata: ["collection": "\(info.name)", "segments": "\(plan.sources)", "error": "\(error.message)"])
             return false

@@ -124,7 +124,19 @@ extension Engine {
     func ensureLoaded(_ info: CollectionInfo, _ data: CollectionData, partitions: Set<Int64>?) throws(ElanusError) {
         let loaded = Set(info.partitions.filter { $0.loaded && (partitions?.contains($0.id) ?? true) }.map(\.id))
         guard !data.releasedSegments(partitions: loaded).isEmpty else { return }
-        try data.load(partitions: loaded, indexPlans: indexPlans(info), warn: { logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }) { _, _ in }
+        // Released since the read began: it is answered as a read of a released collection.
+        guard let current = catalog.collection(id: info.id), current.loaded,
+            loaded.allSatisfy({ id in current.partitions.contains { $0.id == id && $0.loaded } })
+        else { throw ElanusError(.collectionNotLoaded, "collection not loaded[collection=\(info.name)]") }
+        // `info` may be stale by now: the partitions are asked of the catalog again under the
+        // load lock, so a release that raced this read is not undone.
+        let collectionID = info.id
+        try data.load(
+            partitions: { [catalog] in
+                Set(catalog.collection(id: collectionID)?.partitions.filter { $0.loaded && (partitions?.contains($0.id) ?? true) }.map(\.id) ?? [])
+            },
+            indexPlans: indexPlans(info), warn: { logger.warning("\($0)", metadata: ["collection": "\(info.name)"]) }
+        ) { _, _ in }
     }
 
     /// The partitions a read covers: the named ones (which must exist and be loaded), or every

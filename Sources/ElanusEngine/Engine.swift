@@ -55,6 +55,8 @@ public final class Engine: Sendable {
     let importLoop = BackgroundLoop(name: "elanus-import", interval: 5)
     /// Totals for `/metrics`.
     let counters = EngineCounters()
+    /// Every background job while it runs: shutdown and drops cancel through it.
+    let jobs = JobRegistry()
     private let collections = Mutex<[Int64: CollectionData]>([:])
     let logger: Logger
 
@@ -85,7 +87,8 @@ public final class Engine: Sendable {
         let reserve = DiskReserve(root: root, bytes: configuration.diskReserveBytes)
         objects = try ObjectStore(root: root + "/objects", reserve: reserve)
         indexBuilder = IndexBuilder(
-            threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, counters: counters, logger: logger)
+            threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, counters: counters, registry: jobs,
+            logger: logger)
         flushLoop = BackgroundLoop(name: "elanus-flush", interval: configuration.flushInterval)
         compactionLoop = BackgroundLoop(name: "elanus-compact", interval: configuration.compaction.intervalSeconds)
         metaStore = try RocksMetaStore(path: root + "/meta", reserve: reserve)
@@ -187,6 +190,9 @@ public final class Engine: Sendable {
     /// that is never reused; the next start removes the orphaned files.
     public func dropCollection(database: String, name: String) throws(ElanusError) {
         guard let info = try catalog.dropCollection(database: database, name: name) else { return }
+        // Its builds, compactions, loads and imports stop now instead of running to a commit
+        // that would find the collection gone.
+        jobs.cancel(collection: info.id)
         let data = collections.withLock { $0.removeValue(forKey: info.id) } ?? makeData(info.id, primaryFieldID: 0)
         try data.dropData()
         try broker.drop(channel: data.channel)
@@ -211,13 +217,27 @@ public final class Engine: Sendable {
     }
 
     /// Closes the stores cleanly (the WAL finishes its queued group, RocksDB releases its locks).
+    /// Background jobs are cancelled first, so shutdown waits only for commits in progress and
+    /// for the step each job is in, not for a whole index build or compaction; what they had
+    /// not committed runs again after the next start.
     public func close() {
+        let cancelled = jobs.cancelAll()
+        if !cancelled.isEmpty {
+            logger.info("background jobs cancelled for shutdown", metadata: ["jobs": "\(cancelled.map { "\($0.kind) \($0.detail) \($0.progress)%" })"])
+        }
         importLoop.stop()
         compactionLoop.stop()
         indexBuilder.stop()
         flushLoop.stop()
+        // Loads run on threads of their own: the stores stay open until they have stopped.
+        if !jobs.waitUntilIdle(seconds: 30) {
+            logger.warning("background jobs still running at shutdown", metadata: ["jobs": "\(jobs.snapshot().map { "\($0.kind) \($0.detail)" })"])
+        }
         broker.close()
         metaStore.close()
         logger.info("engine closed")
     }
+
+    /// The background jobs running now (flushes, index builds, compactions, loads, imports, backups).
+    public func backgroundJobs() -> [BackgroundJobInfo] { jobs.snapshot() }
 }

@@ -107,6 +107,7 @@ import Testing
             let reports = Unmanaged<Reports>.fromOpaque(context!).takeUnretainedValue()
             reports.done.append(done)
             reports.totals.insert(total)
+            return 0
         }, Unmanaged.passUnretained(reports).toOpaque())
         vf_set_omp_threads(1)
         try #require(status == 0, "\(String(cString: vf_last_error()))")
@@ -132,6 +133,31 @@ import Testing
             if q == 0 { #expect(labels.allSatisfy { $0 >= 0 }) }
         }
         #expect(Double(found) / 500 >= 0.95)
+    }
+
+    /// A progress callback that answers non-zero stops the link: every thread ends after its
+    /// current claim and the call fails with "cancelled".
+    @Test func aProgressCallbackCanCancelTheLink() throws {
+        let count = 20_000
+        var rng = SplitMix(seed: 7)
+        let rows = (0..<(count * Self.dim)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        var out: OpaquePointer?
+        try #require(vf_index_factory(Int32(Self.dim), "HNSW16", Int32(VF_METRIC_L2), &out) == 0)
+        let index = try #require(out)
+        defer { vf_index_free(index) }
+        vf_index_set_hnsw(index, 40, 512)
+        try #require(vf_index_hnsw_append(index, Int64(count), rows) == 0)
+        let reports = Reports()
+        vf_set_omp_threads(2)
+        let status = vf_index_hnsw_link(index, { context, done, _ in
+            let reports = Unmanaged<Reports>.fromOpaque(context!).takeUnretainedValue()
+            reports.done.append(done)
+            return reports.done.count >= 3 ? 1 : 0
+        }, Unmanaged.passUnretained(reports).toOpaque())
+        vf_set_omp_threads(1)
+        #expect(status != 0)
+        #expect(String(cString: vf_last_error()).contains("cancelled"))
+        #expect(reports.done.count == 3, "no progress after the stop: \(reports.done.count) reports")
     }
 
     @Test func linkRefusesOtherIndexTypes() throws {

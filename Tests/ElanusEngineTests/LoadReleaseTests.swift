@@ -91,4 +91,24 @@ import Testing
         let model = Dictionary(uniqueKeysWithValues: (0..<300).map { (Int64($0), Float(0)) })
         try CompactionTests.expectRows(engine, try engine.catalog.collection(database: "default", name: "c"), model, range: 0..<300)
     }
+
+    /// Issue 20, item 13: a read that saw the collection loaded, answered after a release,
+    /// loaded the released segments back into memory. It is answered as a read of a released
+    /// collection now, and the memory stays released.
+    @Test func aReadRacingAReleaseDoesNotLoadTheSegmentsBack() throws {
+        let dir = TemporaryDirectory()
+        let engine = try CompactionTests.open(dir, maxRows: 100)
+        defer { engine.close() }
+        let info = try SegmentLifecycleTests.create(engine)
+        _ = try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch((0..<300).map(Int64.init)))
+        try engine.flush(info)
+        let stale = try engine.catalog.collection(database: "default", name: "c")
+        let loadedBytes = try engine.residentBytes(stale)
+        try engine.release(database: "default", collection: "c")
+        let releasedBytes = try engine.residentBytes(stale)
+        #expect(releasedBytes < loadedBytes)
+        // The read began before the release: it still holds the catalog entry that said loaded.
+        #expect(throws: ElanusError.self) { try engine.query(stale, predicate: nil, limit: 10) }
+        #expect(try engine.residentBytes(stale) == releasedBytes)
+    }
 }

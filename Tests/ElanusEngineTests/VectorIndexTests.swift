@@ -346,8 +346,12 @@ import Testing
             try engine.load(database: "default", collection: "c")
             info = try engine.catalog.collection(database: "default", name: "c")
             while engine.loadProgress(info) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            // The old build ends; the new one is built for the segment.
-            while engine.statistics().indexBuildsRunning > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            // The old build is cancelled by the drop and ends at once; the new one is built.
+            let dropped = Date()
+            while engine.backgroundJobs().contains(where: { $0.kind == "index build" && $0.detail.contains("field v") && $0.cancelled }) && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            #expect(Date().timeIntervalSince(dropped) < 5)
             try Self.waitForIndex(engine, info)
             try check(engine, info)
         }
@@ -356,6 +360,52 @@ import Testing
         let reopened = try engine.catalog.collection(database: "default", name: "c")
         try Self.waitForIndex(engine, reopened)
         try check(engine, reopened)
+    }
+
+    /// Issue 20, item 12: shutdown waited for a whole index build (minutes at 1M rows). The build
+    /// is a registered job now, cancelled in the HNSW link loop: close returns at once, nothing
+    /// half-built is recorded, and the next start builds the index.
+    @Test func shutdownCancelsARunningBuildAndTheNextStartBuildsIt() throws {
+        let dir = TemporaryDirectory()
+        var configuration = Engine.Configuration(dataDirectory: dir.file("data"))
+        configuration.flushInterval = 0.01
+        let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "400")])
+        let info: CollectionInfo
+        do {
+            let engine = try Engine(configuration: configuration)
+            try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [spec]))
+            try engine.catalog.load(database: "default", name: "c")
+            info = try engine.catalog.collection(database: "default", name: "c")
+            var rng = SeededGenerator(seed: 11)
+            for start in stride(from: 0, to: 60_000, by: 5000) {
+                let ids = (start..<(start + 5000)).map(Int64.init)
+                _ = try engine.insert(info, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
+                    Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
+                    Column(fieldID: info.schema.fields[1].fieldID, width: Self.dim, values: .floatVector((0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) })),
+                    Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids)),
+                ]))
+            }
+            try engine.flush(info)
+            let deadline = Date().addingTimeInterval(60)
+            while !engine.backgroundJobs().contains(where: { $0.kind == "index build" }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+            #expect(engine.backgroundJobs().contains { $0.kind == "index build" }, "the build started")
+            Thread.sleep(forTimeInterval: 0.3)
+            let start = Date()
+            engine.close()
+            let seconds = Date().timeIntervalSince(start)
+            #expect(seconds < 5, "close took \(seconds) s")
+            #expect(engine.statistics().indexBuildsFailed == 0)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("data/objects/\(info.id)")).filter { $0.hasSuffix(".idx") }.isEmpty)
+        configuration.segments = SegmentPolicy(maxRows: 1_000_000)
+        let engine = try Engine(configuration: configuration)
+        defer { engine.close() }
+        let reopened = try engine.catalog.collection(database: "default", name: "c")
+        #expect(try engine.indexProgress(reopened, spec).state == "InProgress")
+        // The index is wanted still: the next start builds it (cancelled again here, quickly).
+        let deadline = Date().addingTimeInterval(60)
+        while !engine.backgroundJobs().contains(where: { $0.kind == "index build" }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(engine.backgroundJobs().contains { $0.kind == "index build" })
     }
 
     @Test func badIndexParametersAreRefusedWithMilvusRanges() throws {

@@ -52,13 +52,15 @@ int vf_index_search_bitmap(const vf_index *index, int64_t n, const float *x, int
 void vf_index_set_hnsw(vf_index *index, int ef_construction, int ef_search_ceiling);
 /// Trains the index (IVF quantizers) on n vectors; a no-op for indexes that need no training.
 int vf_index_train(vf_index *index, int64_t n, const float *x);
-/// Called now and then during a long build with the rows done so far and the rows to do.
-typedef void (*vf_progress_fn)(void *context, int64_t done, int64_t total);
+/// Called now and then during a long build with the rows done so far and the rows to do;
+/// returning non-zero stops the build (it then fails with "cancelled").
+typedef int (*vf_progress_fn)(void *context, int64_t done, int64_t total);
 /// HNSW over flat storage: appends n vectors to the storage only, without linking them.
 int vf_index_hnsw_append(vf_index *index, int64_t n, const float *x);
 /// HNSW over flat storage: links every appended row into the graph exactly as one faiss `add`
 /// of all of them would (levels first, then level by level), on up to the OpenMP thread count
-/// of threads; `progress` (may be NULL) is called on the calling thread.
+/// of threads; `progress` (may be NULL) is called on the calling thread, after every claim of
+/// rows, and may stop the build: every thread then ends after its current claim.
 int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context);
 /// Searches with per-request parameters: `ef` for HNSW, `nprobe` for IVF (0 = the index's
 /// default), and an optional row bitmap (NULL = every row). Safe to call concurrently. HNSW

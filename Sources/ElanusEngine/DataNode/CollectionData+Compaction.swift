@@ -115,7 +115,7 @@ extension CollectionData {
     /// Returns nil when the plan no longer applies (a source was dropped or compacted already).
     func compact(
         _ plan: CompactionPlan, indexes: [IndexBuilder.Job], threads: Int, minIndexRows: (IndexPlan) -> Int,
-        currentPlans: () -> [Int64: IndexPlan]
+        currentPlans: () -> [Int64: IndexPlan], cancelled: @escaping () -> Bool = { false }
     ) throws(ElanusError) -> CompactionOutcome? {
         let generations = Dictionary(uniqueKeysWithValues: indexes.map { ($0.field.fieldID, indexGeneration($0.field.fieldID)) })
         // Step 1. The new segment's id is taken now, so no other segment can get it.
@@ -156,7 +156,11 @@ extension CollectionData {
                 segmentBytes = try SegmentFile.write(merged, collectionID: collectionID, to: objects, segmentFile)
                 written.append(segmentFile)
                 for job in indexes where merged.rowCount >= minIndexRows(job.plan) {
-                    let index = try IndexFile.build(job.plan, segment: merged, field: job.field, threads: threads)
+                    // Cancelled (shutdown, the collection dropped): nothing is committed, the
+                    // sources stay, and the files written so far go below.
+                    if cancelled() { throw .unexpected("compaction cancelled") }
+                    let progress = BuildProgress(every: 3600, cancelled: cancelled) { _, _ in }
+                    let index = try IndexFile.build(job.plan, segment: merged, field: job.field, threads: threads, progress: progress)
                     let file = CollectionData.indexPath(collection: collectionID, segment: newID, field: job.field.fieldID)
                     written.append(file)
                     _ = try IndexFile.write(index, segmentID: newID, fieldID: job.field.fieldID, dim: job.field.dim ?? 0, to: objects, file)
@@ -166,7 +170,8 @@ extension CollectionData {
             }
             let output = CompactedSegment(
                 segment: merged, origins: origins, sources: Set(plan.sources), file: segmentFile, bytes: segmentBytes, indexFiles: indexFiles)
-            let committed = try commitCompaction(output, generations: generations, currentPlans: currentPlans)
+            if cancelled() { throw .unexpected("compaction cancelled") }
+            let committed = try commitCompaction(output, generations: generations, currentPlans: currentPlans, cancelled: cancelled) ?? false
             if !committed {
                 for file in written { objects.remove(file) }
                 return nil
@@ -178,15 +183,12 @@ extension CollectionData {
         return outcome
     }
 
-    /// Steps 3 to 5. Returns false, having changed nothing, when the sources are gone.
+    /// Steps 3 to 5. Returns false, having changed nothing, when the sources are gone, the
+    /// collection was dropped or the compaction cancelled.
     private func commitCompaction(
-        _ output: CompactedSegment, generations: [Int64: UInt64], currentPlans: () -> [Int64: IndexPlan]
-    ) throws(ElanusError) -> Bool {
-        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
-            if dropped {
-                removeFilesAfterDrop()
-                return false
-            }
+        _ output: CompactedSegment, generations: [Int64: UInt64], currentPlans: () -> [Int64: IndexPlan], cancelled: () -> Bool
+    ) throws(ElanusError) -> Bool? {
+        try commitJob(stillValid: { !cancelled() }) { () throws(ElanusError) -> Bool in
             var merged = output.segment
             let (origins, sourceIDs) = (output.origins, output.sources)
             let wanted = currentPlans()

@@ -187,4 +187,21 @@ extension CollectionData {
     func removeFilesAfterDrop() {
         objects.removeTree("\(collectionID)")
     }
+
+    /// The one way a background job (index build, compaction) commits what it prepared outside
+    /// the locks: under the flush lock, and only if it is still wanted there. If the collection
+    /// was dropped meanwhile, its directory is removed again (with the job's files) and nothing
+    /// commits; if `stillValid` (the job's re-validation against what it was planned on: not
+    /// cancelled, the same index generation and plan, its sources still there) says no, nothing
+    /// commits. Returns nil in both cases, else `body`'s result.
+    func commitJob<T>(stillValid: () -> Bool, _ body: () throws(ElanusError) -> T) throws(ElanusError) -> T? {
+        try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> T? in
+            if dropped {
+                removeFilesAfterDrop()
+                return nil
+            }
+            guard stillValid() else { return nil }
+            return try body()
+        }
+    }
 }

@@ -28,16 +28,21 @@ extension CollectionData {
         read { s in s.segments.values.filter { $0.released && (partitions == nil || partitions!.contains($0.partitionID)) }.map(\.id).sorted() }
     }
 
-    /// Loads the released segments of `partitions` back from their files, calling `progress`
-    /// with (segments done, segments in all) after each. A segment dropped or compacted away
-    /// meanwhile is skipped.
+    /// Loads the released segments of the partitions `wanted` names back from their files,
+    /// calling `progress` with (segments done, segments in all) after each. A segment dropped or
+    /// compacted away meanwhile is skipped. `wanted` is asked under the load lock, which a
+    /// release also takes: a read that saw a partition loaded just before it was released must
+    /// not load it again behind the release (the catalog changes before the release runs).
+    /// `cancelled` is checked between segments.
     func load(
-        partitions: Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void, progress: (Int, Int) -> Void
+        partitions wanted: () -> Set<Int64>, indexPlans: [Int64: IndexPlan], warn: (String) -> Void, cancelled: () -> Bool = { false },
+        progress: (Int, Int) -> Void
     ) throws(ElanusError) {
         try loadLock.withLock { (_: inout Bool) throws(ElanusError) in
-            let due = releasedSegments(partitions: partitions)
+            let due = releasedSegments(partitions: wanted())
             progress(0, due.count)
             for (done, id) in due.enumerated() {
+                if cancelled() { return }
                 guard let bytes = try meta.get(DataKeys.segment(collectionID, id)) else { continue }
                 let record: SegmentRecord = try Keys.decode(bytes)
                 let full = try readSegment(record, indexPlans: indexPlans, createdAt: DispatchTime.now().uptimeNanoseconds, warn: warn)

@@ -53,11 +53,17 @@ final class CollectionData: Sendable {
     let meta: any MetaStore
     let objects: ObjectStore
     let tso: TimestampOracle
+    // Lock order (DESIGN.md section 4): flushLock, then writer, then state; loadLock, then
+    // state; indexGenerations is a leaf taken under any of them. A thread holding one of a
+    // collection's locks never waits on another collection's lock (a backup takes every flush
+    // lock, in collection-id order, and nothing else), and never holds state across I/O.
+
     /// Held while a record takes its timestamp and WAL position; an import commit holds it too.
     let writer = Mutex(Writer())
     let state = Mutex(Applied())
     /// Held by whoever flushes the collection (the flusher thread, `collections/flush`, a drop),
-    /// so segment files, delta files and checkpoints are written by one thread at a time.
+    /// so segment files, delta files and checkpoints are written by one thread at a time; every
+    /// background job commits under it (`commitJob`). Its value: the collection was dropped.
     let flushLock = Mutex(false)
     /// Serializes loads and releases of the collection's partitions.
     let loadLock = Mutex(false)

@@ -161,6 +161,8 @@ extension Engine {
         }
         updateJob(start.id) { $0.unfinishedRuns = start.unfinishedRuns }
         updateJob(start.id) { $0.state = .importing }
+        let registered = jobs.begin(.importing, collection: start.collectionID, detail: "job \(start.id)")
+        defer { jobs.end(registered) }
         logger.info("import job started", metadata: ["jobId": "\(start.id)", "collection": "\(start.collection)"])
         var written: [CollectionData.ImportedSegment] = []
         var data: CollectionData?
@@ -184,6 +186,7 @@ extension Engine {
                 for name in group.files { files.append((name, try importPath(name))) }
                 try reader.read(files) { (batch: EntityBatch, done: Double) throws(ElanusError) in
                     if importLoop.isStopping { throw ElanusError(.notReady, "the server is shutting down") }
+                    if registered.isCancelled { throw ElanusError(.importFailed, "import failed: collection \(start.collection) was dropped") }
                     var batch = batch
                     try generateKeys(&batch, primary)
                     for (partitionID, part) in try PartitionRouter.route(batch, info: info, partitionName: start.partition) {

@@ -48,14 +48,12 @@ extension CollectionData {
             throw error
         }
         do throws(ElanusError) {
-            let recorded = try flushLock.withLock { (dropped: inout Bool) throws(ElanusError) -> Bool in
-                if dropped {
-                    removeFilesAfterDrop()
-                    return false
-                }
-                // The index may have been dropped or replaced, and the segment dropped (partition,
-                // compaction), while the index built.
-                guard indexGeneration(field.fieldID) == generation, currentPlan() == plan, read({ $0.segments[segmentID] != nil }), let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
+            let recorded = try commitJob(stillValid: {
+                // The index may have been dropped or replaced (or the build cancelled), and the
+                // segment dropped (partition, compaction), while the index built.
+                indexGeneration(field.fieldID) == generation && currentPlan() == plan && read({ $0.segments[segmentID] != nil })
+            }) { () throws(ElanusError) -> Bool in
+                guard let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
                 var record: SegmentRecord = try Keys.decode(stored)
                 record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
                 try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
@@ -63,7 +61,7 @@ extension CollectionData {
                 state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: field.fieldID) } }
                 return true
             }
-            if !recorded { objects.remove(file) }
+            if recorded != true { objects.remove(file) }
         } catch {
             objects.remove(file)
             throw error

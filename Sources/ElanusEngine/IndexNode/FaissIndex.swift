@@ -66,6 +66,8 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             slice.removeAll(keepingCapacity: true)
         }
         try segment.forEachFloatChunk(field) { (chunk: UnsafeBufferPointer<Float>) throws(ElanusError) in
+            // Between chunks: a cancelled build (shutdown, a dropped index) stops here too.
+            if progress?.isCancelled == true { throw .unexpected("index build cancelled") }
             var offset = 0
             while offset < chunk.count {
                 let take = min(chunk.count - offset, addSliceRows * dim - slice.count)
@@ -87,13 +89,16 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             let context = Unmanaged.passUnretained(progress).toOpaque()
             status = withExtendedLifetime(progress) {
                 vf_index_hnsw_link(index, { context, done, total in
-                    Unmanaged<BuildProgress>.fromOpaque(context!).takeUnretainedValue().update(done: Int(done), total: Int(total))
+                    Unmanaged<BuildProgress>.fromOpaque(context!).takeUnretainedValue().update(done: Int(done), total: Int(total)) ? 1 : 0
                 }, context)
             }
         } else {
             status = vf_index_hnsw_link(index, nil, nil)
         }
-        guard status == 0 else { throw failure("link") }
+        guard status == 0 else {
+            if progress?.isCancelled == true { throw .unexpected("index build cancelled") }
+            throw failure("link")
+        }
     }
 
     /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW over L2

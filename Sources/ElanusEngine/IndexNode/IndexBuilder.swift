@@ -30,11 +30,13 @@ final class IndexBuilder: Sendable {
     private let loop = BackgroundLoop(name: "elanus-index", interval: 1)
     private let counters: EngineCounters
     private let logger: Logger
+    private let registry: JobRegistry
 
-    init(threads: Int, minSegmentRows: Int, counters: EngineCounters, logger: Logger) {
+    init(threads: Int, minSegmentRows: Int, counters: EngineCounters, registry: JobRegistry, logger: Logger) {
         self.threads = threads
         self.minSegmentRows = minSegmentRows
         self.counters = counters
+        self.registry = registry
         self.logger = logger
     }
 
@@ -54,21 +56,36 @@ final class IndexBuilder: Sendable {
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
             counters.indexBuildsRunning.add(1, ordering: .relaxed)
             defer { counters.indexBuildsRunning.subtract(1, ordering: .relaxed) }
-            // A million-row HNSW build takes minutes: say how far it has got every 15 seconds.
-            let progress = BuildProgress(every: 15) { [logger] done, total in
+            let registered = registry.begin(.indexBuild, collection: job.data.collectionID, field: job.field.fieldID, detail: "segment \(segmentID) field \(job.field.name)")
+            defer { registry.end(registered) }
+            // A million-row HNSW build takes minutes: say how far it has got every 15 seconds,
+            // and stop at once when it is cancelled (shutdown, the index or collection dropped).
+            let progress = BuildProgress(every: 15, cancelled: { registered.isCancelled }) { [logger] done, total in
+                registered.report(done: done, total: total)
                 logger.info("index build progress", metadata: [
                     "collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)",
                     "rowsLinked": "\(done)", "rows": "\(total)", "percent": "\(done * 100 / max(1, total))",
                 ])
             }
             do {
-                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress, currentPlan: job.currentPlan)
+                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress) {
+                    // Re-validated at commit: a cancelled build commits nothing.
+                    registered.isCancelled ? nil : job.currentPlan()
+                }
                 // The segment's own copy of the vectors may just have been freed (borrowed from
                 // the index now), and faiss's build buffers with it.
                 csys_release_free_memory()
+                if registered.isCancelled {
+                    logger.info("index build cancelled", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)"])
+                    return false
+                }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
             } catch {
+                if registered.isCancelled {
+                    logger.info("index build cancelled", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)"])
+                    return false
+                }
                 counters.indexBuildsFailed.add(1, ordering: .relaxed)
                 if isOutOfSpace(error) {
                     // Not the index's fault: tried again once the disk has room (the loop's next
