@@ -271,4 +271,47 @@ import Testing
         #expect(server.log().contains("import job quarantined"))
         #expect(try Self.count(rest) == .int(0))
     }
+
+    /// An import over keys that already exist (flushed and growing) and that repeat within the
+    /// file: its commit computes the dead bits without copying the collection's state (issue
+    /// 20, item 13). The newest version of each key is the one read, before and after a
+    /// SIGKILL and a restart, once each.
+    @Test func anImportOverExistingKeysLeavesTheSameRowsAfterARestart() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        var server = ElanusProcess(dataDirectory: data, environment: ["ELANUS_SEGMENT_MAX_ROWS": "40"])
+        try server.start()
+        var rest = RESTClient(port: server.port)
+        #expect(try rest.call("collections/create", Self.schema).code == 0)
+        let first = (0..<100).map { Self.jsonRow($0, title: "old") }.joined(separator: ",")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"docs","data":[\#(first)]}"#).code == 0)
+        #expect(try rest.call("collections/flush", #"{"collectionName":"docs"}"#).code == 0)
+        let growing = (100..<110).map { Self.jsonRow($0, title: "old") }.joined(separator: ",")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"docs","data":[\#(growing)]}"#).code == 0)
+        // 50..149 over the existing 0..109, and 120 twice (the later line wins).
+        var lines = (50..<150).map { Self.jsonRow($0, title: "imported") }
+        lines.append(Self.jsonRow(120, title: "again"))
+        try lines.joined(separator: "\n").write(toFile: data + "/import/over.jsonl", atomically: true, encoding: .utf8)
+        #expect(try Self.wait(rest, try Self.create(rest, [["over.jsonl"]]))["state"] == "Completed")
+        func check(_ when: String) throws {
+            #expect(try Self.count(rest) == .int(150), "\(when)")
+            let rows = try rest.call("entities/query", #"{"collectionName":"docs","filter":"id >= 0","outputFields":["id","title"],"limit":1000}"#)
+            guard case .array(let items)? = rows.data else { throw ElanusError(.unexpected, "query failed: \(rows.body)") }
+            var titles: [Int64: String] = [:]
+            for item in items {
+                guard case .int(let id)? = item["id"], case .string(let title)? = item["title"] else { continue }
+                #expect(titles.updateValue(title, forKey: id) == nil, "\(when): key \(id) twice")
+            }
+            #expect(titles.count == 150, "\(when)")
+            #expect((0..<50).allSatisfy { titles[Int64($0)] == "old" }, "\(when)")
+            #expect((50..<150).allSatisfy { titles[Int64($0)] == ($0 == 120 ? "again" : "imported") }, "\(when): \(titles[120] ?? "-") \(titles[60] ?? "-")")
+        }
+        try check("before the restart")
+        server.kill()
+        server = ElanusProcess(dataDirectory: data, environment: ["ELANUS_SEGMENT_MAX_ROWS": "40"])
+        try server.start()
+        defer { server.terminate() }
+        rest = RESTClient(port: server.port)
+        try check("after the restart")
+    }
 }

@@ -48,10 +48,18 @@ extension CollectionData {
                     if let gone = segments.first(where: { s.dropped.contains($0.partitionID) }) {
                         throw ElanusError(.importFailed, "import failed: partition \(gone.partitionID) was dropped during the import")
                     }
-                    var next = s
-                    attach(segments, to: &next)
-                    let flushed = next.segments.values.filter { $0.state == .flushed }.sorted { $0.id < $1.id }
-                    return (SegmentFile.encodeDeltas(flushed), s.flushed)
+                    // The dead bits as they will be once attached, computed without copying the
+                    // state (its live-key map holds every key of the collection): only the
+                    // segments that lose rows are copied, to mark them.
+                    var changed = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, $0) })
+                    for (id, rows) in attachKills(segments, in: s) {
+                        guard var segment = changed[id] ?? s.segments[id] else { continue }
+                        for (chunk, row) in rows { segment.markDead(chunk: chunk, row: row) }
+                        changed[id] = segment
+                    }
+                    var flushed = s.segments.values.filter { $0.state == .flushed && changed[$0.id] == nil }
+                    flushed += changed.values.filter { $0.state == .flushed }
+                    return (SegmentFile.encodeDeltas(flushed.sorted { $0.id < $1.id }), s.flushed)
                 }
                 let sequence = (plan.previous.deltaSequence ?? 0) + 1
                 let deltaFile = SegmentFile.deltaPath(collection: collectionID, sequence: sequence)
@@ -78,6 +86,31 @@ extension CollectionData {
                 if let old = plan.previous.deltaFile { objects.remove(old) }
             }
         }
+    }
+
+    /// The rows, by segment, that `attach(segments, to: &s)` would mark dead, without changing
+    /// anything: keys that earlier rows of the same segments set are tracked on the side, so the
+    /// state's live-key map is only read. Must decide exactly as `attach` does.
+    func attachKills(_ segments: [Segment], in s: borrowing Applied) -> [Int64: [(chunk: Int, row: Int)]] {
+        var overlay: [PrimaryKey: (location: RowLocation, timestamp: UInt64)] = [:]
+        var kills: [Int64: [(chunk: Int, row: Int)]] = [:]
+        for segment in segments {
+            for (c, chunk) in segment.chunks.enumerated() {
+                for (row, key) in chunk.batch.primaryKeys(primaryFieldID).enumerated() where chunk.isLive(row) {
+                    let location = RowLocation(partitionID: segment.partitionID, segmentID: segment.id, chunk: Int32(c), row: Int32(row))
+                    let old = overlay[key] ?? s.live[key].map { ($0, CollectionData.timestamp(of: $0, in: s)) }
+                    if let old {
+                        if old.timestamp > chunk.timestamp {
+                            kills[segment.id, default: []].append((c, row))
+                            continue
+                        }
+                        kills[old.location.segmentID, default: []].append((Int(old.location.chunk), Int(old.location.row)))
+                    }
+                    overlay[key] = (location, chunk.timestamp)
+                }
+            }
+        }
+        return kills
     }
 
     /// Makes flushed segments part of the state: each live row becomes its key's version unless
