@@ -35,13 +35,28 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The meta store and the log broker, when the caller provides them (tests build the engine
+    /// on memory stores, or on real ones wrapped to fail on command); by default the engine opens
+    /// RocksDB stores in the data directory. The engine closes them when it closes.
+    public struct Stores: Sendable {
+        public var meta: any MetaStore
+        public var log: any LogBroker
+        /// Failures to inject into the object store's file writes.
+        public var objectFaults: Faults?
+        public init(meta: any MetaStore, log: any LogBroker, objectFaults: Faults? = nil) {
+            self.meta = meta
+            self.log = log
+            self.objectFaults = objectFaults
+        }
+    }
+
     public let configuration: Configuration
     public let catalog: Catalog
     /// Users, roles, grants and privilege groups (checking requests is the server's concern).
     public let access: AccessCatalog
     let tso: TimestampOracle
-    let metaStore: RocksMetaStore
-    let broker: RocksLogBroker
+    let metaStore: any MetaStore
+    let broker: any LogBroker
     let objects: ObjectStore
     /// Seals segments by age, flushes sealed ones and expires rows past their TTL.
     let flushLoop: BackgroundLoop
@@ -63,7 +78,7 @@ public final class Engine: Sendable {
     /// Opens (or creates) the data directory, recovers the catalog and replays every collection's
     /// write-ahead log into growing segments. When this returns, every acknowledged write is
     /// visible again.
-    public init(configuration: Configuration, logger: Logger = Logger(label: "elanus.engine")) throws(ElanusError) {
+    public init(configuration: Configuration, stores: Stores? = nil, logger: Logger = Logger(label: "elanus.engine")) throws(ElanusError) {
         self.configuration = configuration
         self.logger = logger
         let root = configuration.dataDirectory
@@ -85,13 +100,15 @@ public final class Engine: Sendable {
                 "disk limit exceeded: the file system of \(root) has \(free / 1_000_000) MB free; opening the meta store and the write-ahead log needs at least \(needed / 1_000_000) MB. Free some space (or start with --data-dir elsewhere) and start again")
         }
         let reserve = DiskReserve(root: root, bytes: configuration.diskReserveBytes)
-        objects = try ObjectStore(root: root + "/objects", reserve: reserve)
+        objects = try ObjectStore(root: root + "/objects", reserve: reserve, faults: stores?.objectFaults)
         indexBuilder = IndexBuilder(
             threads: configuration.indexBuildThreads, minSegmentRows: configuration.indexMinSegmentRows, counters: counters, registry: jobs,
             logger: logger)
         flushLoop = BackgroundLoop(name: "elanus-flush", interval: configuration.flushInterval)
         compactionLoop = BackgroundLoop(name: "elanus-compact", interval: configuration.compaction.intervalSeconds)
-        metaStore = try RocksMetaStore(path: root + "/meta", reserve: reserve)
+        let metaStore: any MetaStore
+        if let given = stores?.meta { metaStore = given } else { metaStore = try RocksMetaStore(path: root + "/meta", reserve: reserve) }
+        self.metaStore = metaStore
         do {
             catalog = try Catalog(store: metaStore, limits: configuration.limits)
             access = try AccessCatalog(store: metaStore)
@@ -101,7 +118,7 @@ public final class Engine: Sendable {
             throw error
         }
         do {
-            broker = try RocksLogBroker(path: root + "/wal", reserve: reserve)
+            if let given = stores?.log { broker = given } else { broker = try RocksLogBroker(path: root + "/wal", reserve: reserve) }
         } catch {
             metaStore.close()
             throw error

@@ -39,6 +39,9 @@ public protocol LogBroker: Sendable {
     func reserve(channel: String, through position: UInt64) throws(ElanusError)
     /// Deletes a channel and all its records (the collection was dropped).
     func drop(channel: String) throws(ElanusError)
+    /// A consistent copy of the log as of now in `path` (a backup); brokers that cannot make
+    /// one throw saying so.
+    func checkpoint(to path: String) throws(ElanusError)
     func close()
 }
 

@@ -15,6 +15,18 @@ public final class MemoryLogBroker: LogBroker {
 
     public init() {}
 
+    /// A new, open broker holding the same records and positions, as a restart finds them (the
+    /// engine closes the broker it was given when it closes).
+    public func reopened() -> MemoryLogBroker {
+        let broker = MemoryLogBroker()
+        let (channels, heads) = state.withLock { ($0.channels, $0.heads) }
+        broker.state.withLock { s in
+            s.channels = channels
+            s.heads = heads
+        }
+        return broker
+    }
+
     public func submit(channel: String, payload: [UInt8]) -> LogTicket {
         state.withLock { s in
             if s.closed { return LogTicket(failed: .unexpected("log broker is closed")) }
@@ -67,6 +79,10 @@ public final class MemoryLogBroker: LogBroker {
             try open(s)
             s.heads[channel] = max(s.heads[channel] ?? 0, position)
         }
+    }
+
+    public func checkpoint(to path: String) throws(ElanusError) {
+        throw ElanusError(.unimplemented, "service unimplemented: a backup needs the RocksDB write-ahead log, not the in-memory one")
     }
 
     public func close() { state.withLock { $0.closed = true } }

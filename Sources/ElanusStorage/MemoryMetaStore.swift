@@ -13,6 +13,15 @@ public final class MemoryMetaStore: MetaStore {
 
     public init() {}
 
+    /// A new, open store holding the same entries, as a restart finds them (the engine closes
+    /// the store it was given when it closes).
+    public func reopened() -> MemoryMetaStore {
+        let store = MemoryMetaStore()
+        let entries = state.withLock { $0.entries }
+        store.state.withLock { $0.entries = entries }
+        return store
+    }
+
     private func checkOpen(_ s: State) throws(ElanusError) {
         if s.closed { throw ElanusError.unexpected("meta store is closed") }
     }
@@ -43,6 +52,10 @@ public final class MemoryMetaStore: MetaStore {
                 }
             }
         }
+    }
+
+    public func checkpoint(to path: String) throws(ElanusError) {
+        throw ElanusError(.unimplemented, "service unimplemented: a backup needs the RocksDB meta store, not the in-memory one")
     }
 
     public func close() { state.withLock { $0.closed = true } }

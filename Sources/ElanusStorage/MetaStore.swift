@@ -19,5 +19,8 @@ public protocol MetaStore: Sendable {
     func get(_ key: String) throws(ElanusError) -> [UInt8]?
     func scan(prefix: String) throws(ElanusError) -> [(key: String, value: [UInt8])]
     func commit(_ mutations: [MetaMutation]) throws(ElanusError)
+    /// A consistent copy of the store as of now in `path` (a backup); stores that cannot make
+    /// one throw saying so.
+    func checkpoint(to path: String) throws(ElanusError)
     func close()
 }

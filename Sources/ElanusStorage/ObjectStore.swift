@@ -13,10 +13,13 @@ public struct ObjectStore: Sendable {
     public let root: String
     /// New files are refused below it (see `DiskReserve`); removals never are.
     public let reserve: DiskReserve?
+    /// Failures to inject into file writes (`Faults.Operation.objectWrite`), for tests.
+    public let faults: Faults?
 
-    public init(root: String, reserve: DiskReserve? = nil) throws(ElanusError) {
+    public init(root: String, reserve: DiskReserve? = nil, faults: Faults? = nil) throws(ElanusError) {
         self.root = root
         self.reserve = reserve
+        self.faults = faults
         try ObjectStore.makeDirectories(root)
     }
 
@@ -25,6 +28,7 @@ public struct ObjectStore: Sendable {
     /// Writes `bytes` at `relative` durably and atomically (see the type's comment).
     public func write(_ relative: String, _ bytes: [UInt8]) throws(ElanusError) {
         try reserve?.check(writing: bytes.count, what: "writing \(relative)")
+        try faults?.check(.objectWrite)
         let file = try create(relative)
         try file.write(bytes)
         try file.commit()
@@ -34,6 +38,7 @@ public struct ObjectStore: Sendable {
     /// `commit` with the same guarantees as `write`; dropped uncommitted, it leaves nothing.
     public func create(_ relative: String, expectedBytes: Int = 0) throws(ElanusError) -> PendingFile {
         try reserve?.check(writing: expectedBytes, what: "writing \(relative)")
+        try faults?.check(.objectWrite)
         let final = path(relative)
         try ObjectStore.makeDirectories(ObjectStore.parent(final))
         return try PendingFile(final: final)

@@ -36,7 +36,11 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
     /// Number of synced WriteBatches so far (how well group commit is grouping).
     public let syncCount = Atomic<Int>(0)
 
-    public init(path: String, reserve: DiskReserve? = nil) throws(ElanusError) {
+    /// Failures to inject into group writes (`Faults.Operation.walSync`), for tests.
+    private let faults: Faults?
+
+    public init(path: String, reserve: DiskReserve? = nil, faults: Faults? = nil) throws(ElanusError) {
+        self.faults = faults
         var options = RocksDB.Options()
         options.reserve = reserve
         do { db = try RocksDB(path: path, options: options) } catch { throw error.asElanusError }
@@ -90,7 +94,8 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                 for (channel, head) in heads {
                     mutations.append(.put(key: LogRecordCodec.headKey(channel), value: LogRecordCodec.bigEndian(head)))
                 }
-                do {
+                do throws(RocksDBError) {
+                    if let faults { do { try faults.check(.walSync) } catch let injected { throw RocksDBError(operation: "write", message: injected.message) } }
                     try db.write(mutations, sync: true)
                     syncCount.add(1, ordering: .relaxed)
                 } catch let e {

@@ -6,6 +6,9 @@ import ElanusStorage
 extension CollectionData {
     static func indexPath(collection: Int64, segment: Int64, field: Int64) -> String { "\(collection)/index-\(segment)-\(field).idx" }
 
+    /// How a build whose index file could not be written says so (a retryable failure).
+    static let indexWriteFailure = "index file write failed"
+
     /// Flushed segments with at least `minRows` rows and no index on `field`, oldest first.
     func segmentsNeedingIndex(_ field: FieldSchema, minRows: Int) -> [Int64] {
         read { s in
@@ -45,7 +48,8 @@ extension CollectionData {
             }
             objects.remove(file)
             if dropped || read({ $0.segments[segmentID] == nil }) { return }
-            throw error
+            // An I/O failure, not the index's: the index node tries again later.
+            throw ElanusError(error.code, "\(CollectionData.indexWriteFailure): \(error.message)")
         }
         do throws(ElanusError) {
             let recorded = try commitJob(stillValid: {

@@ -87,10 +87,10 @@ final class IndexBuilder: Sendable {
                     return false
                 }
                 counters.indexBuildsFailed.add(1, ordering: .relaxed)
-                if isOutOfSpace(error) {
-                    // Not the index's fault: tried again once the disk has room (the loop's next
-                    // rounds), not marked Failed for good.
-                    logger.warning("index build stopped: the disk is full; it is retried", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
+                if isOutOfSpace(error) || error.message.hasPrefix(CollectionData.indexWriteFailure) {
+                    // Not the index's fault (a full disk, an I/O error writing its file): tried
+                    // again in the loop's next rounds, not marked Failed for good.
+                    logger.warning("index build stopped by the storage; it is retried", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
                     return false
                 }
                 logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
