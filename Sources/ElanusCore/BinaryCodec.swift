@@ -61,6 +61,13 @@ public struct ByteReader {
         return T(littleEndian: value)
     }
 
+    /// A count or size stored as a u64: past Int's range it is corruption, never a trap.
+    public mutating func readCount() throws(ElanusError) -> Int {
+        let value = try read(UInt64.self)
+        guard let count = Int(exactly: value) else { throw corrupt("count \(value) is out of range") }
+        return count
+    }
+
     /// The next `count` raw bytes.
     public mutating func readBytes(_ count: Int) throws(ElanusError) -> [UInt8] {
         guard count >= 0, offset + count <= bytes.count else { throw corrupt("truncated") }

@@ -204,14 +204,14 @@ public struct SortedIndex: Sendable, Equatable {
     }
 
     public static func decode(from r: inout ByteReader) throws(ElanusError) -> SortedIndex {
-        let rowCount = Int(try r.read(UInt64.self))
+        let rowCount = try r.readCount()
         let keys: Keys
         switch try r.read(UInt8.self) {
         case 0: keys = .ints(try r.readArray(Int64.self))
         case 1: keys = .bools(try r.readArray(Int64.self))
         case 2: keys = .doubles(try r.readArray(Double.self))
         case 3:
-            let count = Int(try r.read(UInt64.self))
+            let count = try r.readCount()
             guard count <= rowCount else { throw r.corrupt("\(count) keys for \(rowCount) rows") }
             var strings: [String] = []
             strings.reserveCapacity(count)

@@ -60,7 +60,7 @@ enum SegmentFile {
         let partitionID = try h.read(Int64.self)
         let segmentID = try h.read(Int64.self)
         let chunkCount = Int(try h.read(UInt32.self))
-        let rowCount = Int(try h.read(UInt64.self))
+        let rowCount = try h.readCount()
         var chunks: [Segment.Chunk] = []
         var floatOffset: [Int64: Int] = [:]
         let substitute: (Int64, Int) -> ColumnValues? = { field, floats in
