@@ -262,6 +262,30 @@ import Testing
         #expect(try engine.residentBytes(reloaded) >= (Self.rows - 600) * Self.dim * 4)
     }
 
+    /// Creates collection `c` with `spec`, loads it, inserts `rows` random vectors in [-1, 1] + `shift`
+    /// (5,000 per insert, cat = id) and flushes: one segment big enough that its build takes a
+    /// while. Returns the collection and the vectors inserted.
+    @discardableResult
+    static func createBigSegment(_ engine: Engine, _ spec: IndexSpec, rows: Int, seed: UInt64, shift: Float = 0) throws -> (CollectionInfo, [Float]) {
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [spec]))
+        try engine.catalog.load(database: "default", name: "c")
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        var rng = SeededGenerator(seed: seed)
+        var vectors: [Float] = []
+        for start in stride(from: 0, to: rows, by: 5000) {
+            let ids = (start..<(start + 5000)).map(Int64.init)
+            let floats = (0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) + shift }
+            vectors += floats
+            _ = try engine.insert(info, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
+                Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
+                Column(fieldID: info.schema.fields[1].fieldID, width: Self.dim, values: .floatVector(floats)),
+                Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids)),
+            ]))
+        }
+        try engine.flush(info)
+        return (info, vectors)
+    }
+
     /// A collection dropped while its index builds takes the segment's directory with it, so
     /// the index file cannot be written: the build ends quietly, and is not counted as failed.
     @Test func droppingTheCollectionDuringABuildFailsNoBuild() throws {
@@ -272,20 +296,7 @@ import Testing
         defer { engine.close() }
         // Enough rows in one segment that linking them takes a while (efConstruction 400).
         let spec = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "400")])
-        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [spec]))
-        try engine.catalog.load(database: "default", name: "c")
-        let info = try engine.catalog.collection(database: "default", name: "c")
-        var rng = SeededGenerator(seed: 5)
-        let rows = 40_000
-        for start in stride(from: 0, to: rows, by: 5000) {
-            let ids = (start..<(start + 5000)).map(Int64.init)
-            _ = try engine.insert(info, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
-                Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
-                Column(fieldID: info.schema.fields[1].fieldID, width: Self.dim, values: .floatVector((0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) })),
-                Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids)),
-            ]))
-        }
-        try engine.flush(info)
+        let (info, _) = try Self.createBigSegment(engine, spec, rows: 40_000, seed: 5)
         let deadline = Date().addingTimeInterval(60)
         while engine.statistics().indexBuildsRunning == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         #expect(engine.statistics().indexBuildsRunning == 1, "the build started")
@@ -304,7 +315,6 @@ import Testing
         let dir = TemporaryDirectory()
         var configuration = Engine.Configuration(dataDirectory: dir.file("data"))
         configuration.flushInterval = 0.01
-        var rng = SeededGenerator(seed: 8)
         let rows = 30_000
         var vectors: [Float] = []
         let info: CollectionInfo
@@ -323,20 +333,7 @@ import Testing
             let engine = try Engine(configuration: configuration)
             defer { engine.close() }
             let l2 = IndexSpec(indexName: "v", fieldName: "v", indexType: "HNSW", metricType: "L2", params: [KeyValue("M", "16"), KeyValue("efConstruction", "400")])
-            try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [l2]))
-            try engine.catalog.load(database: "default", name: "c")
-            let created = try engine.catalog.collection(database: "default", name: "c")
-            for start in stride(from: 0, to: rows, by: 5000) {
-                let ids = (start..<(start + 5000)).map(Int64.init)
-                let floats = (0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) + 3 }
-                vectors += floats
-                _ = try engine.insert(created, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
-                    Column(fieldID: created.schema.fields[0].fieldID, values: .int64(ids)),
-                    Column(fieldID: created.schema.fields[1].fieldID, width: Self.dim, values: .floatVector(floats)),
-                    Column(fieldID: created.schema.fields[2].fieldID, values: .int64(ids)),
-                ]))
-            }
-            try engine.flush(created)
+            vectors = try Self.createBigSegment(engine, l2, rows: rows, seed: 8, shift: 3).1
             let deadline = Date().addingTimeInterval(60)
             while engine.statistics().indexBuildsRunning == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
             #expect(engine.statistics().indexBuildsRunning == 1, "the L2 build started")
@@ -373,19 +370,7 @@ import Testing
         let info: CollectionInfo
         do {
             let engine = try Engine(configuration: configuration)
-            try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.schema(), indexes: [spec]))
-            try engine.catalog.load(database: "default", name: "c")
-            info = try engine.catalog.collection(database: "default", name: "c")
-            var rng = SeededGenerator(seed: 11)
-            for start in stride(from: 0, to: 60_000, by: 5000) {
-                let ids = (start..<(start + 5000)).map(Int64.init)
-                _ = try engine.insert(info, partitionName: nil, batch: EntityBatch(rowCount: ids.count, columns: [
-                    Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
-                    Column(fieldID: info.schema.fields[1].fieldID, width: Self.dim, values: .floatVector((0..<(ids.count * Self.dim)).map { _ in Float.random(in: -1...1, using: &rng) })),
-                    Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids)),
-                ]))
-            }
-            try engine.flush(info)
+            info = try Self.createBigSegment(engine, spec, rows: 60_000, seed: 11).0
             let deadline = Date().addingTimeInterval(60)
             while !engine.backgroundJobs().contains(where: { $0.kind == "index build" }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
             #expect(engine.backgroundJobs().contains { $0.kind == "index build" }, "the build started")
