@@ -50,7 +50,7 @@ extension Engine {
             expireRows(info, data)
             data.sealGrowing(all: false)
             do {
-                let count = try data.flushSealed()
+                let count = try jobs.run(.flush, collection: info.id, detail: "collection \(info.name)") { _ throws(ElanusError) in try data.flushSealed() }
                 if count > 0 {
                     logger.info("segments flushed", metadata: ["collection": "\(info.name)", "segments": "\(count)"])
                     indexBuilder.wake()
@@ -65,7 +65,7 @@ extension Engine {
     func expireRows(_ info: CollectionInfo, _ data: CollectionData) {
         guard let ttl = info.properties["collection.ttl.seconds"].flatMap(Int64.init), ttl > 0 else { return }
         let nowMs = UInt64(Date().timeIntervalSince1970 * 1000)
-        // The TTL comes from a request (any non-negative Int64 is accepted, as in Milvus): a
+        // The TTL is bounded when set, but a value stored before that bound may be anything: a
         // product past the clock, or past UInt64, expires nothing rather than trapping here at
         // every flush round and every start.
         let (ttlMs, overflow) = UInt64(ttl).multipliedReportingOverflow(by: 1000)
