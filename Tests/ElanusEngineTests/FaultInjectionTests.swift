@@ -124,6 +124,24 @@ import Testing
             let deadline = Date().addingTimeInterval(60)
             while try engine.indexProgress(info, info.indexes[0]).state != "Finished" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
             #expect(try engine.indexProgress(info, info.indexes[0]).state == "Finished")
+            // Index files that keep failing to be written end as a failed index, not a build
+            // every second for ever.
+            try engine.release(database: "default", collection: "c")
+            try engine.dropIndex(database: "default", collection: "c", indexName: "v")
+            faults.fail(.objectWrite, count: 1000)
+            try engine.createIndex(database: "default", collection: "c", info.indexes[0])
+            try engine.load(database: "default", collection: "c")
+            while try engine.indexProgress(info, info.indexes[0]).state != "Failed" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            let failed = try engine.indexProgress(info, info.indexes[0])
+            #expect(failed.state == "Failed" && failed.failReason.contains("index file write failed"), "\(failed)")
+            faults.heal()
+            try engine.release(database: "default", collection: "c")
+            try engine.dropIndex(database: "default", collection: "c", indexName: "v")
+            try engine.createIndex(database: "default", collection: "c", info.indexes[0])
+            try engine.load(database: "default", collection: "c")
+            while engine.loadProgress(info) != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            while try engine.indexProgress(info, info.indexes[0]).state != "Finished" && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            #expect(try engine.indexProgress(info, info.indexes[0]).state == "Finished")
             _ = try engine.delete(info, partitionName: nil, filter: "id < 30")
             // A compaction whose file write fails leaves the segments as they were.
             faults.fail(.objectWrite)

@@ -22,7 +22,13 @@ final class IndexBuilder: Sendable {
     struct Status: Sendable {
         /// Collection id -> field id -> why its last build failed.
         var failures: [Int64: [Int64: String]] = [:]
+        /// Collection id -> field id -> index files that could not be written in a row.
+        var storageFailures: [Int64: [Int64: Int]] = [:]
     }
+
+    /// Index file writes that may fail in a row (not for lack of space) before the index is
+    /// marked Failed instead of built again every round.
+    static let maxStorageFailures = 3
 
     let status = Mutex(Status())
     let threads: Int
@@ -51,6 +57,9 @@ final class IndexBuilder: Sendable {
     private func buildOne(_ jobs: [Job]) -> Bool {
         for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.field.fieldID] == nil }) {
             guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
+            // With the disk below its reserve the file could not be written: no build until
+            // there is room (the next rounds look again).
+            if (try? job.data.objects.reserve?.check(writing: 0, what: "an index build")) == nil { return false }
             let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
             let start = DispatchTime.now().uptimeNanoseconds
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
@@ -79,6 +88,7 @@ final class IndexBuilder: Sendable {
                     logger.info("index build cancelled", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)"])
                     return false
                 }
+                status.withLock { _ = $0.storageFailures[job.data.collectionID]?.removeValue(forKey: job.field.fieldID) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
             } catch {
@@ -87,7 +97,13 @@ final class IndexBuilder: Sendable {
                     return false
                 }
                 counters.indexBuildsFailed.add(1, ordering: .relaxed)
-                if isOutOfSpace(error) || error.message.hasPrefix(CollectionData.indexWriteFailure) {
+                let storage = isOutOfSpace(error) || error.message.hasPrefix(CollectionData.indexWriteFailure)
+                let inARow = storage && !isOutOfSpace(error)
+                    ? status.withLock { s in
+                        s.storageFailures[job.data.collectionID, default: [:]][job.field.fieldID, default: 0] += 1
+                        return s.storageFailures[job.data.collectionID]![job.field.fieldID]!
+                    } : 0
+                if storage && inARow < IndexBuilder.maxStorageFailures {
                     // Not the index's fault (a full disk, an I/O error writing its file): tried
                     // again in the loop's next rounds, not marked Failed for good.
                     logger.warning("index build stopped by the storage; it is retried", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
@@ -110,7 +126,10 @@ final class IndexBuilder: Sendable {
 
     /// Forgets a field's failure (its index was dropped or created again).
     func clearFailure(collection: Int64, field: Int64) {
-        status.withLock { _ = $0.failures[collection]?.removeValue(forKey: field) }
+        status.withLock { s in
+            _ = s.failures[collection]?.removeValue(forKey: field)
+            _ = s.storageFailures[collection]?.removeValue(forKey: field)
+        }
     }
 
     func stop() { loop.stop() }
