@@ -56,11 +56,24 @@ public enum FilterEvaluator {
         return out
     }
 
+    /// Text matched by `like` between two looks at the cancellation, at most: a row's cost grows
+    /// with its length (up to 64 KiB of VarChar), so long rows are polled more often than every
+    /// `rowsPerCancellationCheck`.
+    static let likeBytesPerCancellationCheck = 64 << 10
+
     /// `like` straight over a VarChar column's strings.
     static func like(_ strings: [String], _ valid: [Bool]?, _ pattern: LikePattern, _ cancellation: Cancellation?) -> [UInt8] {
         var out = [UInt8](repeating: no, count: strings.count)
+        var rows = 0
+        var bytes = 0
         for row in strings.indices {
-            if row % rowsPerCancellationCheck == 0, let cancellation, cancellation.isCancelled { break }
+            if let cancellation, rows == 0 || rows >= rowsPerCancellationCheck || bytes >= likeBytesPerCancellationCheck {
+                if cancellation.isCancelled { break }
+                rows = 0
+                bytes = 0
+            }
+            rows += 1
+            bytes += strings[row].utf8.count
             out[row] = valid?[row] == false ? unknown : pattern.matches(strings[row]) ? yes : no
         }
         return out
