@@ -4,7 +4,8 @@ import ElanusHTTP
 /// The REST v2 envelope, and the one place where an ElanusError becomes an HTTP response.
 ///
 /// Milvus answers most failures with HTTP 200 and a non-zero `code`; the exceptions are
-/// authentication (401), authorization (403), readiness (503) and timeouts (408), mapped below with an exhaustive switch.
+/// authentication (401), authorization (403), readiness (503) and timeouts (408), mapped below
+/// with an exhaustive switch.
 enum Envelope {
     static let contentType = ("Content-Type", "application/json; charset=utf-8")
 
