@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ElanusCore"),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
         .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
-        .target(name: "ElanusHTTP", dependencies: ["CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
             dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]

@@ -44,6 +44,10 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case invalidPrimaryKey = 1806
     case rateLimited = 1807
     case importFailed = 2100
+    /// Milvus's CanceledCode: the request's work was stopped because nobody will read its answer.
+    case canceled = 10000
+    /// Milvus's TimeoutCode: the request ran past its deadline (`Cancellation`).
+    case timeout = 10001
     case unexpected = 65535
 }
 

@@ -53,7 +53,11 @@ extension Engine {
     /// Deletes the rows matching `filter` (the whole filter language); returns how many live
     /// rows it deleted. `pk in [...]` and `pk == v` go straight to the keys; any other filter is
     /// evaluated over the current rows first, and the keys it matched are deleted.
-    public func delete(_ info: CollectionInfo, partitionName: String?, filter: String, params: [(key: String, value: JSON)] = []) throws(ElanusError) -> Int {
+    /// `cancellation` can stop the scan of a filter; once the delete is written it runs to the end.
+    public func delete(
+        _ info: CollectionInfo, partitionName: String?, filter: String, params: [(key: String, value: JSON)] = [],
+        cancellation: Cancellation? = nil
+    ) throws(ElanusError) -> Int {
         let primary = try primaryField(info)
         var scope: Int64?
         if let partitionName, !partitionName.isEmpty {
@@ -73,7 +77,7 @@ extension Engine {
                 throw ElanusError(.collectionNotLoaded, "collection not loaded[collection=\(info.name)]: a delete by filter reads the rows, load the collection first")
             }
             keys = []
-            ScanPlan(segments, predicate: predicate).forEachRow { batch, row in
+            try ScanPlan(segments, predicate: predicate, cancellation: cancellation).forEachRow { batch, row in
                 switch batch.column(primary.fieldID)?.value(at: row) {
                 case .int(let i)?: keys.append(.int(i))
                 case .string(let s)?: keys.append(.string(s))
@@ -85,6 +89,8 @@ extension Engine {
         var seen = Set<PrimaryKey>()
         keys = keys.filter { seen.insert($0).inserted }
         if keys.isEmpty { return 0 }
+        // The last point where the delete may stop: past it, it is written.
+        try cancellation?.check()
         var deleted = 0
         _ = try collection.write { timestamp throws(ElanusError) in
             deleted = collection.read { s in
@@ -129,7 +135,11 @@ extension Engine {
 
     /// The newest live version of each key that exists (in the given partitions, if any), in the
     /// order asked.
-    public func get(_ info: CollectionInfo, keys: [PrimaryKey], partitionNames: [String] = []) throws(ElanusError) -> EntityBatch {
+    /// `cancellation` is checked once, first: a request that waited past its deadline does no work.
+    public func get(
+        _ info: CollectionInfo, keys: [PrimaryKey], partitionNames: [String] = [], cancellation: Cancellation? = nil
+    ) throws(ElanusError) -> EntityBatch {
+        try cancellation?.check()
         let partitions = try partitionIDs(info, partitionNames)
         let collection = try data(for: info)
         try ensureLoaded(info, collection, partitions: partitions)

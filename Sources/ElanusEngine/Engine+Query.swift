@@ -9,12 +9,18 @@ import Synchronization
 /// Consistency: a write is applied before it is acknowledged, so the snapshot already holds
 /// every write acknowledged before the request; Strong, Session, Bounded and Eventually all read
 /// this state (the weaker levels are allowed to see more than they must).
+///
+/// Each read takes the request's `Cancellation` (nil: it runs to the end) and stops with its
+/// error (10000 canceled, 10001 timeout) once the client has gone or the deadline has passed:
+/// the filter polls it every few rows, the scans once per chunk, searches before each segment.
 extension Engine {
     /// Rows matching `predicate` (all rows when nil), skipping `offset`, at most `limit`.
     public func query(
-        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], limit: Int, offset: Int = 0
+        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], limit: Int, offset: Int = 0,
+        cancellation: Cancellation? = nil
     ) throws(ElanusError) -> EntityBatch {
-        let plan = ScanPlan(try snapshot(info, partitionNames), predicate: predicate)
+        try cancellation?.check()
+        let plan = try ScanPlan(try snapshot(info, partitionNames), predicate: predicate, cancellation: cancellation)
         var refs: [(batch: EntityBatch, row: Int)] = []
         var skipped = 0
         plan.forEachRow { batch, row in
@@ -29,11 +35,14 @@ extension Engine {
     }
 
     /// The number of live rows matching `predicate`.
-    public func count(_ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = []) throws(ElanusError) -> Int {
+    public func count(
+        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], cancellation: Cancellation? = nil
+    ) throws(ElanusError) -> Int {
+        try cancellation?.check()
         let partitions = try readablePartitions(info, partitionNames)
         // Without a filter the writer's live counts are the answer; no scan needed.
         if predicate == nil { return try data(for: info).liveRows(partitions: partitions) }
-        return ScanPlan(try data(for: info).snapshot(partitions: partitions), predicate: predicate).rowCount
+        return try ScanPlan(try data(for: info).snapshot(partitions: partitions), predicate: predicate, cancellation: cancellation).rowCount
     }
 
     /// Search: per query vector, the hits best first. Flushed segments with a ready index of the
@@ -42,7 +51,8 @@ extension Engine {
     /// (faiss 1.7.3's HNSW has no range search). Several query vectors run in parallel; a single
     /// one searches its indexed segments (and the exact scan of the rest) side by side, as
     /// Milvus's query nodes fan a request out over their segments.
-    public func search(_ info: CollectionInfo, _ request: SearchRequest) throws(ElanusError) -> [[SearchHit]] {
+    public func search(_ info: CollectionInfo, _ request: SearchRequest, cancellation: Cancellation? = nil) throws(ElanusError) -> [[SearchHit]] {
+        try cancellation?.check()
         let segments = try snapshot(info, request.partitionNames)
         let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
         var scanned: [Segment] = []
@@ -55,14 +65,17 @@ extension Engine {
             }
         }
         if indexed.isEmpty {
-            let search = ExactSearch(request: request, plan: ScanPlan(scanned, predicate: request.predicate))
-            return try Engine.parallelMap(request.vectors.count) { i in search.run(request.vectors[i]) }
+            let search = ExactSearch(
+                request: request, plan: try ScanPlan(scanned, predicate: request.predicate, cancellation: cancellation), cancellation: cancellation)
+            return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in try search.run(request.vectors[i]) }
         }
         let k = request.limit + request.offset
         var whole = request
         whole.limit = k
         whole.offset = 0
-        let exact = scanned.isEmpty ? nil : ExactSearch(request: whole, plan: ScanPlan(scanned, predicate: request.predicate))
+        let exact =
+            scanned.isEmpty
+            ? nil : ExactSearch(request: whole, plan: try ScanPlan(scanned, predicate: request.predicate, cancellation: cancellation), cancellation: cancellation)
         let metric = request.metric
         let merge = { @Sendable (parts: [[SearchHit]]) -> [SearchHit] in
             var hits = parts.flatMap { $0 }
@@ -75,17 +88,19 @@ extension Engine {
             // The filter's mask and the deleted-row bitmap of each segment are built inside its
             // own task too: with a filter they cost about as much as the search.
             let parts = try Engine.parallelMap(indexed.count + (exact == nil ? 0 : 1)) { u throws(ElanusError) in
-                guard u < indexed.count else { return exact?.run(query) ?? [] }
-                return try IndexedSearch(segment: indexed[u].segment, index: indexed[u].index, request: request).run(query, k: k)
+                guard u < indexed.count else { return try exact?.run(query) ?? [] }
+                return try IndexedSearch(segment: indexed[u].segment, index: indexed[u].index, request: request, cancellation: cancellation).run(query, k: k)
             }
             return [merge(parts)]
         }
         // Several vectors: each segment's bitmap is built once and shared by every vector.
-        let searches = indexed.map { IndexedSearch(segment: $0.segment, index: $0.index, request: request) }
+        let searches = try indexed.map { s throws(ElanusError) in
+            try IndexedSearch(segment: s.segment, index: s.index, request: request, cancellation: cancellation)
+        }
         return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in
             var parts: [[SearchHit]] = []
             for segment in searches { parts.append(try segment.run(request.vectors[i], k: k)) }
-            parts.append(exact?.run(request.vectors[i]) ?? [])
+            parts.append(try exact?.run(request.vectors[i]) ?? [])
             return merge(parts)
         }
     }

@@ -1,3 +1,4 @@
+import ElanusCore
 import Glibc
 
 /// One client connection. Ownership moves between two parties and never overlaps:
@@ -21,6 +22,14 @@ final class Connection: @unchecked Sendable {
     var handshaking: Bool
     /// Whether the first byte has been checked to open a TLS handshake (it is checked once).
     var openedWithTLS = false
+    // The next three are the exception to the ownership rule above: the reactor reads and sets
+    // them while a worker owns the connection, so every access is under the table lock.
+    /// The token of the request a worker is running; the reactor cancels it when the peer hangs up.
+    var work: Cancellation?
+    /// The peer closed its side (`EPOLLRDHUP`): it sends nothing more, though it may still read.
+    var halfClosed = false
+    /// The socket reported `EPOLLHUP` or `EPOLLERR` (a reset, both sides shut): nothing can be sent.
+    var hungUp = false
 
     init(fd: Int32, peer: String = "", limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil) {
         self.fd = fd

@@ -138,6 +138,23 @@ public final class HTTPClient {
         try request("POST", path, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
     }
 
+    /// Closes the sending side only (a TCP half-close): the server reads the end of the stream,
+    /// and its replies can still be read.
+    public func shutdownWrite() {
+        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+    }
+
+    /// Closes with a reset instead of a FIN (SO_LINGER 0), as when a client process is killed
+    /// with data unread.
+    public func reset() {
+        if fd >= 0 {
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        }
+        session = nil
+        close()
+    }
+
     public func sendRaw(_ bytes: [UInt8]) throws(SocketError) {
         if !isConnected { try connect() }
         if let session {

@@ -1,3 +1,5 @@
+import ElanusCore
+
 /// HTTP header fields in arrival order; names compare case-insensitively.
 public struct HTTPHeaders: Sendable, Sequence {
     public private(set) var fields: [(name: String, value: String)] = []
@@ -36,9 +38,14 @@ public struct HTTPRequest: Sendable {
     /// IPv4 client of a dual-stack socket reads as IPv4). Not a forwarded-for header: a proxy in
     /// front of the server makes every request come from the proxy. "" when unknown.
     public var peer: String
+    /// Stops the request's work: the server cancels it when the client closes its connection
+    /// (or the server stops), and it carries the server's deadline (`handlerTimeoutMs`), counted
+    /// from the moment the request was complete. A handler passes it to the work that can be long.
+    public var cancellation: Cancellation
 
     public init(
-        method: String, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true, peer: String = ""
+        method: String, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], keepAlive: Bool = true, peer: String = "",
+        cancellation: Cancellation = Cancellation()
     ) {
         self.method = method
         self.target = target
@@ -46,6 +53,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.keepAlive = keepAlive
         self.peer = peer
+        self.cancellation = cancellation
     }
 
     /// The target without its query string.

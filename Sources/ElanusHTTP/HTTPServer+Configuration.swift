@@ -23,6 +23,9 @@ extension HTTPServer {
         public var headerTimeoutMs = 10_000
         /// The whole request (head and body) must arrive within this long of the first byte.
         public var requestTimeoutMs = 60_000
+        /// Each request's `Cancellation` passes its deadline this long after the request is
+        /// complete (waiting for a worker counts); handlers that poll it stop there. 0: no deadline.
+        public var handlerTimeoutMs = 0
         /// A response the peer does not drain within this long is abandoned and the connection closed.
         public var writeTimeoutMs = 30_000
         /// Headers added to every response, including the transport's own error replies (CORS, nosniff).

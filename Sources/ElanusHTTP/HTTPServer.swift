@@ -1,5 +1,6 @@
 import CSystem
 import Dispatch
+import ElanusCore
 import Foundation
 import Glibc
 import Logging
@@ -13,6 +14,15 @@ import Synchronization
 /// one-shot), reads and parses; complete requests go to a fixed worker pool, which runs the
 /// handler synchronously, writes the response and hands the connection back. A connection has
 /// at most one request in flight, so pipelined requests are answered in order.
+///
+/// Cancellation: each request carries a `Cancellation` with the `handlerTimeoutMs` deadline.
+/// While a worker holds the connection, epoll still watches it for the peer's hang-up (and for
+/// nothing else, so the reactor never reads what the worker owns), and a hang-up cancels the
+/// token so that the handler's work stops. At the FIN a close and a half-close look the same, so
+/// both cancel, as Go's net/http (and so Milvus's REST API) does; the short answer is still
+/// written, for a client that only half-closed, unless the socket reports it is gone (`EPOLLHUP`,
+/// `EPOLLERR`); then nothing is written. A client that has pipelined a further request is not
+/// watched for a half-close: it has sent everything and reads the answers.
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: Configuration
     private let handler: any HTTPHandler
@@ -77,7 +87,13 @@ public final class HTTPServer: @unchecked Sendable {
             logger.warning("shutdown grace period elapsed with requests in flight", metadata: ["inFlight": "\(inFlight.load(ordering: .acquiring))"])
             // shutdown(2), not close(2): a worker may still hold the fd, and closing it here would let
             // the number be reused by an unrelated file that the worker would then write into.
-            table.withLock { for (fd, c) in $0.byFD where c.busy { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+            // Their work stops too: nobody will read what it would answer.
+            table.withLock {
+                for (fd, c) in $0.byFD where c.busy {
+                    c.work?.cancel()
+                    Glibc.shutdown(fd, Int32(SHUT_RDWR))
+                }
+            }
         }
         workers.stop(threads: configuration.workerThreads)
         table.withLock { connections in
@@ -107,9 +123,12 @@ public final class HTTPServer: @unchecked Sendable {
             for i in 0..<max(0, Int(n)) {
                 if fds[i] == listenFD {
                     listenerReady = true
-                } else if let connection = table.withLock({ $0[fds[i]] }) {
-                    serviceReadable(connection)
+                    continue
                 }
+                // Only the reactor sets `busy`, so a connection seen idle here stays the reactor's.
+                let (connection, busy) = table.withLock { t -> (Connection?, Bool) in (t[fds[i]], t[fds[i]]?.busy ?? false) }
+                guard let connection else { continue }
+                if busy { noticeHangup(connection, events: events[i]) } else { serviceReadable(connection) }
             }
             // Accepting last: admission may close an idle connection, and its fd number may go to
             // the connection accepted next. An event for the old fd later in this batch would then
@@ -295,8 +314,10 @@ public final class HTTPServer: @unchecked Sendable {
             case .expectContinue:
                 connection.trySend(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .request(let head, let body):
+                let work = Cancellation(timeoutMs: configuration.handlerTimeoutMs > 0 ? configuration.handlerTimeoutMs : nil)
                 let request = HTTPRequest(
-                    method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive, peer: connection.peer)
+                    method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive, peer: connection.peer,
+                    cancellation: work)
                 connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
                 if onReactor {
                     // Over the cap, the request is refused on the reactor, never queued: a
@@ -305,13 +326,17 @@ public final class HTTPServer: @unchecked Sendable {
                         refuseOverloaded(connection)
                         return
                     }
-                    table.withLock { _ in connection.busy = true }
+                    table.withLock { _ in
+                        connection.busy = true
+                        watchForHangup(connection, work)
+                    }
                     inFlight.add(1, ordering: .acquiringAndReleasing)
                     workers.submit { [self] in
                         self.respond(connection, to: request)
                     }
                     return
                 }
+                table.withLock { _ in watchForHangup(connection, work) }
                 inFlight.add(1, ordering: .acquiringAndReleasing)
                 guard respondInPlace(connection, to: request) else { return }
             }
@@ -333,10 +358,53 @@ public final class HTTPServer: @unchecked Sendable {
         advance(connection, onReactor: false)
     }
 
+    /// While a worker runs `work`, epoll reports only the peer's hang-up (`EPOLLHUP` and `EPOLLERR`
+    /// always, `EPOLLRDHUP` unless a further pipelined request is already buffered), once.
+    /// Runs under the table lock, by whoever owns the connection's parser.
+    private func watchForHangup(_ connection: Connection, _ work: Cancellation) {
+        guard !connection.closed else { return }
+        connection.work = work
+        let halfClose = connection.parser.hasPartialRequest ? 0 : EPOLLRDHUP.rawValue
+        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, halfClose | EPOLLONESHOT.rawValue)
+    }
+
+    /// An event for a connection a worker holds: the peer hung up, so its request is cancelled.
+    /// On the reactor; the connection itself stays the worker's to answer and close.
+    private func noticeHangup(_ connection: Connection, events: UInt32) {
+        let work: Cancellation? = table.withLock { _ in
+            guard !connection.closed, connection.busy, let work = connection.work else { return nil }
+            if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+                connection.hungUp = true
+            } else {
+                // Only a half-close: bytes still unread mean the client sent one more request
+                // before closing its side, and reads the answers. (Peeked under the lock: the
+                // worker closes the fd under it too.) On TLS a close_notify is such bytes: not checked.
+                var byte: UInt8 = 0
+                if connection.tls == nil && recv(connection.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { return nil }
+                connection.halfClosed = true
+            }
+            return work
+        }
+        guard let work, !work.isCancelled else { return }
+        work.cancel()
+        logger.debug("client hung up: its request is cancelled", metadata: ["peer": "\(connection.peer)"])
+    }
+
     /// Runs the handler and writes its response. Returns false when the connection was closed.
     private func respondInPlace(_ connection: Connection, to request: HTTPRequest) -> Bool {
         let response = handler.handle(request)
-        let keepAlive = request.keepAlive && !stopping.load(ordering: .acquiring)
+        let (hungUp, halfClosed) = table.withLock { _ in
+            connection.work = nil
+            return (connection.hungUp, connection.halfClosed)
+        }
+        if hungUp {
+            inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            logger.debug("response dropped: the client is gone", metadata: ["peer": "\(connection.peer)"])
+            closeConnection(connection)
+            return false
+        }
+        // After a half-close no further request can come: the connection closes after this answer.
+        let keepAlive = request.keepAlive && !halfClosed && !stopping.load(ordering: .acquiring)
         let bytes = response.serialized(keepAlive: keepAlive, extraHeaders: configuration.extraHeaders, headOnly: request.method == "HEAD")
         let sent = connection.send(bytes, timeoutMs: configuration.writeTimeoutMs)
         connection.lastActivityMs = MonotonicClock.nowMs()

@@ -25,6 +25,21 @@ private enum Operand {
 private struct Checker {
     let schema: CollectionSchema
     let params: [(key: String, value: JSON)]
+    /// UTF-8 bytes of the `like` patterns seen so far (placeholders resolved).
+    var likeBytes = 0
+
+    /// Refuses a pattern past `LikePattern.maxBytes`, or one that takes the filter's patterns
+    /// past `LikePattern.maxTotalBytes`: each bounds the matching work of every row.
+    mutating func countLikePattern(_ pattern: String, _ offset: Int) throws(FilterError) {
+        let bytes = pattern.utf8.count
+        guard bytes <= LikePattern.maxBytes else {
+            throw FilterError("the pattern of 'like' is \(bytes) bytes long, more than the limit of \(LikePattern.maxBytes) bytes", offset: offset)
+        }
+        likeBytes += bytes
+        guard likeBytes <= LikePattern.maxTotalBytes else {
+            throw FilterError("the 'like' patterns of the expression are \(likeBytes) bytes long in all, more than the limit of \(LikePattern.maxTotalBytes) bytes", offset: offset)
+        }
+    }
 
     mutating func predicate(_ syntax: FilterSyntax) throws(FilterError) -> Predicate {
         switch syntax {
@@ -48,6 +63,7 @@ private struct Checker {
         case .like(let left, let right, let offset):
             guard case .column(let column) = try operand(left) else { throw FilterError("the left side of 'like' must be a field", offset: offset) }
             guard case .value(.string(let pattern)) = try operand(right) else { throw FilterError("the pattern of 'like' must be a string", offset: offset) }
+            try countLikePattern(pattern, offset)
             switch column {
             case .scalar(_, .varChar), .json, .arrayElement(_, .varChar, _): return .like(column, LikePattern(pattern))
             default: throw FilterError("'like' needs a VarChar or JSON field", offset: offset)

@@ -9,8 +9,12 @@ public enum FilterEvaluator {
     public static let yes: UInt8 = 1
     public static let unknown: UInt8 = 2
 
-    /// One state per row of `batch`.
-    public static func evaluate(_ predicate: Predicate, _ batch: EntityBatch) -> [UInt8] {
+    /// Rows evaluated one by one between two looks at the request's `Cancellation`.
+    static let rowsPerCancellationCheck = 64
+
+    /// One state per row of `batch`. When `cancellation` stops the request the states are
+    /// incomplete: the caller checks it before using them.
+    public static func evaluate(_ predicate: Predicate, _ batch: EntityBatch, cancellation: Cancellation? = nil) -> [UInt8] {
         let n = batch.rowCount
         switch predicate {
         case .constant(let b):
@@ -18,28 +22,60 @@ public enum FilterEvaluator {
         case .and(let items):
             var out = [UInt8](repeating: yes, count: n)
             for item in items {
-                let r = evaluate(item, batch)
+                let r = evaluate(item, batch, cancellation: cancellation)
                 for i in 0..<n where out[i] != no { out[i] = r[i] == no ? no : (r[i] == unknown ? unknown : out[i]) }
             }
             return out
         case .or(let items):
             var out = [UInt8](repeating: no, count: n)
             for item in items {
-                let r = evaluate(item, batch)
+                let r = evaluate(item, batch, cancellation: cancellation)
                 for i in 0..<n where out[i] != yes { out[i] = r[i] == yes ? yes : (r[i] == unknown ? unknown : out[i]) }
             }
             return out
         case .not(let inner):
-            return evaluate(inner, batch).map { $0 == unknown ? unknown : 1 - $0 }
+            return evaluate(inner, batch, cancellation: cancellation).map { $0 == unknown ? unknown : 1 - $0 }
         case .compare(.scalar(let fieldID, _), let op, let value):
             if let column = batch.column(fieldID), let fast = compareColumn(column, op, value) { return fast }
         case .inList(.scalar(let fieldID, _), let values, let negated) where values.count > 4:
             if let column = batch.column(fieldID), let fast = inColumn(column, Set(values), negated: negated) { return fast }
+        case .like(.scalar(let fieldID, _), let pattern):
+            if let column = batch.column(fieldID), case .string(let strings) = column.values {
+                return like(strings, column.valid, pattern, cancellation)
+            }
         default:
             break
         }
+        // Row by row, each row may cost a lot (a like over long text, a deep JSON path): the
+        // request's cancellation is polled every `rowsPerCancellationCheck` rows.
         var out = [UInt8](repeating: no, count: n)
-        for row in 0..<n { out[row] = evaluateRow(predicate, batch, row) }
+        for row in 0..<n {
+            if row % rowsPerCancellationCheck == 0, let cancellation, cancellation.isCancelled { break }
+            out[row] = evaluateRow(predicate, batch, row)
+        }
+        return out
+    }
+
+    /// Text matched by `like` between two looks at the cancellation, at most: a row's cost grows
+    /// with its length (up to 64 KiB of VarChar), so long rows are polled more often than every
+    /// `rowsPerCancellationCheck`.
+    static let likeBytesPerCancellationCheck = 64 << 10
+
+    /// `like` straight over a VarChar column's strings.
+    static func like(_ strings: [String], _ valid: [Bool]?, _ pattern: LikePattern, _ cancellation: Cancellation?) -> [UInt8] {
+        var out = [UInt8](repeating: no, count: strings.count)
+        var rows = 0
+        var bytes = 0
+        for row in strings.indices {
+            if let cancellation, rows == 0 || rows >= rowsPerCancellationCheck || bytes >= likeBytesPerCancellationCheck {
+                if cancellation.isCancelled { break }
+                rows = 0
+                bytes = 0
+            }
+            rows += 1
+            bytes += strings[row].utf8.count
+            out[row] = valid?[row] == false ? unknown : pattern.matches(strings[row]) ? yes : no
+        }
         return out
     }
 

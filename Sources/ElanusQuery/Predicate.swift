@@ -81,7 +81,18 @@ public indirect enum Predicate: Equatable, Sendable {
 }
 
 /// A `like` pattern: `%` any run, `_` one character, `\` escapes either.
-public struct LikePattern: Equatable, Hashable, Sendable {
+///
+/// Compiled once into a `LikeMatcher`; two patterns are equal when their pieces are.
+public struct LikePattern: Hashable, Sendable {
+    /// The longest pattern accepted, in UTF-8 bytes. Milvus 2.6 has no limit of its own; this one
+    /// is far above any real prefix, suffix or infix search. The matcher is linear in the row
+    /// whatever the pattern, but its tables grow with the pattern and a run with `_` costs a
+    /// word of work per 64 characters per byte of text: this keeps both small.
+    public static let maxBytes = 4096
+    /// The like patterns of one filter, in all: a short `{placeholder}` can repeat one long
+    /// exprParams pattern, so the expression's own length does not bound them.
+    public static let maxTotalBytes = 65_536
+
     enum Piece: Equatable, Hashable {
         case literal([Unicode.Scalar])
         case one
@@ -89,6 +100,7 @@ public struct LikePattern: Equatable, Hashable, Sendable {
     }
 
     let pieces: [Piece]
+    let matcher: LikeMatcher
 
     public init(_ pattern: String) {
         var pieces: [Piece] = []
@@ -111,7 +123,11 @@ public struct LikePattern: Equatable, Hashable, Sendable {
         if escaped { literal.append("\\") }
         if !literal.isEmpty { pieces.append(.literal(literal)) }
         self.pieces = pieces
+        matcher = LikeMatcher(pieces)
     }
+
+    public static func == (a: LikePattern, b: LikePattern) -> Bool { a.pieces == b.pieces }
+    public func hash(into hasher: inout Hasher) { hasher.combine(pieces) }
 
     /// The pattern as a literal: `abc%` is ("abc", exact: false), `abc` is ("abc", exact: true);
     /// nil when it has any other wildcard (a scalar index answers only these two forms).
@@ -126,50 +142,6 @@ public struct LikePattern: Equatable, Hashable, Sendable {
         return nil
     }
 
-    /// Whether `text` matches the whole pattern. Greedy with backtracking to the last `%`, so
-    /// linear in practice and never exponential.
-    public func matches(_ text: String) -> Bool {
-        // Fast paths for the common prefix / suffix / infix / exact forms.
-        switch pieces.count {
-        case 0: return text.isEmpty
-        case 1:
-            if case .literal(let l) = pieces[0] { return Array(text.unicodeScalars) == l }
-            if pieces[0] == .any { return true }
-        case 2:
-            if case .literal(let l) = pieces[0], pieces[1] == .any { return text.unicodeScalars.starts(with: l) }
-            if pieces[0] == .any, case .literal(let l) = pieces[1] { return Array(text.unicodeScalars).reversed().starts(with: l.reversed()) }
-        default: break
-        }
-        return matchGeneral(Array(text.unicodeScalars))
-    }
-
-    private func matchGeneral(_ s: [Unicode.Scalar]) -> Bool {
-        // Flatten to single-scalar steps, then the classic wildcard matcher with one backtrack point.
-        var steps: [Piece] = []
-        for piece in pieces {
-            if case .literal(let l) = piece { steps += l.map { .literal([$0]) } } else { steps.append(piece) }
-        }
-        var i = 0
-        var p = 0
-        var star = -1
-        var mark = 0
-        while i < s.count {
-            if p < steps.count, steps[p] == .one || steps[p] == .literal([s[i]]) {
-                i += 1
-                p += 1
-            } else if p < steps.count, steps[p] == .any {
-                star = p
-                mark = i
-                p += 1
-            } else if star >= 0 {
-                p = star + 1
-                mark += 1
-                i = mark
-            } else {
-                return false
-            }
-        }
-        while p < steps.count, steps[p] == .any { p += 1 }
-        return p == steps.count
-    }
+    /// Whether `text` matches the whole pattern, in time linear in the text (see `LikeMatcher`).
+    public func matches(_ text: String) -> Bool { matcher.matches(text) }
 }

@@ -33,17 +33,18 @@ public struct SegmentFilter {
     private static let yes = FilterEvaluator.yes
     private static let unknown = FilterEvaluator.unknown
 
-    /// One state per row of the segment.
-    public func evaluate(_ predicate: Predicate) -> [UInt8] {
+    /// One state per row of the segment. When `cancellation` stops the request the states are
+    /// incomplete: the caller checks it before using them.
+    public func evaluate(_ predicate: Predicate, cancellation: Cancellation? = nil) -> [UInt8] {
         switch predicate {
-        case .and(let items): return combine(items, isAnd: true)
-        case .or(let items): return combine(items, isAnd: false)
-        case .not(let inner): return evaluate(inner).map { $0 == Self.unknown ? Self.unknown : 1 - $0 }
-        default: return lookup(predicate) ?? scan(predicate)
+        case .and(let items): return combine(items, isAnd: true, cancellation)
+        case .or(let items): return combine(items, isAnd: false, cancellation)
+        case .not(let inner): return evaluate(inner, cancellation: cancellation).map { $0 == Self.unknown ? Self.unknown : 1 - $0 }
+        default: return lookup(predicate) ?? scan(predicate, cancellation)
         }
     }
 
-    private func combine(_ items: [Predicate], isAnd: Bool) -> [UInt8] {
+    private func combine(_ items: [Predicate], isAnd: Bool, _ cancellation: Cancellation?) -> [UInt8] {
         // The state that settles a row: no for `and`, yes for `or`.
         let settled = isAnd ? Self.no : Self.yes
         @inline(__always) func merge(_ current: UInt8, _ next: UInt8) -> UInt8 {
@@ -54,16 +55,19 @@ public struct SegmentFilter {
         let ordered = items.filter { indexFor($0) != nil } + items.filter { indexFor($0) == nil }
         var open = rowCount
         for item in ordered {
-            if open == 0 { break }
+            if open == 0 || cancellation?.isCancelled == true { break }
             if open * 8 < rowCount {
                 for (c, batch) in batches.enumerated() {
                     let base = offsets[c]
+                    var evaluated = 0
                     for r in 0..<batch.rowCount where out[base + r] != settled {
+                        evaluated += 1
+                        if evaluated % FilterEvaluator.rowsPerCancellationCheck == 0, cancellation?.isCancelled == true { break }
                         out[base + r] = merge(out[base + r], FilterEvaluator.evaluateRow(item, batch, r))
                     }
                 }
             } else {
-                let next = evaluate(item)
+                let next = evaluate(item, cancellation: cancellation)
                 for i in 0..<rowCount where out[i] != settled { out[i] = merge(out[i], next[i]) }
             }
             open = out.count(where: { $0 != settled })
@@ -110,11 +114,11 @@ public struct SegmentFilter {
         }
     }
 
-    private func scan(_ predicate: Predicate) -> [UInt8] {
-        if batches.count == 1 { return FilterEvaluator.evaluate(predicate, batches[0]) }
+    private func scan(_ predicate: Predicate, _ cancellation: Cancellation?) -> [UInt8] {
+        if batches.count == 1 { return FilterEvaluator.evaluate(predicate, batches[0], cancellation: cancellation) }
         var out: [UInt8] = []
         out.reserveCapacity(rowCount)
-        for batch in batches { out += FilterEvaluator.evaluate(predicate, batch) }
+        for batch in batches { out += FilterEvaluator.evaluate(predicate, batch, cancellation: cancellation) }
         return out
     }
 }

@@ -175,10 +175,10 @@ struct Segment: Sendable {
 
     /// The filter's state (FilterEvaluator's yes, no, unknown) for every row, in the segment's
     /// numbering, using the segment's scalar indexes.
-    func filter(_ predicate: Predicate) -> [UInt8] {
+    func filter(_ predicate: Predicate, cancellation: Cancellation? = nil) -> [UInt8] {
         var scalar: [Int64: SortedIndex] = [:]
         for (field, index) in indexes { if let index = index as? ScalarIndex { scalar[field] = index.sorted } }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: scalar).evaluate(predicate)
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: scalar).evaluate(predicate, cancellation: cancellation)
     }
 
     /// A float vector field's values over every row, in row order (half-precision converted).

@@ -8,10 +8,12 @@ import ElanusQuery
 struct ExactSearch {
     let request: SearchRequest
     let plan: ScanPlan
+    /// Polled once per chunk: a chunk's scores cost little next to a request's deadline.
+    var cancellation: Cancellation? = nil
 
     /// The hits of one query vector, best first: `limit` of them after `offset`, or, when the
     /// request groups, the hits of `limit` groups after `offset` groups.
-    func run(_ query: QueryVector) -> [SearchHit] {
+    func run(_ query: QueryVector) throws(ElanusError) -> [SearchHit] {
         let k = request.grouping == nil ? request.limit + request.offset : Int.max
         var heap = TopK<(EntityBatch, Int)>(k: request.grouping == nil ? k : max(1, plan.rowCount))
         let metric = request.metric
@@ -19,6 +21,8 @@ struct ExactSearch {
             guard metric.inRange(score, radius: request.radius, rangeFilter: request.rangeFilter) else { return }
             heap.push(metric.key(score), (batch, row))
         }
+        // The scan stops early when the request is cancelled: its heap is then incomplete.
+        try cancellation?.check()
         let hits = heap.sorted().map { SearchHit(score: metric.higherIsBetter ? -$0.key : $0.key, batch: $0.item.0, row: $0.item.1) }
         guard let grouping = request.grouping else { return Array(hits.dropFirst(request.offset)) }
         return group(hits, grouping)
@@ -49,17 +53,21 @@ struct ExactSearch {
             denseScores(q, emit)
         case .binary(let q):
             for part in plan.parts {
+                if stopped { break }
                 guard case .binaryVector(let bytes)? = part.batch.column(request.field.fieldID)?.values else { continue }
                 let w = q.count
                 eachRow(part) { r in emit(part.batch, r, binaryScore(q, bytes, r * w)) }
             }
         case .sparse(let q):
             for part in plan.parts {
+                if stopped { break }
                 guard case .sparseVector(let rows)? = part.batch.column(request.field.fieldID)?.values else { continue }
                 eachRow(part) { r in emit(part.batch, r, sparseInnerProduct(q, rows[r])) }
             }
         }
     }
+
+    private var stopped: Bool { cancellation?.isCancelled == true }
 
     private func eachRow(_ part: ScanPlan.Part, _ body: (Int) -> Void) {
         if let rows = part.rows { for r in rows { body(Int(r)) } } else { for r in 0..<part.batch.rowCount { body(r) } }
@@ -87,6 +95,7 @@ struct ExactSearch {
                 }
             }
             for part in plan.parts {
+                if stopped { break }
                 guard let values = part.batch.column(request.field.fieldID)?.values else { continue }
                 switch values {
                 case .floatVector(let floats):

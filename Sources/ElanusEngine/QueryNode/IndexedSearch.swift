@@ -23,13 +23,20 @@ struct IndexedSearch {
     /// Below this share of allowed rows the exact scan of those rows is cheaper and complete.
     static let exactFraction = 0.02
 
-    init(segment: Segment, index: any VectorIndex, request: SearchRequest) {
+    /// Polled before the index is asked (a faiss search cannot be stopped once it runs).
+    let cancellation: Cancellation?
+
+    init(segment: Segment, index: any VectorIndex, request: SearchRequest, cancellation: Cancellation? = nil) throws(ElanusError) {
         self.segment = segment
         self.index = index
         self.request = request
+        self.cancellation = cancellation
         let starts = segment.chunkOffsets
         offsets = starts
-        let mask = request.predicate.map { segment.filter($0) }
+        try cancellation?.check()
+        let mask = request.predicate.map { segment.filter($0, cancellation: cancellation) }
+        // A filter stopped part way leaves its mask incomplete: never used.
+        try cancellation?.check()
         self.mask = mask
         // The common case, no filter and no dead row, needs no per-row work at all.
         if mask == nil && segment.chunks.allSatisfy({ $0.dead.allSatisfy { $0 == 0 } }) {
@@ -101,23 +108,24 @@ struct IndexedSearch {
     /// The best `k` hits of one query vector in this segment, best first.
     func run(_ query: QueryVector, k: Int) throws(ElanusError) -> [SearchHit] {
         guard allowed > 0 else { return [] }
-        if let exactPlan { return exact(query, k: k, plan: exactPlan) }
+        try cancellation?.check()
+        if let exactPlan { return try exact(query, k: k, plan: exactPlan) }
         let wanted = min(k, allowed)
         // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
         let options = IndexSearchOptions(ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio)
         let found = try index.search(query, k: k, options: options, bitmap: bitmap)
-        if found.count < wanted { return exact(query, k: k) }
+        if found.count < wanted { return try exact(query, k: k) }
         return found.map { hit in
             let (chunk, row) = locate(hit.row)
             return SearchHit(score: hit.score, batch: segment.chunks[chunk].batch, row: row)
         }
     }
 
-    private func exact(_ query: QueryVector, k: Int, plan: ScanPlan? = nil) -> [SearchHit] {
+    private func exact(_ query: QueryVector, k: Int, plan: ScanPlan? = nil) throws(ElanusError) -> [SearchHit] {
         var scoped = request
         scoped.limit = k
         scoped.offset = 0
-        return ExactSearch(request: scoped, plan: plan ?? ScanPlan([(segment, mask)])).run(query)
+        return try ExactSearch(request: scoped, plan: plan ?? ScanPlan([(segment, mask)]), cancellation: cancellation).run(query)
     }
 
     /// How many filter states are yes. States are 0 (no), 1 (yes) or 2 (unknown), so the low

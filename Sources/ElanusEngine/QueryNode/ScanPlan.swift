@@ -15,9 +15,18 @@ struct ScanPlan {
 
     let parts: [Part]
 
-    init(_ segments: [Segment], predicate: Predicate?) {
-        // The filter runs over each whole segment, so its scalar indexes can answer it.
-        self.init(segments.map { segment in (segment, predicate.map { segment.filter($0) }) })
+    /// Throws when `cancellation` stops the request while the filter runs (checked per segment,
+    /// and inside the filter every few rows).
+    init(_ segments: [Segment], predicate: Predicate?, cancellation: Cancellation? = nil) throws(ElanusError) {
+        var filtered: [(segment: Segment, mask: [UInt8]?)] = []
+        for segment in segments {
+            try cancellation?.check()
+            // The filter runs over each whole segment, so its scalar indexes can answer it.
+            filtered.append((segment, predicate.map { segment.filter($0, cancellation: cancellation) }))
+        }
+        // A filter stopped part way leaves its mask incomplete: never used.
+        try cancellation?.check()
+        self.init(filtered)
     }
 
     /// Segments with their filter states already computed (nil: no filter).

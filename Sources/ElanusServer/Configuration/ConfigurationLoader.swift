@@ -25,6 +25,7 @@ public struct ConfigurationLoader {
         ("server.idleTimeoutSeconds", nil, { c, v in c.idleTimeoutSeconds = try seconds(v, "server.idleTimeoutSeconds") }),
         ("server.headerTimeoutSeconds", nil, { c, v in c.headerTimeoutSeconds = try seconds(v, "server.headerTimeoutSeconds") }),
         ("server.requestTimeoutSeconds", nil, { c, v in c.requestTimeoutSeconds = try seconds(v, "server.requestTimeoutSeconds") }),
+        ("server.queryTimeoutSeconds", nil, { c, v in c.queryTimeoutSeconds = try seconds(v, "server.queryTimeoutSeconds") }),
         ("server.writeTimeoutSeconds", nil, { c, v in c.writeTimeoutSeconds = try seconds(v, "server.writeTimeoutSeconds") }),
         ("server.shutdownGraceSeconds", nil, { c, v in c.shutdownGraceSeconds = try seconds(v, "server.shutdownGraceSeconds") }),
         ("storage.dataDir", "ELANUS_DATA_DIR", { c, v in c.dataDirectory = v }),

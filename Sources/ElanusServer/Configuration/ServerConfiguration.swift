@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var idleTimeoutSeconds = 60.0
     public var headerTimeoutSeconds = 10.0
     public var requestTimeoutSeconds = 60.0
+    /// Reads still running this long after their request arrived are stopped (0 = no limit).
+    public var queryTimeoutSeconds = 30.0
     public var writeTimeoutSeconds = 30.0
     public var shutdownGraceSeconds = 10.0
     public var dataDirectory = "./data"
@@ -105,6 +107,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         c.idleTimeoutMs = Int(idleTimeoutSeconds * 1000)
         c.headerTimeoutMs = Int(headerTimeoutSeconds * 1000)
         c.requestTimeoutMs = Int(requestTimeoutSeconds * 1000)
+        c.handlerTimeoutMs = Int(queryTimeoutSeconds * 1000)
         c.writeTimeoutMs = Int(writeTimeoutSeconds * 1000)
         c.extraHeaders = [
             ("Access-Control-Allow-Origin", "*"),

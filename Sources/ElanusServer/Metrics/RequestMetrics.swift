@@ -16,6 +16,12 @@ final class RequestMetrics: Sendable {
     }
 
     private let routes = Mutex<[String: Route]>([:])
+    /// Requests whose work was stopped part way, by why.
+    private let cancelled = Mutex<(clientClosed: Int, deadline: Int)>((0, 0))
+
+    func recordCancelled(deadline: Bool) {
+        cancelled.withLock { if deadline { $0.deadline += 1 } else { $0.clientClosed += 1 } }
+    }
 
     func record(route: String, code: Int, seconds: Double) {
         let bucket = RequestMetrics.bounds.firstIndex(where: { seconds <= $0 }) ?? RequestMetrics.bounds.count
@@ -46,5 +52,11 @@ final class RequestMetrics: Sendable {
             page.sample("elanus_request_duration_seconds_sum", [("route", route)], series.seconds)
             page.sample("elanus_request_duration_seconds_count", [("route", route)], series.count)
         }
+        let (clientClosed, deadline) = cancelled.withLock { $0 }
+        page.family(
+            "elanus_requests_cancelled_total", "counter",
+            "Requests whose work was stopped part way: client_closed (the client closed its connection, or the server was stopping) or deadline (past server.queryTimeoutSeconds or the Request-Timeout header).")
+        page.sample("elanus_requests_cancelled_total", [("reason", "client_closed")], clientClosed)
+        page.sample("elanus_requests_cancelled_total", [("reason", "deadline")], deadline)
     }
 }

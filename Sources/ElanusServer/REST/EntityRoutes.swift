@@ -13,7 +13,8 @@ enum EntityRoutes {
             let filter = try body.string("filter", required: true)!
             let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
             let count = try context.engine.delete(
-                info, partitionName: try body.string("partitionName"), filter: filter, params: try body.object("exprParams")?.members ?? [])
+                info, partitionName: try body.string("partitionName"), filter: filter, params: try body.object("exprParams")?.members ?? [],
+                cancellation: context.cancellation)
             return Envelope.success(["deleteCount": .int(Int64(count))], extra: [("cost", 0)])
         }
         routes["entities/get"] = { context in
@@ -27,7 +28,7 @@ enum EntityRoutes {
             if !info.loaded { throw collectionNotLoaded(info) }
             let renderer = try RowRenderer(
                 schema: info.schema, outputFields: try body.stringArray("outputFields") ?? [], allowInt64: allowInt64(context))
-            let rows = try context.engine.get(info, keys: keys, partitionNames: partitions)
+            let rows = try context.engine.get(info, keys: keys, partitionNames: partitions, cancellation: context.cancellation)
             return Envelope.success(.array(renderer.render(rows)), extra: [("cost", 0)])
         }
     }

@@ -4,7 +4,8 @@ import ElanusHTTP
 /// The REST v2 envelope, and the one place where an ElanusError becomes an HTTP response.
 ///
 /// Milvus answers most failures with HTTP 200 and a non-zero `code`; the exceptions are
-/// authentication (401), authorization (403) and readiness (503), mapped below with an exhaustive switch.
+/// authentication (401), authorization (403), readiness (503) and timeouts (408), mapped below
+/// with an exhaustive switch.
 enum Envelope {
     static let contentType = ("Content-Type", "application/json; charset=utf-8")
 
@@ -25,10 +26,12 @@ enum Envelope {
         case .unauthenticated: 401
         case .privilegeNotPermitted: 403
         case .notReady: 503
+        // As Milvus's REST timeout middleware answers.
+        case .timeout: 408
         case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge, .invalidPrivilegeGroupName,
             .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited, .importFailed,
-            .unimplemented, .unexpected, .diskLimitExceeded:
+            .unimplemented, .unexpected, .diskLimitExceeded, .canceled:
             200
         }
     }

@@ -35,7 +35,7 @@ extension QueryRoutes {
         let (limit, offset) = try ReadRequest.window(body)
         let fuse = try reranker(body, searches: requests.count)
         var results: [[SearchHit]] = Array(repeating: [], count: nq)
-        let perSearch = try requests.map { request throws(ElanusError) in try context.engine.search(info, request) }
+        let perSearch = try requests.map { request throws(ElanusError) in try context.engine.search(info, request, cancellation: context.cancellation) }
         guard let primary = info.schema.primaryField else { throw ElanusError.unexpected("no primary key") }
         for q in 0..<nq {
             var fused: [PrimaryKey: (score: Float, hit: SearchHit)] = [:]

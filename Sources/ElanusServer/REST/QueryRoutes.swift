@@ -21,12 +21,13 @@ enum QueryRoutes {
         let partitions = try body.stringArray("partitionNames") ?? []
         if outputFields.contains(where: { $0.lowercased() == "count(*)" }) {
             guard outputFields.count == 1 else { throw ElanusError.invalidParameter("count(*) cannot be combined with other output fields") }
-            let n = try context.engine.count(info, predicate: predicate, partitionNames: partitions)
+            let n = try context.engine.count(info, predicate: predicate, partitionNames: partitions, cancellation: context.cancellation)
             return Envelope.success([["count(*)": .int(Int64(n))]], extra: [("cost", 0)])
         }
         let (limit, offset) = try ReadRequest.window(body)
         let renderer = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context))
-        let rows = try context.engine.query(info, predicate: predicate, partitionNames: partitions, limit: limit, offset: offset)
+        let rows = try context.engine.query(
+            info, predicate: predicate, partitionNames: partitions, limit: limit, offset: offset, cancellation: context.cancellation)
         let rendered = renderer.render(rows)
         var budget = ReadRequest.OutputBudget(what: "query")
         for row in rendered { try budget.add(row) }
@@ -37,7 +38,7 @@ enum QueryRoutes {
         let body = try context.body("SearchReqV2")
         let info = try collection(body, context)
         let request = try searchRequest(body, info: info, context: context, allowGrouping: true)
-        let results = try context.engine.search(info, request)
+        let results = try context.engine.search(info, request, cancellation: context.cancellation)
         return try render(results, info: info, body: body, context: context)
     }
 
@@ -82,7 +83,7 @@ enum QueryRoutes {
     static func storedVectors(_ ids: JSON, field: FieldSchema, info: CollectionInfo, context: RouteContext) throws(ElanusError) -> [QueryVector] {
         guard let primary = info.schema.primaryField else { throw .unexpected("no primary key") }
         let keys = try EntityRoutes.primaryKeys(ids, primary)
-        let rows = try context.engine.get(info, keys: keys)
+        let rows = try context.engine.get(info, keys: keys, cancellation: context.cancellation)
         guard rows.rowCount == keys.count, let column = rows.column(field.fieldID) else {
             throw .invalidParameter("some of the ids to search by do not exist")
         }

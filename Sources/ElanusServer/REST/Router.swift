@@ -14,6 +14,9 @@ struct RouteContext {
     /// privilege check and the request log.
     var names: [String: String] = [:]
 
+    /// Stops the request's long work: pass it to every engine read.
+    var cancellation: Cancellation { request.cancellation }
+
     /// Decodes the JSON body; `structName` is the Milvus request struct, for error messages.
     func body(_ structName: String) throws(ElanusError) -> RequestBody {
         try RequestBody(bytes: request.body, structName: structName)
@@ -187,10 +190,12 @@ public final class RESTHandler: HTTPHandler {
             return failure(ElanusError(.unimplemented, "service unimplemented: \(name) is not available in this version of Elanus yet"), &outcome)
         }
         do {
+            try RequestTimeout.apply(request)
             return try handler(context)
         } catch {
             let error = error as? ElanusError ?? .unexpected("\(error)")
             if !error.isCallerFault { logger.error("request failed", metadata: ["route": "\(name)", "error": "\(error)"]) }
+            if error.code == .canceled || error.code == .timeout { metrics.recordCancelled(deadline: error.code == .timeout) }
             return failure(error, &outcome)
         }
     }
