@@ -75,7 +75,11 @@ import Testing
         while true {
             let progress = try engine.indexProgress(info, info.indexes[0])
             #expect(progress.state != "Failed", "\(progress.failReason)")
-            if progress.state == "Finished" && progress.totalRows > 0 || progress.state == "Failed" || Date() > deadline { return }
+            if progress.state == "Finished" && progress.totalRows > 0 || progress.state == "Failed" { return }
+            if Date() > deadline {
+                Issue.record("the index was not built in 120 s: \(progress), jobs \(engine.backgroundJobs()), builds running \(engine.statistics().indexBuildsRunning)")
+                return
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
     }

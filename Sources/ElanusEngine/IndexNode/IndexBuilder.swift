@@ -59,7 +59,7 @@ final class IndexBuilder: Sendable {
             guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
             // With the disk below its reserve the file could not be written: no build until
             // there is room (the next rounds look again).
-            if (try? job.data.objects.reserve?.check(writing: 0, what: "an index build")) == nil { return false }
+            if let reserve = job.data.objects.reserve, (try? reserve.check(writing: 0, what: "an index build")) == nil { return false }
             let rows = job.data.read { $0.segments[segmentID]?.rowCount ?? 0 }
             let start = DispatchTime.now().uptimeNanoseconds
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
