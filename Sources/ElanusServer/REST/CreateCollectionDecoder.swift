@@ -14,9 +14,9 @@ enum CreateCollectionDecoder {
 
     static func decode(_ body: RequestBody, database: String) throws(ElanusError) -> Decoded {
         let name = try body.string("collectionName", required: true)!
-        let params = try body.object("params") ?? RequestBody(members: [], structName: body.structName)
-        let schemaBody = try body.object("schema")
-        let fieldsJSON = try schemaBody?.array("fields") ?? []
+        let params = try body.map("params") ?? RequestBody(members: [], structName: body.structName, keys: .exact)
+        let schemaBody = try body.structure("schema", structName: "CollectionSchema")
+        let fieldBodies = try schemaBody?.records("fields", structName: "FieldSchema") ?? []
 
         var request = CreateCollectionRequest(database: database, name: name, schema: CollectionSchema(fields: []))
         request.shardsNum = Int(try paramInt(params, "shardsNum") ?? 1)
@@ -35,7 +35,7 @@ enum CreateCollectionDecoder {
         }
 
         var loadAfterCreate = false
-        if fieldsJSON.isEmpty {
+        if fieldBodies.isEmpty {
             // Quick setup: an id primary key, one float vector field, an AUTOINDEX, loaded.
             guard let dimension = try body.int("dimension"), dimension > 0 else {
                 throw .invalidParameter("dimension is required for quickly create collection(default metric type: COSINE)")
@@ -63,23 +63,17 @@ enum CreateCollectionDecoder {
             loadAfterCreate = true
         } else {
             let schemaBody = schemaBody!
+            // The schema's autoID applies to its primary field; a field has no autoID key of its
+            // own in Milvus's REST schema.
             let autoID = try schemaBody.bool("autoID") ?? false
             var fields: [FieldSchema] = []
-            for element in fieldsJSON {
-                guard case .object(let members) = element else {
-                    throw body.wrongType("fields", element, expected: "httpserver.FieldSchema")
-                }
-                fields.append(try decodeField(RequestBody(members: members, structName: "FieldSchema"), autoID: autoID))
-            }
+            for fieldBody in fieldBodies { fields.append(try decodeField(fieldBody, autoID: autoID)) }
             let schemaDynamic = try schemaBody.bool("enableDynamicField") ?? false
             let enableDynamic = dynamicOverride ?? schemaDynamic
             request.schema = CollectionSchema(fields: fields, enableDynamicField: enableDynamic)
-            if let indexParams = try body.array("indexParams"), !indexParams.isEmpty {
-                request.indexes = try indexParams.map { (element) throws(ElanusError) -> IndexSpec in
-                    guard case .object(let members) = element else {
-                        throw body.wrongType("indexParams", element, expected: "httpserver.IndexParam")
-                    }
-                    return try decodeIndex(RequestBody(members: members, structName: "IndexParam"), schema: request.schema)
+            if let indexParams = try body.records("indexParams", structName: "IndexParam"), !indexParams.isEmpty {
+                request.indexes = try indexParams.map { (index) throws(ElanusError) -> IndexSpec in
+                    try decodeIndex(index, schema: request.schema)
                 }
                 loadAfterCreate = true
             }

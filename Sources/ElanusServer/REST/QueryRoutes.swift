@@ -45,7 +45,14 @@ enum QueryRoutes {
     static func searchRequest(_ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool) throws(ElanusError) -> SearchRequest {
         try ReadRequest.checkConsistency(body)
         let field = try ReadRequest.annsField(body, schema: info.schema)
-        let data = try body.array("data")
+        // The vectors are read with gjson in Milvus: the first key spelled exactly `data`.
+        _ = try body.array("data")
+        let data: [JSON]?
+        switch body.firstExact("data") {
+        case nil, .null?: data = nil
+        case .array(let vectors)?: data = vectors
+        case let value?: throw body.wrongType("data", value, expected: "[]interface {}")
+        }
         let ids = body["ids"].flatMap { $0.isNull ? nil : $0 }
         if data != nil && ids != nil { throw ElanusError.invalidParameter("ids and data cannot be given together") }
         let vectors: [QueryVector]

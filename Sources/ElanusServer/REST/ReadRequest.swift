@@ -55,7 +55,7 @@ enum ReadRequest {
     /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
     static func predicate(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> Predicate? {
         guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
-        let params = try body.object("exprParams")?.members ?? []
+        let params = try body.map("exprParams")?.members ?? []
         return try FilterChecker.check(filter, schema: schema, params: params)
     }
 
@@ -80,10 +80,10 @@ enum ReadRequest {
     /// The metric: the field's index metric when it has one, else the request's, else the
     /// type's default. A snake-case `metric_type` that contradicts the index is an error.
     static func metric(_ body: RequestBody, field: FieldSchema, info: CollectionInfo) throws(ElanusError) -> Metric {
-        let params = try body.object("searchParams")
+        let params = try body.map("searchParams")
         var requested = try params?.string("metricType")
         var snake = try params?.string("metric_type")
-        if snake == nil { snake = try params?.object("params")?.string("metric_type") }
+        if snake == nil { snake = try params?.map("params")?.string("metric_type") }
         if let snake {
             if let indexed = info.indexes.first(where: { $0.fieldName == field.name })?.metricType, indexed.uppercased() != snake.uppercased() {
                 throw .invalidParameter("metric type not match: invalid parameter[expected=\(indexed)][actual=\(snake)]")
@@ -109,8 +109,8 @@ enum ReadRequest {
 
     /// A search parameter given in `searchParams.params` or flat in `searchParams`.
     static func searchParam(_ body: RequestBody, _ key: String) throws(ElanusError) -> Double? {
-        guard let params = try body.object("searchParams") else { return nil }
-        let nested = try params.object("params")?[key]
+        guard let params = try body.map("searchParams") else { return nil }
+        let nested = try params.map("params")?[key]
         let flat = params[key]
         if let nested, let flat, nested != flat {
             throw .invalidParameter("ambiguous parameter: \(key) is given in both searchParams and searchParams.params with different values")

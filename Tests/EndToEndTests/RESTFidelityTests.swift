@@ -1,0 +1,130 @@
+import ElanusCore
+import ElanusTestSupport
+import Foundation
+import Testing
+
+/// Requests read the way Milvus 2.6 reads them, against the real binary: Go's rules for JSON
+/// keys (struct fields case-insensitively, map keys and row fields exactly), Go's spellings of
+/// `params` values, schema-level autoID, every index in describe, and query limits.
+@Suite struct RESTFidelityTests {
+    /// A server on a fresh data directory; the caller keeps `dir` alive (its deinit removes it).
+    static func start(_ dir: TemporaryDirectory) throws -> (ElanusProcess, RESTClient) {
+        let server = ElanusProcess(dataDirectory: dir.file("data"))
+        try server.start()
+        return (server, RESTClient(port: server.port))
+    }
+
+    static func schema(_ name: String, _ schemaKeys: String, fields: String = "", extra: String = "") -> String {
+        #"{"collectionName":"\#(name)","schema":{\#(schemaKeys)"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}\#(fields)]}\#(extra)}"#
+    }
+
+    func ids(_ data: JSON?) -> [Int64] {
+        guard case .array(let rows)? = data else { return [] }
+        return rows.compactMap { if case .int(let i)? = $0["id"] { i } else { nil } }
+    }
+
+    @Test func schemaLevelAutoIDAppliesToThePrimaryField() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        // `autoId`, as Milvus's own REST tests spell it.
+        #expect(try rest.call("collections/create", Self.schema("auto", #""autoId":true,"#, extra: #","indexParams":[{"fieldName":"v","metricType":"L2"}]"#)).code == 0)
+        let d = try #require(try rest.call("collections/describe", #"{"collectionName":"auto"}"#).data)
+        #expect(d["autoId"] == true)
+        guard case .array(let fields)? = d["fields"] else { Issue.record("no fields"); return }
+        #expect(fields.map { $0["autoId"] } == [true, false])
+        let inserted = try rest.call("entities/insert", #"{"collectionName":"auto","data":[{"v":[1,0]},{"v":[0,1]}]}"#)
+        #expect(inserted.code == 0 && inserted.data?["insertCount"] == 2, "\(inserted.body.serialized())")
+        guard case .array(let keys)? = inserted.data?["insertIds"], keys.count == 2 else { Issue.record("\(inserted.body.serialized())"); return }
+        let rows = try rest.call("entities/query", #"{"collectionName":"auto","filter":"id > 0","outputFields":["id"]}"#)
+        #expect(rows.data == .array(keys.map { ["id": $0] }))
+
+        // A field has no autoID key of its own in Milvus's REST schema: the schema's (false) counts.
+        let fieldLevel = Self.schema("manual", "", extra: "").replacingOccurrences(of: #""isPrimary":true"#, with: #""isPrimary":true,"autoID":true"#)
+        #expect(try rest.call("collections/create", fieldLevel).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionName":"manual"}"#).data?["autoId"] == false)
+        let noKey = try rest.call("entities/insert", #"{"collectionName":"manual","data":[{"v":[1,0]}]}"#)
+        #expect(noKey.code == 1804 && noKey.message.contains("fail to deal the insert data"), "\(noKey.body.serialized())")
+    }
+
+    @Test func structFieldKeysMatchAnyCaseAndTheLastOneWins() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        #expect(try rest.call("collections/create", #"{"CollectionName":"k","DIMENSION":2,"MetricType":"L2","AUTOID":false}"#).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionname":"k"}"#).data?["indexes"] == [["indexName": "vector", "fieldName": "vector", "metricType": "L2"]])
+        #expect(try rest.call("databases/create", #"{"DBName":"other"}"#).code == 0)
+        #expect(try rest.call("collections/create", #"{"collectionName":"k2","dbname":"other","dimension":2}"#).code == 0)
+        #expect(try rest.call("collections/list", #"{"DbName":"other"}"#).data == ["k2"])
+        // Go folds case by Unicode rules: the long s (U+017F) is an s.
+        #expect(try rest.call("entities/insert", #"{"collectionName":"k","data":[{"id":1,"vector":[1,0],"tag":"a"},{"id":2,"vector":[0,1],"tag":"b"}]}"#).code == 0)
+        #expect(try rest.call("entities/query", #"{"collectionName":"k","filter":"id == 2","outputFieldſ":["tag"]}"#).data == [["id": 2, "tag": "b"]])
+        // Every key of a field counts, in order: the last string wins, and null changes nothing.
+        let last = try rest.call("collections/describe", #"{"collectionName":"k","CollectionName":"missing"}"#)
+        #expect(last.code == 100 && last.message.contains("[collection=missing]"), "\(last.body.serialized())")
+        #expect(try rest.call("collections/describe", #"{"collectionName":"k","COLLECTIONNAME":null}"#).code == 0)
+        let wrongType = try rest.call("collections/describe", #"{"collectionName":"k","collectionname":5}"#)
+        #expect(wrongType.code == 1801 && wrongType.message.contains("CollectionNameReq.collectionName of type string"))
+        // Struct fields in nested structs and slices of structs too.
+        let nested = #"{"collectionName":"n","Schema":{"EnableDynamicField":true,"Fields":[{"FieldName":"id","DataType":"Int64","IsPrimary":true},{"fieldname":"v","datatype":"FloatVector","ElementTypeParams":{"dim":2}}]},"IndexParams":[{"FieldName":"v","MetricType":"IP"}]}"#
+        #expect(try rest.call("collections/create", nested).code == 0)
+        let n = try #require(try rest.call("collections/describe", #"{"collectionName":"n"}"#).data)
+        #expect(n["enableDynamicField"] == true && n["load"] == "LoadStateLoaded")
+        #expect(n["indexes"] == [["indexName": "v", "fieldName": "v", "metricType": "IP"]])
+        // A repeated slice of structs merges element by element, as Go decodes it.
+        let merged = Self.schema("m", "", extra: #","indexParams":[{"fieldName":"v","indexName":"first"}],"IndexParams":[{"metricType":"IP"}]"#)
+        #expect(try rest.call("collections/create", merged).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionName":"m"}"#).data?["indexes"] == [["indexName": "first", "fieldName": "v", "metricType": "IP"]])
+    }
+
+    @Test func mapKeysAndRowFieldsStayExact() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        // `params` is a map: `EnableDynamicField` is not `enableDynamicField`.
+        #expect(try rest.call("collections/create", #"{"collectionName":"m","dimension":2,"metricType":"L2","params":{"EnableDynamicField":false}}"#).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionName":"m"}"#).data?["enableDynamicField"] == true)
+        #expect(try rest.call("collections/create", Self.schema("strict", "")).code == 0)
+        #expect(try rest.call("indexes/create", #"{"collectionName":"strict","indexParams":[{"fieldName":"v","metricType":"L2"}]}"#).code == 0)
+        #expect(try rest.call("collections/load", #"{"collectionName":"strict"}"#).code == 0)
+        // Row keys are field names: `ID` is not `id`.
+        let caseRow = try rest.call("entities/insert", #"{"collectionName":"strict","data":[{"ID":1,"v":[1,0]}]}"#)
+        #expect(caseRow.code == 1804, "\(caseRow.body.serialized())")
+        // Milvus reads `data` with gjson: the first key spelled exactly `data`.
+        let twice = try rest.call("entities/insert", #"{"collectionName":"strict","data":[{"id":1,"v":[1,0]}],"data":[{"id":2,"v":[0,1]}],"Data":[{"id":3,"v":[0,1]}]}"#)
+        #expect(twice.code == 0 && twice.data?["insertIds"] == [1], "\(twice.body.serialized())")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"strict","Data":[{"id":4,"v":[0,1]}]}"#).code == 1802)
+        #expect(try rest.call("entities/insert", #"{"collectionName":"strict","data":[{"id":2,"v":[0,1]}]}"#).code == 0)
+        // get's `id` must be set, but the keys are read from exactly `id`: `ID` alone asks for none.
+        #expect(try rest.call("entities/get", #"{"collectionName":"strict","id":[1,2]}"#).data.map(ids) == [1, 2])
+        #expect(try rest.call("entities/get", #"{"collectionName":"strict","ID":[1,2]}"#).data == [])
+        #expect(try rest.call("entities/get", #"{"collectionName":"strict","id":[2],"Id":[1]}"#).data.map(ids) == [2])
+        #expect(try rest.call("entities/get", #"{"collectionName":"strict"}"#).code == 1802)
+        // exprParams and searchParams are maps.
+        let placeholder = try rest.call("entities/query", #"{"collectionName":"strict","filter":"id in {ids}","exprParams":{"IDS":[1]}}"#)
+        #expect(placeholder.code == 1100 && placeholder.message.contains("placeholder {ids} has no value"), "\(placeholder.body.serialized())")
+        #expect(try rest.call("entities/query", #"{"collectionName":"strict","filter":"id in {ids}","ExprParams":{"ids":[1]}}"#).data.map(ids) == [1])
+        let snake = try rest.call("entities/search", #"{"collectionName":"strict","data":[[1,0]],"searchParams":{"metric_type":"IP"}}"#)
+        #expect(snake.code == 1100 && snake.message.contains("metric type not match"))
+        #expect(try rest.call("entities/search", #"{"collectionName":"strict","data":[[1,0]],"searchParams":{"METRIC_TYPE":"IP"}}"#).code == 0)
+        // Search vectors are read like insert rows: the first `data`.
+        let search = try rest.call("entities/search", #"{"collectionName":"strict","data":[[1,0]],"data":[[0,1]],"limit":1}"#)
+        #expect(ids(search.data) == [1], "\(search.body.serialized())")
+    }
+
+    @Test func theAuthorizationCheckReadsTheNamesTheHandlerReads() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try RBACTests.setUp(dir)
+        defer { server.terminate() }
+        let grant = #"{"roleName":"reader","privilege":"Query","dbName":"default","collectionName":"books"}"#
+        #expect(try rest.call("roles/grant_privilege_v2", grant, headers: RBACTests.root).code == 0)
+        let carol = RBACTests.carol
+        #expect(try rest.call("entities/query", #"{"collectionName":"books","filter":"id > 0"}"#, headers: carol).code == 0)
+        // The handler would read `films` (the last key that matches): so is the check.
+        let smuggled = try rest.call("entities/query", #"{"collectionName":"books","CollectionName":"films","filter":"id > 0"}"#, headers: carol)
+        #expect(RBACTests.denied(smuggled) && smuggled.message.contains("films"), "\(smuggled.body.serialized())")
+        #expect(RBACTests.denied(try rest.call("entities/query", #"{"COLLECTIONNAME":"films","filter":"id > 0"}"#, headers: carol)))
+        #expect(try rest.call("entities/query", #"{"collectionName":"films","collectionname":"books","filter":"id > 0"}"#, headers: carol).code == 0)
+        #expect(try rest.call("entities/query", #"{"collectionName":"books","collectionName":null,"filter":"id > 0"}"#, headers: carol).code == 0)
+    }
+}
