@@ -127,4 +127,53 @@ import Testing
         #expect(try rest.call("entities/query", #"{"collectionName":"films","collectionname":"books","filter":"id > 0"}"#, headers: carol).code == 0)
         #expect(try rest.call("entities/query", #"{"collectionName":"books","collectionName":null,"filter":"id > 0"}"#, headers: carol).code == 0)
     }
+
+    @Test func paramsValuesAreReadAsMilvusReadsThem() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        var created = 0
+        func dynamic(_ value: String) throws -> JSON? {
+            created += 1
+            let name = "d\(created)"
+            let reply = try rest.call("collections/create", #"{"collectionName":"\#(name)","dimension":2,"params":{"enableDynamicField":\#(value)}}"#)
+            guard reply.code == 0 else { return .string(reply.message) }
+            return try rest.call("collections/describe", #"{"collectionName":"\#(name)"}"#).data?["enableDynamicField"]
+        }
+        // strconv.ParseBool's spellings, of the value printed with %v.
+        for value in [#""1""#, #""t""#, #""T""#, #""TRUE""#, #""true""#, #""True""#, "true", "1", "1.0"] {
+            #expect(try dynamic(value) == true, "\(value)")
+        }
+        for value in [#""0""#, #""f""#, #""F""#, #""FALSE""#, #""false""#, #""False""#, "false", "0"] {
+            #expect(try dynamic(value) == false, "\(value)")
+        }
+        for (value, shown) in [(#""yes""#, "yes"), (#""tRuE""#, "tRuE"), ("null", "<nil>"), ("2", "2")] {
+            let reply = try rest.call("collections/create", #"{"collectionName":"bad","dimension":2,"params":{"enableDynamicField":\#(value)}}"#)
+            #expect(reply.code == 65535, "\(value): \(reply.body.serialized())")
+            #expect(reply.message == #"parse enableDynamicField fail, err:strconv.ParseBool: parsing "\#(shown)": invalid syntax"#, "\(reply.message)")
+        }
+        // The schema's enableDynamicField is a strict boolean, and schema mode does not read the params one.
+        let strict = try rest.call("collections/create", Self.schema("s1", #""enableDynamicField":"true","#))
+        #expect(strict.code == 1801 && strict.message.contains("CollectionSchema.enableDynamicField of type bool"), "\(strict.body.serialized())")
+        #expect(try rest.call("collections/create", Self.schema("s2", #""enableDynamicField":false,"#, extra: #","params":{"enableDynamicField":true}"#)).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionName":"s2"}"#).data?["enableDynamicField"] == false)
+
+        // Numbers as numbers or strings; shardsNum that is not an integer keeps its default.
+        #expect(try rest.call("collections/create", #"{"collectionName":"n1","dimension":2,"params":{"shardsNum":"2","ttlSeconds":60,"mmap.enabled":"T"}}"#).code == 0)
+        let n1 = try #require(try rest.call("collections/describe", #"{"collectionName":"n1"}"#).data)
+        #expect(n1["shardsNum"] == 2)
+        #expect(n1["properties"] == [["key": "collection.ttl.seconds", "value": "60"], ["key": "mmap.enabled", "value": "true"]])
+        #expect(try rest.call("collections/create", #"{"collectionName":"n2","dimension":2,"params":{"shardsNum":"two","ttlSeconds":"60"}}"#).code == 0)
+        #expect(try rest.call("collections/describe", #"{"collectionName":"n2"}"#).data?["shardsNum"] == 1)
+        // A JSON number is a float64 to Go, and %v prints 1000000 as 1e+06: not an integer TTL.
+        let ttl = try rest.call("collections/create", #"{"collectionName":"n3","dimension":2,"params":{"ttlSeconds":1000000}}"#)
+        #expect(ttl.code == 1100 && ttl.message.contains("collection TTL is not a valid positive integer"), "\(ttl.body.serialized())")
+        #expect(try rest.call("collections/create", #"{"collectionName":"n3","dimension":2,"params":{"ttlSeconds":"1000000"}}"#).code == 0)
+        #expect(try rest.call("collections/create", #"{"collectionName":"n4","dimension":2,"idType":"VarChar","params":{"max_length":64}}"#).code == 0)
+        let isolation = try rest.call("collections/create", #"{"collectionName":"n5","dimension":2,"params":{"partitionKeyIsolation":"sometimes"}}"#)
+        #expect(isolation.code == 1100 && isolation.message.contains("failed to parse partition key isolation"), "\(isolation.body.serialized())")
+        // A consistencyLevel that is given must be one of the names, even empty.
+        let level = try rest.call("collections/create", #"{"collectionName":"n6","dimension":2,"params":{"consistencyLevel":""}}"#)
+        #expect(level.code == 1100 && level.message.contains("consistencyLevel can only be"), "\(level.body.serialized())")
+    }
 }
