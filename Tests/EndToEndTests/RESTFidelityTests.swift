@@ -176,4 +176,22 @@ import Testing
         let level = try rest.call("collections/create", #"{"collectionName":"n6","dimension":2,"params":{"consistencyLevel":""}}"#)
         #expect(level.code == 1100 && level.message.contains("consistencyLevel can only be"), "\(level.body.serialized())")
     }
+
+    @Test func analyzerParamsAreRefusedNotIgnored() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        for (params, key) in [
+            (#"{"max_length":64,"enable_analyzer":true}"#, "enable_analyzer"), (#"{"max_length":64,"enable_match":"true"}"#, "enable_match"),
+            (#"{"max_length":64,"analyzer_params":{"type":"english"}}"#, "analyzer_params"),
+            (#"{"max_length":64,"multi_analyzer_params":{"by_field":"lang"}}"#, "multi_analyzer_params"),
+        ] {
+            let reply = try rest.call("collections/create", Self.schema("t", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":\#(params)}"#))
+            #expect(reply.code == 1100 && reply.message.contains("\(key) of field text is not supported"), "\(reply.body.serialized())")
+        }
+        #expect(try rest.call("collections/has", #"{"collectionName":"t"}"#).data == ["has": false])
+        // Turned off, they ask for nothing.
+        let off = Self.schema("t", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":{"max_length":64,"enable_analyzer":false,"enable_match":"False"}}"#)
+        #expect(try rest.call("collections/create", off).code == 0)
+    }
 }

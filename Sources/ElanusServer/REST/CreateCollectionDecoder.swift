@@ -101,6 +101,10 @@ enum CreateCollectionDecoder {
         return Decoded(request: request, loadAfterCreate: loadAfterCreate)
     }
 
+    /// Keys of `elementTypeParams` that turn on full-text search, which Elanus does not have:
+    /// refused rather than stored and ignored.
+    static let analyzerKeys = ["enable_analyzer", "enable_match", "analyzer_params", "multi_analyzer_params"]
+
     static func decodeField(_ body: RequestBody, autoID: Bool) throws(ElanusError) -> FieldSchema {
         let name = try body.string("fieldName", required: true)!
         let typeName = try body.string("dataType", required: true)!
@@ -121,6 +125,11 @@ enum CreateCollectionDecoder {
         field.nullable = try body.bool("nullable") ?? false
         field.autoID = field.isPrimary && autoID
         field.typeParams = try body.stringMap("elementTypeParams") ?? []
+        for param in field.typeParams where analyzerKeys.contains(param.key) {
+            // `enable_analyzer: false` asks for nothing and is harmless.
+            if param.key.hasPrefix("enable_"), GoJSON.parseBool(param.value) == false { continue }
+            throw .invalidParameter("\(param.key) of field \(name) is not supported: Elanus has no analyzers or full-text search yet")
+        }
         if let value = body["defaultValue"], !value.isNull {
             if field.isPrimary { throw .invalidParameter("primary field not support default_value") }
             field.defaultValue = try ScalarValue.defaultValue(from: value, for: type, field: name)
