@@ -177,6 +177,22 @@ import Testing
         #expect(level.code == 1100 && level.message.contains("consistencyLevel can only be"), "\(level.body.serialized())")
     }
 
+    @Test func describeListsEveryIndex() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        let create = Self.schema(
+            "multi", "", fields: #",{"fieldName":"w","dataType":"FloatVector","elementTypeParams":{"dim":2}},{"fieldName":"n","dataType":"Int64"}"#,
+            extra: #","indexParams":[{"fieldName":"v","metricType":"L2"},{"fieldName":"w","indexName":"w_ip","metricType":"IP","indexType":"FLAT"},{"fieldName":"n","indexType":"STL_SORT"}]"#)
+        #expect(try rest.call("collections/create", create).code == 0)
+        let indexes = try rest.call("collections/describe", #"{"collectionName":"multi"}"#).data?["indexes"]
+        #expect(
+            indexes == [
+                ["indexName": "v", "fieldName": "v", "metricType": "L2"], ["indexName": "w_ip", "fieldName": "w", "metricType": "IP"],
+                ["indexName": "n", "fieldName": "n", "metricType": ""],
+            ])
+    }
+
     @Test func analyzerParamsAreRefusedNotIgnored() throws {
         let dir = TemporaryDirectory()
         let (server, rest) = try Self.start(dir)
