@@ -14,18 +14,38 @@ extension Engine {
     public func query(
         _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], limit: Int, offset: Int = 0
     ) throws(ElanusError) -> EntityBatch {
-        let plan = ScanPlan(try snapshot(info, partitionNames), predicate: predicate)
         var refs: [(batch: EntityBatch, row: Int)] = []
+        try scan(info, predicate: predicate, partitionNames: partitionNames, offset: offset) { batch, row in
+            refs.append((batch, row))
+            return refs.count < limit
+        }
+        return EntityBatch.gather(refs, shape: EntityBatch(emptyFor: info.schema))
+    }
+
+    /// Hands `visit` the rows matching `predicate` (all rows when nil) where they lie, in the
+    /// order `query` returns them, after skipping `offset`, until it returns false or throws
+    /// (the error is rethrown). Nothing is copied: a caller with no row limit bounds what it
+    /// keeps itself. `visit` runs on the calling thread, over a snapshot taken first.
+    public func scan(
+        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], offset: Int = 0,
+        _ visit: (EntityBatch, Int) throws(ElanusError) -> Bool
+    ) throws(ElanusError) {
+        let plan = ScanPlan(try snapshot(info, partitionNames), predicate: predicate)
         var skipped = 0
+        var failure: ElanusError?
         plan.forEachRow { batch, row in
             if skipped < offset {
                 skipped += 1
                 return true
             }
-            refs.append((batch, row))
-            return refs.count < limit
+            do throws(ElanusError) {
+                return try visit(batch, row)
+            } catch {
+                failure = error
+                return false
+            }
         }
-        return EntityBatch.gather(refs, shape: EntityBatch(emptyFor: info.schema))
+        if let failure { throw failure }
     }
 
     /// The number of live rows matching `predicate`.

@@ -193,6 +193,51 @@ import Testing
             ])
     }
 
+    @Test func queryLimitsAreMilvusLimits() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.start(dir)
+        defer { server.terminate() }
+        #expect(try rest.call("collections/create", #"{"collectionName":"q","dimension":2}"#).code == 0)
+        let rows = (0..<150).map { #"{"id":\#($0),"vector":[1,\#($0)]}"# }.joined(separator: ",")
+        #expect(try rest.call("entities/insert", #"{"collectionName":"q","data":[\#(rows)]}"#).code == 0)
+        func count(_ body: String) throws -> Int {
+            let reply = try rest.call("entities/query", body)
+            guard case .array(let items)? = reply.data else { Issue.record("\(body): \(reply.body.serialized())"); return -1 }
+            return items.count
+        }
+        // No limit: 100. A limit of 0 (or less) with a filter: every match, and the offset is not read.
+        #expect(try count(#"{"collectionName":"q","filter":"id >= 0"}"#) == 100)
+        #expect(try count(#"{"collectionName":"q"}"#) == 100)
+        #expect(try count(#"{"collectionName":"q","filter":"id >= 0","limit":0}"#) == 150)
+        #expect(try count(#"{"collectionName":"q","filter":"id >= 0","limit":0,"offset":140}"#) == 150)
+        #expect(try count(#"{"collectionName":"q","filter":"id >= 0","limit":-1}"#) == 150)
+        #expect(try count(#"{"collectionName":"q","filter":"id >= 0","limit":120,"offset":100}"#) == 50)
+        for body in [#"{"collectionName":"q","limit":0}"#, #"{"collectionName":"q","filter":"  ","limit":0}"#] {
+            let reply = try rest.call("entities/query", body)
+            #expect(reply.code == 1100 && reply.message == "empty expression should be used with limit: invalid parameter", "\(reply.body.serialized())")
+        }
+        #expect(try rest.call("entities/query", #"{"collectionName":"q","limit":0,"outputFields":["count(*)"]}"#).data == [["count(*)": 150]])
+        let window = try rest.call("entities/query", #"{"collectionName":"q","filter":"id >= 0","limit":20000}"#)
+        #expect(window.code == 65535 && window.message.contains("invalid max query result window, (offset+limit) should be in range [1, 16384], but got 20000"))
+        // Keys Milvus's QueryReqV2 does not have are not read: `id` is not a get.
+        #expect(try count(#"{"collectionName":"q","filter":"id < 5","id":[100,101]}"#) == 5)
+        #expect(try count(#"{"collectionName":"q","filter":"id < 5","ID":100,"ids":[7]}"#) == 5)
+
+        // Every match is still bounded by the output size: 1,800 rows of 60 KB are refused.
+        #expect(try rest.call("collections/create", Self.schema("wide", "", fields: #",{"fieldName":"t","dataType":"VarChar","elementTypeParams":{"max_length":65535}}"#)).code == 0)
+        #expect(try rest.call("indexes/create", #"{"collectionName":"wide","indexParams":[{"fieldName":"v","metricType":"L2","indexType":"FLAT"}]}"#).code == 0)
+        #expect(try rest.call("collections/load", #"{"collectionName":"wide"}"#).code == 0)
+        let text = String(repeating: "w", count: 60_000)
+        for start in stride(from: 0, to: 1800, by: 200) {
+            let batch = (start..<start + 200).map { #"{"id":\#($0),"v":[1,0],"t":"\#(text)"}"# }.joined(separator: ",")
+            let inserted = try rest.call("entities/insert", #"{"collectionName":"wide","data":[\#(batch)]}"#)
+            #expect(inserted.code == 0, "\(inserted.body.serialized())")
+        }
+        let all = try rest.call("entities/query", #"{"collectionName":"wide","filter":"id >= 0","limit":0,"outputFields":["t"]}"#)
+        #expect(all.code == 65535 && all.message.contains("query results exceed the maxOutputSize Limit 104857600"), "\(all.body.serialized().prefix(300))")
+        #expect(try count(#"{"collectionName":"wide","filter":"id >= 1790","limit":0,"outputFields":["t"]}"#) == 10)
+    }
+
     @Test func analyzerParamsAreRefusedNotIgnored() throws {
         let dir = TemporaryDirectory()
         let (server, rest) = try Self.start(dir)

@@ -52,6 +52,22 @@ enum ReadRequest {
         return (Int(limit), Int(offset))
     }
 
+    /// `limit` and `offset` of a query as Milvus's handler passes them on: an absent limit is
+    /// 100, and a limit of 0 or less is not passed on at all, which asks for every match (and
+    /// then the offset is not read either); nil means that. Milvus refuses it without a filter
+    /// (`emptyFilterWithoutLimit`). Every match is still bounded by `maxOutputBytes`.
+    static func queryWindow(_ body: RequestBody) throws(ElanusError) -> (limit: Int, offset: Int)? {
+        let limit = try body.int("limit") ?? 100
+        if limit <= 0 { return nil }
+        // Milvus checks a query's limit only as part of limit + offset.
+        guard limit <= Int64(maxResultWindow) else {
+            throw .badRequest("invalid max query result window, (offset+limit) should be in range [1, \(maxResultWindow)], but got \(limit)")
+        }
+        return try window(body)
+    }
+
+    static let emptyFilterWithoutLimit = ElanusError.invalidParameter("empty expression should be used with limit")
+
     /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
     static func predicate(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> Predicate? {
         guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
