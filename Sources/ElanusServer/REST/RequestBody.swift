@@ -79,9 +79,6 @@ struct RequestBody {
     /// stops at the first match and is case-sensitive): insert and search `data`, get's `id`.
     func firstExact(_ key: String) -> JSON? { members.first(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value }
 
-    /// The members without any that match `name`.
-    func removing(_ name: String) -> [(key: String, value: JSON)] { members.filter { !matches($0.key, name) } }
-
     private func goField(_ key: String) -> String { key.prefix(1).uppercased() + key.dropFirst() }
 
     func missing(_ key: String) -> ElanusError {
