@@ -19,19 +19,39 @@ extension Engine {
         _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], limit: Int, offset: Int = 0,
         cancellation: Cancellation? = nil
     ) throws(ElanusError) -> EntityBatch {
+        var refs: [(batch: EntityBatch, row: Int)] = []
+        try scan(info, predicate: predicate, partitionNames: partitionNames, offset: offset, cancellation: cancellation) { batch, row in
+            refs.append((batch, row))
+            return refs.count < limit
+        }
+        return EntityBatch.gather(refs, shape: EntityBatch(emptyFor: info.schema))
+    }
+
+    /// Hands `visit` the rows matching `predicate` (all rows when nil) where they lie, in the
+    /// order `query` returns them, after skipping `offset`, until it returns false or throws
+    /// (the error is rethrown). Nothing is copied: a caller with no row limit bounds what it
+    /// keeps itself. `visit` runs on the calling thread, over a snapshot taken first.
+    public func scan(
+        _ info: CollectionInfo, predicate: Predicate?, partitionNames: [String] = [], offset: Int = 0, cancellation: Cancellation? = nil,
+        _ visit: (EntityBatch, Int) throws(ElanusError) -> Bool
+    ) throws(ElanusError) {
         try cancellation?.check()
         let plan = try ScanPlan(try snapshot(info, partitionNames), predicate: predicate, cancellation: cancellation)
-        var refs: [(batch: EntityBatch, row: Int)] = []
         var skipped = 0
+        var failure: ElanusError?
         plan.forEachRow { batch, row in
             if skipped < offset {
                 skipped += 1
                 return true
             }
-            refs.append((batch, row))
-            return refs.count < limit
+            do throws(ElanusError) {
+                return try visit(batch, row)
+            } catch {
+                failure = error
+                return false
+            }
         }
-        return EntityBatch.gather(refs, shape: EntityBatch(emptyFor: info.schema))
+        if let failure { throw failure }
     }
 
     /// The number of live rows matching `predicate`.

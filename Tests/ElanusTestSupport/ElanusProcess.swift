@@ -66,6 +66,12 @@ public final class ElanusProcess: @unchecked Sendable {
         throw ElanusError(.unexpected, "elanus did not become healthy in \(timeout)s:\n\(log())")
     }
 
+    /// Objects that must live as long as the server: the temporary directory that holds its data
+    /// directory, when the function that made both returns only the server (its deinit would
+    /// remove the data directory under the running server).
+    private var kept: [AnyObject] = []
+    public func keepAlive(_ object: AnyObject) { kept.append(object) }
+
     public var isRunning: Bool { process?.isRunning ?? false }
     public var pid: Int32 { process?.processIdentifier ?? 0 }
 

@@ -92,7 +92,13 @@ import Testing
         #expect(d["consistencyLevel"] == "Strong")
         #expect(d["partitionsNum"] == 4)
         #expect(d["load"] == "LoadStateLoaded")
-        #expect(d["indexes"] == [["indexName": "dense_idx", "fieldName": "dense", "metricType": "L2"]])
+        // Every index of the collection, in the order they were made, as Milvus 2.6 lists them.
+        #expect(
+            d["indexes"] == [
+                ["indexName": "dense_idx", "fieldName": "dense", "metricType": "L2"], ["indexName": "bits", "fieldName": "bits", "metricType": "HAMMING"],
+                ["indexName": "half", "fieldName": "half", "metricType": "IP"], ["indexName": "brain", "fieldName": "brain", "metricType": "COSINE"],
+                ["indexName": "sparse", "fieldName": "sparse", "metricType": "IP"],
+            ])
         #expect(d["properties"] == [["key": "collection.ttl.seconds", "value": "3600"]])
         guard case .array(let fields)? = d["fields"] else { Issue.record("no fields"); return }
         func field(_ name: String) -> JSON? { fields.first { $0["name"] == .string(name) } }

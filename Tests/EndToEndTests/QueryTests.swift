@@ -17,6 +17,7 @@ import Testing
     static func start() throws -> (ElanusProcess, RESTClient) {
         let dir = TemporaryDirectory()
         let server = ElanusProcess(dataDirectory: dir.file("data"))
+        server.keepAlive(dir)
         try server.start()
         let rest = RESTClient(port: server.port)
         #expect(try rest.call("collections/create", create).code == 0)

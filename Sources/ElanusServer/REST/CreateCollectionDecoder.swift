@@ -14,28 +14,34 @@ enum CreateCollectionDecoder {
 
     static func decode(_ body: RequestBody, database: String) throws(ElanusError) -> Decoded {
         let name = try body.string("collectionName", required: true)!
-        let params = try body.object("params") ?? RequestBody(members: [], structName: body.structName)
-        let schemaBody = try body.object("schema")
-        let fieldsJSON = try schemaBody?.array("fields") ?? []
+        let params = try body.map("params") ?? RequestBody(members: [], structName: body.structName, keys: .exact)
+        let schemaBody = try body.structure("schema", structName: "CollectionSchema")
+        let fieldBodies = try schemaBody?.records("fields", structName: "FieldSchema") ?? []
 
         var request = CreateCollectionRequest(database: database, name: name, schema: CollectionSchema(fields: []))
-        request.shardsNum = Int(try paramInt(params, "shardsNum") ?? 1)
-        if let level = try paramString(params, "consistencyLevel"), !level.isEmpty {
-            request.consistencyLevel = try ConsistencyLevel.parse(level)
+        // Milvus reads `params` values as text (`fmt.Sprintf("%v")`) and parses the numbers it
+        // needs with strconv.ParseInt, keeping its default when that fails.
+        request.shardsNum = Int(paramText(params, "shardsNum").flatMap { Int64($0) } ?? 1)
+        if let level = params["consistencyLevel"] {
+            request.consistencyLevel = try ConsistencyLevel.parse(GoJSON.stringVerb(level))
         }
-        if let ttl = try paramInt(params, "ttlSeconds") { request.properties.set("collection.ttl.seconds", String(ttl)) }
-        if let mmap = try paramBool(params, "mmap.enabled") { request.properties.set("mmap.enabled", String(mmap)) }
-        if let isolation = try paramBool(params, "partitionKeyIsolation") {
-            request.properties.set("partitionkey.isolation", String(isolation))
+        if let ttl = paramText(params, "ttlSeconds") { request.properties.set("collection.ttl.seconds", ttl) }
+        if let mmap = paramText(params, "mmap.enabled") {
+            // The catalog checks the value; Go's spellings of a boolean are all accepted.
+            request.properties.set("mmap.enabled", GoJSON.parseBool(mmap).map { String($0) } ?? mmap)
         }
-        if let n = try paramInt(params, "partitionsNum") { request.partitionsNum = Int(n) }
-        let dynamicOverride = try paramBool(params, "enableDynamicField")
+        if let isolation = paramText(params, "partitionKeyIsolation") {
+            guard let enabled = GoJSON.parseBool(isolation.lowercased()) else {
+                throw .invalidParameter("failed to parse partition key isolation: \(GoJSON.parseBoolError(isolation.lowercased()))")
+            }
+            request.properties.set("partitionkey.isolation", String(enabled))
+        }
         if let functions = try schemaBody?.array("functions"), !functions.isEmpty {
             throw .invalidParameter("functions (BM25, TextEmbedding, Rerank) are not supported by Elanus yet")
         }
 
         var loadAfterCreate = false
-        if fieldsJSON.isEmpty {
+        if fieldBodies.isEmpty {
             // Quick setup: an id primary key, one float vector field, an AUTOINDEX, loaded.
             guard let dimension = try body.int("dimension"), dimension > 0 else {
                 throw .invalidParameter("dimension is required for quickly create collection(default metric type: COSINE)")
@@ -45,41 +51,48 @@ enum CreateCollectionDecoder {
             let metric = try body.string("metricType").flatMap { $0.isEmpty ? nil : $0 } ?? "COSINE"
             var primary = FieldSchema(name: primaryName, dataType: .int64, isPrimary: true, autoID: try body.bool("autoID") ?? false)
             switch try body.string("idType") ?? "" {
-            case "", "Int64": break
+            case "", "Int64", "int64": break
             case "VarChar", "Varchar":
-                guard let maxLength = try paramInt(params, "max_length") else {
+                guard let text = paramText(params, "max_length") else {
                     throw .invalidParameter("max_length is required in params for a VarChar primary key")
                 }
+                guard let maxLength = Int64(text) else { throw .invalidParameter("max_length must be an integer, got \(text)") }
                 primary.dataType = .varChar
                 primary.typeParams = [KeyValue("max_length", String(maxLength))]
             case let other:
                 throw .invalidParameter("idType can only be [Int64, VarChar], default: Int64, got: \(other)")
             }
+            // Only quick setup reads `params.enableDynamicField`, with strconv.ParseBool; Milvus
+            // answers a value it cannot parse with the bare strconv error (code 65535).
+            var enableDynamic = true
+            if let value = params["enableDynamicField"] {
+                let text = GoJSON.text(value)
+                guard let parsed = GoJSON.parseBool(text) else {
+                    throw .unexpected("parse enableDynamicField fail, err:\(GoJSON.parseBoolError(text))")
+                }
+                enableDynamic = parsed
+            }
             let vector = FieldSchema(name: vectorName, dataType: .floatVector, typeParams: [KeyValue("dim", String(dimension))])
-            request.schema = CollectionSchema(fields: [primary, vector], enableDynamicField: dynamicOverride ?? true)
+            request.schema = CollectionSchema(fields: [primary, vector], enableDynamicField: enableDynamic)
             let spec = IndexSpec(indexName: vectorName, fieldName: vectorName, indexType: "AUTOINDEX", metricType: metric)
             try IndexRules.validate(spec, field: vector)
             request.indexes = [spec]
             loadAfterCreate = true
         } else {
             let schemaBody = schemaBody!
+            // The schema's autoID applies to its primary field; a field has no autoID key of its
+            // own in Milvus's REST schema. enableDynamicField is a strict boolean here.
             let autoID = try schemaBody.bool("autoID") ?? false
             var fields: [FieldSchema] = []
-            for element in fieldsJSON {
-                guard case .object(let members) = element else {
-                    throw body.wrongType("fields", element, expected: "httpserver.FieldSchema")
-                }
-                fields.append(try decodeField(RequestBody(members: members, structName: "FieldSchema"), autoID: autoID))
+            for fieldBody in fieldBodies { fields.append(try decodeField(fieldBody, autoID: autoID)) }
+            request.schema = CollectionSchema(fields: fields, enableDynamicField: try schemaBody.bool("enableDynamicField") ?? false)
+            // partitionsNum counts only with a partition key, and is dropped when not an integer.
+            if fields.contains(where: \.isPartitionKey), let n = paramText(params, "partitionsNum").flatMap({ Int64($0) }), n > 0 {
+                request.partitionsNum = Int(n)
             }
-            let schemaDynamic = try schemaBody.bool("enableDynamicField") ?? false
-            let enableDynamic = dynamicOverride ?? schemaDynamic
-            request.schema = CollectionSchema(fields: fields, enableDynamicField: enableDynamic)
-            if let indexParams = try body.array("indexParams"), !indexParams.isEmpty {
-                request.indexes = try indexParams.map { (element) throws(ElanusError) -> IndexSpec in
-                    guard case .object(let members) = element else {
-                        throw body.wrongType("indexParams", element, expected: "httpserver.IndexParam")
-                    }
-                    return try decodeIndex(RequestBody(members: members, structName: "IndexParam"), schema: request.schema)
+            if let indexParams = try body.records("indexParams", structName: "IndexParam"), !indexParams.isEmpty {
+                request.indexes = try indexParams.map { (index) throws(ElanusError) -> IndexSpec in
+                    try decodeIndex(index, schema: request.schema)
                 }
                 loadAfterCreate = true
             }
@@ -87,6 +100,10 @@ enum CreateCollectionDecoder {
         request.schema.description = try body.string("description") ?? ""
         return Decoded(request: request, loadAfterCreate: loadAfterCreate)
     }
+
+    /// Keys of `elementTypeParams` that turn on full-text search, which Elanus does not have:
+    /// refused rather than stored and ignored.
+    static let analyzerKeys = ["enable_analyzer", "enable_match", "analyzer_params", "multi_analyzer_params"]
 
     static func decodeField(_ body: RequestBody, autoID: Bool) throws(ElanusError) -> FieldSchema {
         let name = try body.string("fieldName", required: true)!
@@ -108,6 +125,11 @@ enum CreateCollectionDecoder {
         field.nullable = try body.bool("nullable") ?? false
         field.autoID = field.isPrimary && autoID
         field.typeParams = try body.stringMap("elementTypeParams") ?? []
+        for param in field.typeParams where analyzerKeys.contains(param.key) {
+            // `enable_analyzer: false` asks for nothing and is harmless.
+            if param.key.hasPrefix("enable_"), GoJSON.parseBool(param.value) == false { continue }
+            throw .invalidParameter("\(param.key) of field \(name) is not supported: Elanus has no analyzers or full-text search yet")
+        }
         if let value = body["defaultValue"], !value.isNull {
             if field.isPrimary { throw .invalidParameter("primary field not support default_value") }
             field.defaultValue = try ScalarValue.defaultValue(from: value, for: type, field: name)
@@ -132,25 +154,10 @@ enum CreateCollectionDecoder {
         return spec
     }
 
-    // `params` values may be strings or numbers (Milvus stringifies them).
-    static func paramString(_ params: RequestBody, _ key: String) throws(ElanusError) -> String? {
-        guard let value = params[key], !value.isNull else { return nil }
-        return RequestBody.stringify(value)
-    }
-
-    static func paramInt(_ params: RequestBody, _ key: String) throws(ElanusError) -> Int64? {
-        guard let text = try paramString(params, key) else { return nil }
-        guard let value = Int64(text) else { throw .invalidParameter("\(key) must be an integer, got \(text)") }
-        return value
-    }
-
-    static func paramBool(_ params: RequestBody, _ key: String) throws(ElanusError) -> Bool? {
-        guard let text = try paramString(params, key) else { return nil }
-        switch text.lowercased() {
-        case "true": return true
-        case "false": return false
-        default: throw .invalidParameter("\(key) must be true or false, got \(text)")
-        }
+    /// A `params` value as Milvus's handler reads it, `fmt.Sprintf("%v", value)`; nil when the
+    /// key is absent. (A JSON number is a float64 to Go: `1000000` reads as `1e+06`.)
+    static func paramText(_ params: RequestBody, _ key: String) -> String? {
+        params[key].map(GoJSON.text)
     }
 }
 

@@ -1,7 +1,8 @@
 import ElanusCore
 
 /// An insert or upsert body, read in one pass: every key but `data` becomes a RequestBody, and
-/// `data` is stepped over (syntax-checked, nothing allocated) and remembered by offset. The rows
+/// `data` is stepped over (syntax-checked, nothing allocated) and remembered by offset. Row keys
+/// are field names: they are matched exactly, never as Go struct fields. The rows
 /// are decoded afterwards, once the collection's schema is known, because `data` may come
 /// before `collectionName`.
 struct EntityRequest {
@@ -22,6 +23,7 @@ struct EntityRequest {
         }
         var members: [(key: String, value: JSON)] = []
         var dataOffset: Int?
+        var seenData = false
         do {
             try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
                 var reader = JSONReader(bytes: buffer)
@@ -29,7 +31,10 @@ struct EntityRequest {
                 var first = true
                 while let key = try reader.nextMember(&first) {
                     if key == "data" {
-                        dataOffset = reader.peek() == UInt8(ascii: "n") ? nil : reader.index
+                        // Milvus reads the rows with gjson, which takes the first `data` and
+                        // matches the key exactly.
+                        if !seenData { dataOffset = reader.peek() == UInt8(ascii: "n") ? nil : reader.index }
+                        seenData = true
                         try reader.skipValue()
                     } else {
                         members.append((key: key, value: try reader.readValue()))

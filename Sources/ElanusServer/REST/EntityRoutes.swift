@@ -13,7 +13,7 @@ enum EntityRoutes {
             let filter = try body.string("filter", required: true)!
             let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
             let count = try context.engine.delete(
-                info, partitionName: try body.string("partitionName"), filter: filter, params: try body.object("exprParams")?.members ?? [],
+                info, partitionName: try body.string("partitionName"), filter: filter, params: try body.map("exprParams")?.members ?? [],
                 cancellation: context.cancellation)
             return Envelope.success(["deleteCount": .int(Int64(count))], extra: [("cost", 0)])
         }
@@ -22,8 +22,12 @@ enum EntityRoutes {
             let name = try body.string("collectionName", required: true)!
             let info = try context.engine.catalog.collection(database: try context.database(body), name: name)
             guard let primary = info.schema.primaryField else { throw ElanusError.unexpected("no primary key") }
-            guard let ids = body["id"], !ids.isNull else { throw body.missing("id") }
-            let keys = try primaryKeys(ids, primary)
+            // `id` is an interface{} field that must be set (binding:"required"), but Milvus takes
+            // the keys from the body with gjson: the first key spelled exactly `id`. A body with
+            // only `ID` passes the check and asks for no keys.
+            guard let field = body["id"], !field.isNull else { throw body.missing("id") }
+            let ids = body.firstExact("id") ?? .array([])
+            let keys = ids.isNull ? [] : try primaryKeys(ids, primary)
             let partitions = try body.stringArray("partitionNames") ?? []
             if !info.loaded { throw collectionNotLoaded(info) }
             let renderer = try RowRenderer(

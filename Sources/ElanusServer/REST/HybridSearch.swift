@@ -14,17 +14,22 @@ extension QueryRoutes {
         let body = try context.body("HybridSearchReq")
         let info = try collection(body, context)
         try ReadRequest.checkConsistency(body)
-        guard let searches = try body.array("search", required: true), !searches.isEmpty else { throw body.missing("search") }
+        guard let searches = try body.records("search", structName: "SubSearchReq", required: true), !searches.isEmpty else {
+            throw body.missing("search")
+        }
         if let grouping = try body.string("groupingField"), !grouping.isEmpty {
             throw ElanusError.invalidParameter("groupingField is not supported in hybrid search yet")
         }
+        let partitions = try body.stringArray("partitionNames")
         var requests: [SearchRequest] = []
-        for (i, item) in searches.enumerated() {
-            guard case .object(var members) = item else { throw ElanusError(.invalidJSON, "can only accept json format request, error: search[\(i)] must be an object") }
-            // Sub-searches take `params` as their search params; the partitions are the request's.
-            if let params = item["params"], item["searchParams"] == nil { members.append((key: "searchParams", value: ["params": params])) }
-            members.removeAll { $0.key == "partitionNames" }
-            if let partitions = body["partitionNames"] { members.append((key: "partitionNames", value: partitions)) }
+        for search in searches {
+            // A sub-search (Milvus's SubSearchReq) takes its search params from `params`, and the
+            // partitions are the request's; keys it does not have are not read.
+            var members = search.members.filter { member in
+                !["searchParams", "partitionNames", "consistencyLevel"].contains { search.matches(member.key, $0) }
+            }
+            if let params = try search.map("params") { members.append((key: "searchParams", value: ["params": .object(params.members)])) }
+            if let partitions { members.append((key: "partitionNames", value: .array(partitions.map { .string($0) }))) }
             let sub = RequestBody(members: members, structName: "SubSearchReq")
             requests.append(try searchRequest(sub, info: info, context: context, allowGrouping: false))
         }
@@ -61,9 +66,9 @@ extension QueryRoutes {
     typealias Fuse = (_ search: Int, _ rank: Int, _ score: Float, _ metric: Metric) -> Float
 
     static func reranker(_ body: RequestBody, searches: Int) throws(ElanusError) -> Fuse {
-        let rerank = try body.object("rerank")
+        let rerank = try body.structure("rerank", structName: "Rand")
         let strategy = try rerank?.string("strategy") ?? "rrf"
-        let params = try rerank?.object("params")
+        let params = try rerank?.map("params")
         switch strategy.lowercased() {
         case "rrf":
             let k: Double

@@ -9,13 +9,12 @@ enum IndexRoutes {
             let database = try context.database(body)
             let name = try body.string("collectionName", required: true)!
             let info = try context.engine.catalog.collection(database: database, name: name)
-            guard let params = try body.array("indexParams", required: true), !params.isEmpty else {
+            guard let params = try body.records("indexParams", structName: "IndexParam", required: true), !params.isEmpty else {
                 throw ElanusError(.missingRequired, "missing required parameters, error: indexParams is empty")
             }
             // Indexes are created in order; the first error is returned, as in Milvus.
-            for element in params {
-                guard case .object(let members) = element else { throw body.wrongType("indexParams", element, expected: "httpserver.IndexParam") }
-                let spec = try CreateCollectionDecoder.decodeIndex(RequestBody(members: members, structName: "IndexParam"), schema: info.schema)
+            for param in params {
+                let spec = try CreateCollectionDecoder.decodeIndex(param, schema: info.schema)
                 try context.engine.createIndex(database: database, collection: name, spec)
             }
             return Envelope.success([:])

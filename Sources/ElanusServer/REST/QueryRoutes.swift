@@ -24,13 +24,20 @@ enum QueryRoutes {
             let n = try context.engine.count(info, predicate: predicate, partitionNames: partitions, cancellation: context.cancellation)
             return Envelope.success([["count(*)": .int(Int64(n))]], extra: [("cost", 0)])
         }
-        let (limit, offset) = try ReadRequest.window(body)
+        let window = try ReadRequest.queryWindow(body)
+        if window == nil && predicate == nil { throw ReadRequest.emptyFilterWithoutLimit }
         let renderer = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context))
-        let rows = try context.engine.query(
-            info, predicate: predicate, partitionNames: partitions, limit: limit, offset: offset, cancellation: context.cancellation)
-        let rendered = renderer.render(rows)
+        // Rows are rendered as the scan finds them, so that a query for every match stops at
+        // the output budget instead of copying the collection first.
+        let limit = window?.limit ?? Int.max
+        var rendered: [JSON] = []
         var budget = ReadRequest.OutputBudget(what: "query")
-        for row in rendered { try budget.add(row) }
+        try context.engine.scan(info, predicate: predicate, partitionNames: partitions, offset: window?.offset ?? 0, cancellation: context.cancellation) { batch, row throws(ElanusError) in
+            let json = renderer.render(row: row, of: batch)
+            try budget.add(json)
+            rendered.append(json)
+            return rendered.count < limit
+        }
         return Envelope.success(.array(rendered), extra: [("cost", 0)])
     }
 
@@ -46,7 +53,14 @@ enum QueryRoutes {
     static func searchRequest(_ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool) throws(ElanusError) -> SearchRequest {
         try ReadRequest.checkConsistency(body)
         let field = try ReadRequest.annsField(body, schema: info.schema)
-        let data = try body.array("data")
+        // The vectors are read with gjson in Milvus: the first key spelled exactly `data`.
+        _ = try body.array("data")
+        let data: [JSON]?
+        switch body.firstExact("data") {
+        case nil, .null?: data = nil
+        case .array(let vectors)?: data = vectors
+        case let value?: throw body.wrongType("data", value, expected: "[]interface {}")
+        }
         let ids = body["ids"].flatMap { $0.isNull ? nil : $0 }
         if data != nil && ids != nil { throw ElanusError.invalidParameter("ids and data cannot be given together") }
         let vectors: [QueryVector]

@@ -52,10 +52,26 @@ enum ReadRequest {
         return (Int(limit), Int(offset))
     }
 
+    /// `limit` and `offset` of a query as Milvus's handler passes them on: an absent limit is
+    /// 100, and a limit of 0 or less is not passed on at all, which asks for every match (and
+    /// then the offset is not read either); nil means that. Milvus refuses it without a filter
+    /// (`emptyFilterWithoutLimit`). Every match is still bounded by `maxOutputBytes`.
+    static func queryWindow(_ body: RequestBody) throws(ElanusError) -> (limit: Int, offset: Int)? {
+        let limit = try body.int("limit") ?? 100
+        if limit <= 0 { return nil }
+        // Milvus checks a query's limit only as part of limit + offset.
+        guard limit <= Int64(maxResultWindow) else {
+            throw .badRequest("invalid max query result window, (offset+limit) should be in range [1, \(maxResultWindow)], but got \(limit)")
+        }
+        return try window(body)
+    }
+
+    static let emptyFilterWithoutLimit = ElanusError.invalidParameter("empty expression should be used with limit")
+
     /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
     static func predicate(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> Predicate? {
         guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
-        let params = try body.object("exprParams")?.members ?? []
+        let params = try body.map("exprParams")?.members ?? []
         return try FilterChecker.check(filter, schema: schema, params: params)
     }
 
@@ -80,10 +96,10 @@ enum ReadRequest {
     /// The metric: the field's index metric when it has one, else the request's, else the
     /// type's default. A snake-case `metric_type` that contradicts the index is an error.
     static func metric(_ body: RequestBody, field: FieldSchema, info: CollectionInfo) throws(ElanusError) -> Metric {
-        let params = try body.object("searchParams")
+        let params = try body.map("searchParams")
         var requested = try params?.string("metricType")
         var snake = try params?.string("metric_type")
-        if snake == nil { snake = try params?.object("params")?.string("metric_type") }
+        if snake == nil { snake = try params?.map("params")?.string("metric_type") }
         if let snake {
             if let indexed = info.indexes.first(where: { $0.fieldName == field.name })?.metricType, indexed.uppercased() != snake.uppercased() {
                 throw .invalidParameter("metric type not match: invalid parameter[expected=\(indexed)][actual=\(snake)]")
@@ -109,8 +125,8 @@ enum ReadRequest {
 
     /// A search parameter given in `searchParams.params` or flat in `searchParams`.
     static func searchParam(_ body: RequestBody, _ key: String) throws(ElanusError) -> Double? {
-        guard let params = try body.object("searchParams") else { return nil }
-        let nested = try params.object("params")?[key]
+        guard let params = try body.map("searchParams") else { return nil }
+        let nested = try params.map("params")?[key]
         let flat = params[key]
         if let nested, let flat, nested != flat {
             throw .invalidParameter("ambiguous parameter: \(key) is given in both searchParams and searchParams.params with different values")

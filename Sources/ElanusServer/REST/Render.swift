@@ -39,10 +39,11 @@ enum Render {
         info.loaded ? (progress == nil ? .loaded : .loading) : .notLoad
     }
 
-    /// `collections/describe`. `indexes` lists the index of the first vector field only, as Milvus does.
+    /// `collections/describe`. `indexes` lists every index of the collection, scalar ones too:
+    /// Milvus's handler names the first vector field, but its DescribeIndex task forwards only
+    /// the (empty) index name, which asks for all of them.
     static func describe(_ info: CollectionInfo, loadProgress: Int?) -> JSON {
-        let firstVector = info.schema.vectorFields.first?.name
-        let indexes = info.indexes.filter { $0.fieldName == firstVector }.map { spec -> JSON in
+        let indexes = info.indexes.map { spec -> JSON in
             ["indexName": .string(spec.indexName), "fieldName": .string(spec.fieldName), "metricType": .string(spec.metricType)]
         }
         return .object([

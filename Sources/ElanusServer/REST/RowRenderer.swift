@@ -45,6 +45,11 @@ struct RowRenderer {
         refs.map { ref in render(ref.row, ref.batch, fields.map { field in (field, ref.batch.column(field.fieldID)) }) }
     }
 
+    /// One row where it lies.
+    func render(row: Int, of batch: EntityBatch) -> JSON {
+        render(row, batch, fields.map { field in (field, batch.column(field.fieldID)) })
+    }
+
     private func render(_ row: Int, _ batch: EntityBatch, _ columns: [(FieldSchema, Column?)]) -> JSON {
         var members: [(key: String, value: JSON)] = []
         members.reserveCapacity(columns.count + 1)

@@ -72,10 +72,12 @@ enum RoutePrivileges {
         return Privilege.Requirement(privilege: privilege, database: database, object: object)
     }
 
-    /// The body's top-level `collectionName`, `dbName` and `userName` strings (non-empty; the
-    /// last occurrence of a key, as the handlers read it). Every
-    /// other value is stepped over without being built, so an insert's rows cost a scan, not a
-    /// second parse; a body that is not a JSON object yields nothing.
+    /// The body's top-level `collectionName`, `dbName` and `userName` strings (non-empty), found
+    /// as the handlers find them (RequestBody): keys match case-insensitively (`CollectionName`
+    /// is `collectionName`), the last string given wins and `null` changes nothing; a check on
+    /// one name and a handler acting on another would be a way around the check. Every other
+    /// value is stepped over without being built, so an insert's rows cost a scan, not a second
+    /// parse; a body that is not a JSON object yields nothing.
     static func objectNames(_ bytes: [UInt8]) -> [String: String] {
         var names: [String: String] = [:]
         bytes.withUnsafeBufferPointer { buffer in
@@ -85,11 +87,12 @@ enum RoutePrivileges {
                 try reader.beginObject()
                 var first = true
                 while let key = try reader.nextMember(&first) {
-                    if key == "collectionName" || key == "dbName" || key == "userName" {
-                        // The last occurrence counts, as in RequestBody: a check on one name and
-                        // a handler acting on another would be a way around the check.
-                        names[key] = nil
-                        if case .string(let value) = try reader.readValue(), !value.isEmpty { names[key] = value }
+                    if let name = objectNameKeys.first(where: { GoJSON.keyMatches(key, field: $0) }) {
+                        switch try reader.readValue() {
+                        case .null: break
+                        case .string(let value) where !value.isEmpty: names[name] = value
+                        default: names[name] = nil  // "" (the default) or a type the handler refuses
+                        }
                     } else {
                         try reader.skipValue()
                     }
@@ -100,6 +103,8 @@ enum RoutePrivileges {
         }
         return names
     }
+
+    static let objectNameKeys = ["collectionName", "dbName", "userName"]
 
     /// Throws Milvus's 1401 (HTTP 403) when `user` lacks what `route` needs.
     static func authorize(_ route: String, _ context: RouteContext, user: String) throws(ElanusError) {
