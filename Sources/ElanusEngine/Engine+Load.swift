@@ -37,19 +37,20 @@ extension Engine {
         }
         // A load already running for the collection picks up these partitions on its next pass.
         guard started else { return }
-        let thread = Thread { [self] in loadInBackground(info, data) }
+        // Registered before the thread starts, so that a shutdown that begins now waits for it.
+        let registered = jobs.begin(.load, collection: info.id, detail: "collection \(info.name)")
+        let thread = Thread { [self] in loadInBackground(info, data, registered) }
         thread.name = "elanus-load"
         thread.start()
     }
 
     /// Reads the released segments back until none is left in a loaded partition (a partition
     /// loaded while this ran is covered by the next pass).
-    private func loadInBackground(_ info: CollectionInfo, _ data: CollectionData) {
+    private func loadInBackground(_ info: CollectionInfo, _ data: CollectionData, _ registered: BackgroundJob) {
         let start = Date()
         var segments = 0
         // Registered, so that shutdown waits for it (and cancels it between segments) before
         // the stores close, and a dropped collection stops it.
-        let registered = jobs.begin(.load, collection: info.id, detail: "collection \(info.name)")
         defer { jobs.end(registered) }
         while !registered.isCancelled {
             let current = catalog.collection(id: info.id)

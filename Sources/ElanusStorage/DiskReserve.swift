@@ -9,8 +9,9 @@ import Glibc
 /// aborts), and the store accepts no write until it is reopened. So writers are refused, with
 /// Milvus's "disk limit exceeded" (7), while the free space is below the reserve: RocksDB's
 /// memtable flushes and compactions, and the WAL truncation that a flush brings, still have
-/// room, reads go on, and writes resume by themselves once space is freed. Writes that only
-/// delete (which free space) are never refused.
+/// room, reads go on, and writes resume by themselves once space is freed. Store writes that
+/// only delete keys (WAL truncation, dropping a collection's records) are never refused; an
+/// entity delete is a WAL record like an insert, so it is refused below the reserve too.
 public struct DiskReserve: Sendable {
     /// The data directory (any path on the guarded file system).
     public let root: String
@@ -25,7 +26,8 @@ public struct DiskReserve: Sendable {
     public func check(writing size: Int, what: String) throws(ElanusError) {
         guard bytes > 0 else { return }
         let free = DiskReserve.freeBytes(root)
-        guard free - size < bytes else { return }
+        let (left, overflow) = free.subtractingReportingOverflow(size)
+        guard overflow || left < bytes else { return }
         throw ElanusError(
             .diskLimitExceeded,
             "disk limit exceeded: \(what) refused: the data directory's file system has \(DiskReserve.megabytes(free)) free and \(DiskReserve.megabytes(bytes)) are kept in reserve (storage.diskReserveBytes); reads go on, and writes resume by themselves once space is freed")

@@ -14,6 +14,9 @@ public final class Faults: Sendable {
         /// The RocksDB WAL's group write failing after positions were handed out, as a failing
         /// fsync does: its records become a hole (checked by `RocksLogBroker` itself).
         case walSync
+        /// The same, but after RocksDB has written the batch: the fsync failed, the records are
+        /// in its log, and the writers were told the write failed.
+        case walSyncAfterAppend
         case walTruncate, metaCommit
         /// Creating or writing an object-store file (a segment, delta or index file).
         case objectWrite

@@ -41,7 +41,7 @@ public struct ObjectStore: Sendable {
         try faults?.check(.objectWrite)
         let final = path(relative)
         try ObjectStore.makeDirectories(ObjectStore.parent(final))
-        return try PendingFile(final: final)
+        return try PendingFile(final: final, reserve: reserve)
     }
 
     /// The whole file, or a clear error naming it when it is missing or unreadable.

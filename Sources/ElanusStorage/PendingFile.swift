@@ -14,8 +14,13 @@ public final class PendingFile {
     public private(set) var size = 0
     private var finished = false
 
-    init(final: String) throws(ElanusError) {
+    /// Checked again before each write: another writer may have taken the room since the file
+    /// was created.
+    private let reserve: DiskReserve?
+
+    init(final: String, reserve: DiskReserve? = nil) throws(ElanusError) {
         self.final = final
+        self.reserve = reserve
         temporary = final + ".tmp"
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw ObjectStore.failure("create", temporary) }
@@ -30,6 +35,7 @@ public final class PendingFile {
 
     /// Appends `bytes`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(ElanusError) {
+        try reserve?.check(writing: bytes.count, what: "writing \(final)")
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(descriptor, bytes.baseAddress! + offset, min(bytes.count - offset, 1 << 26))

@@ -68,6 +68,8 @@ public final class RocksDB: @unchecked Sendable {
     /// Set by a failed write: RocksDB then refuses every write (its background error) until it
     /// is reopened, which `write` does by itself once the file system has room again.
     private let failedWrite = Mutex<(failed: Bool, lastTry: UInt64)>((false, 0))
+    /// Set by `close`: a store closed on purpose is never reopened by a late write.
+    private var closedForGood = false
     public let configured: Options
     private let options: OpaquePointer
     private let readOptions: OpaquePointer
@@ -129,7 +131,7 @@ public final class RocksDB: @unchecked Sendable {
         }
         guard DiskReserve.freeBytes(path) >= configured.bytesNeededToOpen else { throw lastFailure() }
         try lock.withWriteLock { () throws(RocksDBError) in
-            guard failedWrite.withLock({ $0.failed }) else { return }
+            guard failedWrite.withLock({ $0.failed }), !closedForGood else { return }
             if let db { rocksdb_close(db) }
             db = nil
             db = try RocksDB.open(options, path)
@@ -158,6 +160,7 @@ public final class RocksDB: @unchecked Sendable {
     /// Closes the database. RocksDB flushes its memtables and releases the directory lock.
     public func close() {
         lock.withWriteLock {
+            closedForGood = true
             if let db { rocksdb_close(db) }
             db = nil
         }

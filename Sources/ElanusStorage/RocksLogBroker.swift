@@ -31,6 +31,12 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
 
     private let db: RocksDB
     private let state = Mutex(State())
+    /// Keys of records whose group write failed. A write can fail in its fsync after RocksDB
+    /// appended the batch to its own log, and a reopen or restart would then replay records
+    /// that were refused to their writers. So the next group deletes them in the same atomic
+    /// batch as its own records (and `close` deletes any left): once anything later is durable,
+    /// they are gone. Only the committer thread touches it.
+    private nonisolated(unsafe) var refused: [[UInt8]] = []
     private let wake = DispatchSemaphore(value: 0)
     private let committerDone = DispatchSemaphore(value: 0)
     /// Number of synced WriteBatches so far (how well group commit is grouping).
@@ -81,7 +87,11 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                     return (group, s.closed)
                 }
                 if group.isEmpty {
-                    if closed { return }
+                    if closed {
+                        // Last chance to remove refused records before a restart could replay them.
+                        if !refused.isEmpty, (try? db.write(refused.map { .delete(key: $0) }, sync: true)) != nil { refused = [] }
+                        return
+                    }
                     break
                 }
                 var error: ElanusError?
@@ -90,16 +100,20 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                 // compaction have removed every record that a lookup of the last key would find.
                 var heads: [String: UInt64] = [:]
                 for item in group { heads[item.channel] = max(heads[item.channel] ?? 0, item.ticket.position) }
-                var mutations: [RocksDB.Mutation] = group.map { .put(key: $0.key, value: $0.value) }
+                var mutations: [RocksDB.Mutation] = refused.map { .delete(key: $0) }
+                mutations += group.map { .put(key: $0.key, value: $0.value) }
                 for (channel, head) in heads {
                     mutations.append(.put(key: LogRecordCodec.headKey(channel), value: LogRecordCodec.bigEndian(head)))
                 }
                 do throws(RocksDBError) {
                     if let faults { do { try faults.check(.walSync) } catch let injected { throw RocksDBError(operation: "write", message: injected.message) } }
                     try db.write(mutations, sync: true)
+                    if let faults { do { try faults.check(.walSyncAfterAppend) } catch let injected { throw RocksDBError(operation: "write", message: injected.message) } }
                     syncCount.add(1, ordering: .relaxed)
+                    refused = []
                 } catch let e {
                     error = e.asElanusError
+                    refused += group.map(\.key)
                 }
                 for item in group { item.ticket.complete(error) }
             }

@@ -63,6 +63,38 @@ import Testing
         #expect(try engine.get(info, keys: [.int(2)]).column(101)?.value(at: 0) == .floatVector([11, 12, 13, 14]))
     }
 
+    /// A write whose fsync fails after RocksDB appended it is refused, and never comes back:
+    /// the next group deletes it in its own batch, and a clean close deletes what is left, so
+    /// neither a reopen nor a restart replays it.
+    @Test func aWriteWhoseFsyncFailedAfterTheAppendIsNotReplayed() throws {
+        let dir = TemporaryDirectory()
+        let faults = Faults()
+        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
+        var channel = ""
+        do {
+            let wal = try RocksLogBroker(path: dir.file("data/wal"), faults: faults)
+            let engine = try Engine(configuration: Self.configuration(dir), stores: .init(meta: try RocksMetaStore(path: dir.file("data/meta")), log: wal))
+            defer { engine.close() }
+            let info = try Self.create(engine)
+            channel = "collection-\(info.id)"
+            _ = try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch([1]))
+            faults.fail(.walSyncAfterAppend)
+            #expect(throws: ElanusError.self) { try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch([2])) }
+            let refusedAt = try wal.lastPosition(channel: channel)
+            #expect(try wal.read(channel: channel, from: refusedAt, limit: 1).map(\.position) == [refusedAt], "the refused record is in RocksDB's log")
+            _ = try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch([3]))
+            #expect(try wal.read(channel: channel, from: refusedAt, limit: 10).map(\.position) == [refusedAt + 1], "the next group deleted it")
+            faults.fail(.walSyncAfterAppend)
+            #expect(throws: ElanusError.self) { try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch([4])) }
+            #expect(try Self.keys(engine, info, 0..<10) == [1, 3])
+        }
+        // Closed cleanly with the last refused record still in the log: the close deleted it.
+        let engine = try Engine(configuration: Self.configuration(dir))
+        defer { engine.close() }
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        #expect(try Self.keys(engine, info, 0..<10) == [1, 3])
+    }
+
     /// Many writers, some of whose groups fail: exactly the acknowledged writes are there, before
     /// and after a restart.
     @Test func concurrentWritersWithFailingGroupsKeepExactlyTheAcknowledgedRows() throws {

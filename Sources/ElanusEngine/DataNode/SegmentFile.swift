@@ -25,7 +25,8 @@ enum SegmentFile {
     /// Writes `segment`'s file at `relative`, one chunk section at a time (temporary name,
     /// fsync, rename); returns its size.
     static func write(_ segment: Segment, collectionID: Int64, to objects: ObjectStore, _ relative: String) throws(ElanusError) -> Int {
-        let file = try objects.create(relative)
+        // The whole file's size against the disk reserve, before its first byte.
+        let file = try objects.create(relative, expectedBytes: segment.byteSize)
         let writer = try ChecksummedFileWriter(file, magic: segmentMagic, version: version)
         var header = ByteWriter(capacity: 64)
         header.write(collectionID)

@@ -185,8 +185,14 @@ extension Engine {
                 var files: [(name: String, path: String)] = []
                 for name in group.files { files.append((name, try importPath(name))) }
                 try reader.read(files) { (batch: EntityBatch, done: Double) throws(ElanusError) in
-                    if importLoop.isStopping { throw ElanusError(.notReady, "the server is shutting down") }
-                    if registered.isCancelled { throw ElanusError(.importFailed, "import failed: collection \(start.collection) was dropped") }
+                    if importLoop.isStopping || registered.isCancelled {
+                        // Shutdown cancels jobs before it stops the import loop: whether the
+                        // collection is still there tells a shutdown from a drop.
+                        if catalog.collection(id: start.collectionID) == nil {
+                            throw ElanusError(.importFailed, "import failed: collection \(start.collection) was dropped")
+                        }
+                        throw ElanusError(.notReady, "the server is shutting down")
+                    }
                     var batch = batch
                     try generateKeys(&batch, primary)
                     for (partitionID, part) in try PartitionRouter.route(batch, info: info, partitionName: start.partition) {
@@ -228,7 +234,7 @@ extension Engine {
                 ])
         } catch {
             for segment in written { data?.objects.remove(segment.file) }
-            if importLoop.isStopping {
+            if importLoop.isStopping || (registered.isCancelled && catalog.collection(id: start.collectionID) != nil) {
                 // Left Pending: the next start runs it again. A clean interruption is no sign of
                 // a bad job, so this run is not counted.
                 if (try? metaStore.commit([.put(ImportJob.key(pending.id), try Keys.encode(pending))])) == nil {

@@ -67,7 +67,10 @@ enum IndexFile {
 
     /// Writes `index`'s file at `relative` (temporary name, fsync, rename); returns its size.
     static func write(_ index: any SegmentIndex, segmentID: Int64, fieldID: Int64, dim: Int, to objects: ObjectStore, _ relative: String) throws(ElanusError) -> Int {
-        let file = try objects.create(relative)
+        // About the file's size, checked against the disk reserve before its first byte: the
+        // vectors (an HNSW or flat store keeps them whole; the others less) and a graph's links.
+        let (vectors, overflow) = index.rows.multipliedReportingOverflow(by: max(1, dim) * 4 + 128)
+        let file = try objects.create(relative, expectedBytes: overflow ? Int.max / 2 : vectors)
         let writer = try ChecksummedFileWriter(file, magic: magic, version: version)
         var header = ByteWriter()
         header.write(segmentID)

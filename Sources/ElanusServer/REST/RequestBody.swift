@@ -139,7 +139,9 @@ struct RequestBody {
         for value in occurrences(key) {
             switch value {
             case .null: continue
-            case .object(let m): merged = (merged ?? []) + m
+            // Appended in place: a key repeated many times must not copy the members each time.
+            case .object(let m):
+                if merged == nil { merged = m } else { merged!.append(contentsOf: m) }
             default: throw wrongType(key, value, expected: "httpserver.\(structName ?? goField(key))")
             }
         }
@@ -153,7 +155,8 @@ struct RequestBody {
         for value in occurrences(key) {
             switch value {
             case .null: merged = nil
-            case .object(let m): merged = (merged ?? []) + m
+            case .object(let m):
+                if merged == nil { merged = m } else { merged!.append(contentsOf: m) }
             default: throw wrongType(key, value, expected: "map[string]interface {}")
             }
         }
@@ -224,9 +227,16 @@ struct RequestBody {
     func stringMap(_ key: String) throws(ElanusError) -> [KeyValue]? {
         guard let map = try map(key) else { return nil }
         var pairs: [KeyValue] = []
+        // Key -> its place in `pairs`: linear in the members, however many there are.
+        var places: [String: Int] = [:]
         for member in map.members {
             let value = RequestBody.stringify(member.value)
-            if let i = pairs.firstIndex(where: { $0.key == member.key }) { pairs[i].value = value } else { pairs.append(KeyValue(member.key, value)) }
+            if let i = places[member.key] {
+                pairs[i].value = value
+            } else {
+                places[member.key] = pairs.count
+                pairs.append(KeyValue(member.key, value))
+            }
         }
         return pairs
     }
