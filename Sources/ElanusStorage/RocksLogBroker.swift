@@ -106,9 +106,9 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
                     mutations.append(.put(key: LogRecordCodec.headKey(channel), value: LogRecordCodec.bigEndian(head)))
                 }
                 do throws(RocksDBError) {
-                    if let faults { do { try faults.check(.walSync) } catch let injected { throw RocksDBError(operation: "write", message: injected.message) } }
+                    try injectFault(.walSync)
                     try db.write(mutations, sync: true)
-                    if let faults { do { try faults.check(.walSyncAfterAppend) } catch let injected { throw RocksDBError(operation: "write", message: injected.message) } }
+                    try injectFault(.walSyncAfterAppend)
                     syncCount.add(1, ordering: .relaxed)
                     refused = []
                 } catch let e {
@@ -137,6 +137,12 @@ public final class RocksLogBroker: LogBroker, @unchecked Sendable {
             out.append(LogRecord(position: p, payload: try LogRecordCodec.decodeValue(entry.value, channel: channel, position: p)))
         }
         return out
+    }
+
+    /// Throws an injected group-write failure when `faults` has one due (tests only).
+    private func injectFault(_ operation: Faults.Operation) throws(RocksDBError) {
+        guard let faults else { return }
+        do { try faults.check(operation) } catch { throw RocksDBError(operation: "write", message: error.message) }
     }
 
     public func lastPosition(channel: String) throws(ElanusError) -> UInt64 {

@@ -21,6 +21,14 @@ import Testing
         return configuration
     }
 
+    /// An engine on the real RocksDB stores of `dir`, its WAL failing on `faults`' command.
+    static func openOnRocks(_ dir: TemporaryDirectory, faults: Faults) throws -> (Engine, RocksLogBroker) {
+        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
+        let wal = try RocksLogBroker(path: dir.file("data/wal"), faults: faults)
+        let engine = try Engine(configuration: configuration(dir), stores: .init(meta: try RocksMetaStore(path: dir.file("data/meta")), log: wal))
+        return (engine, wal)
+    }
+
     static func create(_ engine: Engine) throws -> CollectionInfo {
         try engine.catalog.createCollection(
             CreateCollectionRequest(
@@ -42,10 +50,8 @@ import Testing
     @Test func aFailedWALWriteIsRefusedNeverAppliedAndLeavesAHole() throws {
         let dir = TemporaryDirectory()
         let faults = Faults()
-        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
         do {
-            let wal = try RocksLogBroker(path: dir.file("data/wal"), faults: faults)
-            let engine = try Engine(configuration: Self.configuration(dir), stores: .init(meta: try RocksMetaStore(path: dir.file("data/meta")), log: wal))
+            let (engine, _) = try Self.openOnRocks(dir, faults: faults)
             defer { engine.close() }
             let info = try Self.create(engine)
             _ = try engine.insert(info, partitionName: nil, batch: EngineWriteTests.batch([1, 2]))
@@ -69,11 +75,9 @@ import Testing
     @Test func aWriteWhoseFsyncFailedAfterTheAppendIsNotReplayed() throws {
         let dir = TemporaryDirectory()
         let faults = Faults()
-        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
         var channel = ""
         do {
-            let wal = try RocksLogBroker(path: dir.file("data/wal"), faults: faults)
-            let engine = try Engine(configuration: Self.configuration(dir), stores: .init(meta: try RocksMetaStore(path: dir.file("data/meta")), log: wal))
+            let (engine, wal) = try Self.openOnRocks(dir, faults: faults)
             defer { engine.close() }
             let info = try Self.create(engine)
             channel = "collection-\(info.id)"
@@ -101,10 +105,8 @@ import Testing
         let dir = TemporaryDirectory()
         let faults = Faults()
         var acknowledged = Set<Int64>()
-        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
         do {
-            let wal = try RocksLogBroker(path: dir.file("data/wal"), faults: faults)
-            let engine = try Engine(configuration: Self.configuration(dir), stores: .init(meta: try RocksMetaStore(path: dir.file("data/meta")), log: wal))
+            let (engine, _) = try Self.openOnRocks(dir, faults: faults)
             defer { engine.close() }
             let info = try Self.create(engine)
             let acked = Mutex(Set<Int64>())
