@@ -99,3 +99,18 @@ public struct CollectionInfo: Codable, Equatable, Sendable {
         self.createdAt = createdAt
     }
 }
+
+/// A collection alias: another name, in the collection's database, that resolves to it.
+public struct AliasInfo: Codable, Equatable, Sendable {
+    public var name: String
+    public var databaseID: Int64
+    public var collectionID: Int64
+    public var createdAt: UInt64
+
+    public init(name: String, databaseID: Int64, collectionID: Int64, createdAt: UInt64) {
+        self.name = name
+        self.databaseID = databaseID
+        self.collectionID = collectionID
+        self.createdAt = createdAt
+    }
+}

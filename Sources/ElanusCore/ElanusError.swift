@@ -27,6 +27,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case collectionNotLoaded = 101
     case partitionNotFound = 200
     case partitionNotLoaded = 201
+    case resourceGroupNotFound = 300
+    case segmentNotFound = 600
     case indexNotFound = 700
     case databaseNotFound = 800
     case databaseNumLimit = 801
@@ -36,6 +38,9 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case parameterTooLarge = 1102
     case privilegeNotPermitted = 1401
     case invalidPrivilegeGroupName = 1402
+    case aliasNotFound = 1600
+    case aliasConflict = 1601
+    case aliasAlreadyExists = 1602
     case fieldNotFound = 1700
     case unauthenticated = 1800
     case invalidJSON = 1801

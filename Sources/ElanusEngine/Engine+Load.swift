@@ -44,6 +44,18 @@ extension Engine {
         thread.start()
     }
 
+    /// `collections/refresh_load`: Milvus loads segments that appeared since the load (from an
+    /// import) into a fully loaded collection. Here every new segment is served as soon as it
+    /// exists, so a refresh only re-reads segments a partial release left out; like Milvus, it
+    /// needs the collection fully loaded.
+    public func refreshLoad(database: String, collection: String) throws(ElanusError) {
+        let info = try catalog.collection(database: database, name: collection)
+        guard info.partitions.allSatisfy(\.loaded), loadProgress(info) == nil else {
+            throw ElanusError(.collectionNotLoaded, "collection not fully loaded: collection not loaded[collection=\(info.name)]")
+        }
+        try load(database: database, collection: collection)
+    }
+
     /// Reads the released segments back until none is left in a loaded partition (a partition
     /// loaded while this ran is covered by the next pass).
     private func loadInBackground(_ info: CollectionInfo, _ data: CollectionData, _ registered: BackgroundJob) {

@@ -73,7 +73,8 @@ extension Engine {
     /// Milvus's query nodes fan a request out over their segments.
     public func search(_ info: CollectionInfo, _ request: SearchRequest, cancellation: Cancellation? = nil) throws(ElanusError) -> [[SearchHit]] {
         try cancellation?.check()
-        let segments = try snapshot(info, request.partitionNames)
+        var segments = try snapshot(info, request.partitionNames)
+        if request.ignoreGrowing { segments.removeAll { $0.state != .flushed } }
         let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
         var scanned: [Segment] = []
         var indexed: [(segment: Segment, index: any VectorIndex)] = []

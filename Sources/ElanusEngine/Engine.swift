@@ -215,6 +215,19 @@ public final class Engine: Sendable {
         try broker.drop(channel: data.channel)
     }
 
+    /// Empties a collection: the catalog swaps in an empty copy under new IDs (one commit),
+    /// then the old data goes as after a drop. Writes acknowledged before the swap are gone
+    /// after it; writes after it land in the new collection.
+    public func truncateCollection(database: String, name: String) throws(ElanusError) {
+        let (old, new) = try catalog.truncateCollection(database: database, name: name)
+        jobs.cancel(collection: old.id)
+        let data = collections.withLock { $0.removeValue(forKey: old.id) } ?? makeData(old.id, primaryFieldID: 0)
+        try data.dropData()
+        try broker.drop(channel: data.channel)
+        // A loaded collection stays loaded: its (empty) data node state exists from now on.
+        _ = try self.data(for: new)
+    }
+
     /// Object-store directories of collections the catalog no longer has (a drop that crashed
     /// halfway).
     private func removeOrphanCollections() {

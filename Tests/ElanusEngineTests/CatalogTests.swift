@@ -93,7 +93,7 @@ import Testing
         let catalog = try Catalog(store: MemoryMetaStore())
         #expect(catalog.listDatabases() == ["default"])
         try catalog.createDatabase("a", properties: [KeyValue("k", "v")])
-        #expect(throws: ElanusError.unexpected("database already exist: a")) { try catalog.createDatabase("a") }
+        #expect(throws: ElanusError.badRequest("database already exist: a")) { try catalog.createDatabase("a") }
         #expect(throws: ElanusError.self) { try catalog.createDatabase("bad-name") }
         try catalog.alterDatabase("a", set: [KeyValue("k", "w"), KeyValue("x", "1")])
         #expect(try catalog.database("a").properties == [KeyValue("k", "w"), KeyValue("x", "1")])
@@ -104,7 +104,7 @@ import Testing
         try catalog.dropCollection(database: "a", name: "c")
         try catalog.dropDatabase("a")
         try catalog.dropDatabase("a")  // idempotent
-        #expect(throws: ElanusError.unexpected("can not drop default database")) { try catalog.dropDatabase("default") }
+        #expect(throws: ElanusError.badRequest("can not drop default database")) { try catalog.dropDatabase("default") }
         for i in 0..<(Catalog.maxDatabases - 1) { try catalog.createDatabase("db\(i)") }
         do {
             try catalog.createDatabase("onemore")

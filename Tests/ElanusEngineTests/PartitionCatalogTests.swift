@@ -17,7 +17,7 @@ import Testing
         var info = try catalog.collection(database: "default", name: "c")
         #expect(info.loaded)
         #expect(info.partition(named: "_default")?.loaded == false)
-        #expect(throws: ElanusError.unexpected("partition cannot be dropped, partition is loaded, please release it first")) {
+        #expect(throws: ElanusError.badRequest("partition cannot be dropped, partition is loaded, please release it first")) {
             try catalog.dropPartition(database: "default", collection: "c", name: "p1")
         }
         #expect(throws: ElanusError(.partitionNotFound, "partition not found[partition=nope]")) {
@@ -32,7 +32,7 @@ import Testing
         #expect(!info.loaded)
         try catalog.dropPartition(database: "default", collection: "c", name: "p1")
         try catalog.dropPartition(database: "default", collection: "c", name: "p1")  // idempotent
-        #expect(throws: ElanusError.unexpected("default partition cannot be deleted")) {
+        #expect(throws: ElanusError.badRequest("default partition cannot be deleted")) {
             try catalog.dropPartition(database: "default", collection: "c", name: "_default")
         }
         #expect(try catalog.partitions(database: "default", collection: "c").map(\.name) == ["_default", "p2"])

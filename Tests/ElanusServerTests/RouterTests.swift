@@ -36,7 +36,13 @@ import Testing
         defer { engine.close() }
         slot.set(engine)
         let handler = try RESTHandler(slot: slot)
-        #expect(handler.implementedRoutes.count == 69)
+        #expect(handler.implementedRoutes.count == 84)
+        // Requests without a collection or database key (Milvus's EmptyReq, GetQuotaMetricsReq,
+        // ResourceGroupReq, UpdateResourceGroupReq) ignore those keys, as gin does.
+        let noNames: [String: JSON] = [
+            "resource_groups/list": 0, "quotacenter/describe": 0, "resource_groups/create": 1802, "resource_groups/drop": 1802,
+            "resource_groups/describe": 1802, "resource_groups/alter": 1802,
+        ]
         for route in handler.implementedRoutes {
             for body in ["", "{", "[]", "7", "\"s\"", #"{"collectionName":[1],"dbName":{}}"#] {
                 // The list routes take no parameters, so they ignore unknown keys as gin does.
@@ -46,7 +52,8 @@ import Testing
                 // users/*, roles/* and privilege_groups/* take no collection, and check their own
                 // required keys before the database, so that body only lacks those keys: 1802.
                 let access = ["users/", "roles/", "privilege_groups/"].contains { route.hasPrefix($0) }
-                let expected: JSON = access && body.hasPrefix("{\"") ? 1802 : 1801
+                var expected: JSON = access && body.hasPrefix("{\"") ? 1802 : 1801
+                if body.hasPrefix("{\""), let code = noNames[route] { expected = code }
                 #expect(json?["code"] == expected, "\(route) \(body): \(json?.serialized() ?? "")")
             }
         }

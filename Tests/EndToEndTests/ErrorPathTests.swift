@@ -72,7 +72,7 @@ import Testing
         Case(route: "databases/drop", body: #"{"dbName":"default"}"#, code: 65535, fragment: "can not drop default database"),
         Case(route: "databases/create", body: #"{"dbName":"default"}"#, code: 65535, fragment: "database already exist: default"),
         // Not built yet: a clear code 10, never a fake success.
-        Case(route: "aliases/create", body: "{}", code: 10, fragment: "service unimplemented"),
+        Case(route: "collections/add_function", body: "{}", code: 10, fragment: "service unimplemented"),
     ]
 
     @Test func everyErrorPathAnswersItsMilvusCode() throws {

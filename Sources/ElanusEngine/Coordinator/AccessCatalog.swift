@@ -137,8 +137,8 @@ public final class AccessCatalog: Sendable {
     public func create(_ record: UserRecord) throws(ElanusError) {
         try AccessCatalog.validateName(record.name)
         try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
-            guard state.users[record.name] == nil else { throw .unexpected("user already exists: \(record.name)") }
-            guard state.users.count < AccessCatalog.maxUsers else { throw .unexpected("the number of users has reached the limit \(AccessCatalog.maxUsers)") }
+            guard state.users[record.name] == nil else { throw .badRequest("user already exists: \(record.name)") }
+            guard state.users.count < AccessCatalog.maxUsers else { throw .badRequest("the number of users has reached the limit \(AccessCatalog.maxUsers)") }
             state.users[record.name] = record
             return [try Self.put(record)]
         }
@@ -160,7 +160,7 @@ public final class AccessCatalog: Sendable {
 
     public func setPasswordHash(_ name: String, _ hash: String) throws(ElanusError) {
         try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
-            guard state.users[name] != nil else { throw .unexpected("user not found: \(name)") }
+            guard state.users[name] != nil else { throw .badRequest("user not found: \(name)") }
             state.users[name]!.passwordHash = hash
             return [try Self.put(state.users[name]!)]
         }
@@ -215,9 +215,9 @@ public final class AccessCatalog: Sendable {
     public func createRole(_ name: String) throws(ElanusError) {
         try AccessCatalog.validateName(name, kind: "role")
         try mutate { (state: inout State) throws(ElanusError) -> [MetaMutation] in
-            guard state.roles[name] == nil else { throw .unexpected("role already exists: \(name)") }
+            guard state.roles[name] == nil else { throw .badRequest("role already exists: \(name)") }
             guard state.roles.count < AccessCatalog.maxRoles else {
-                throw .unexpected("unable to create role because the number of roles has reached the limit \(AccessCatalog.maxRoles)")
+                throw .badRequest("unable to create role because the number of roles has reached the limit \(AccessCatalog.maxRoles)")
             }
             let role = RoleRecord(name: name, grants: [])
             state.roles[name] = role

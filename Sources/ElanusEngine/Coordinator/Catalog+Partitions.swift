@@ -27,7 +27,7 @@ extension Catalog {
             }
             if info.partition(named: name) != nil { return }
             if info.partitions.count >= limits.maxPartitions {
-                throw .unexpected("partition number (\(info.partitions.count)) exceeds max configuration (\(limits.maxPartitions))")
+                throw .badRequest("partition number (\(info.partitions.count)) exceeds max configuration (\(limits.maxPartitions))")
             }
             info.partitions.append(PartitionInfo(id: nextID, name: name, createdAt: clock(), loaded: info.loaded))
             nextID += 1
@@ -43,10 +43,10 @@ extension Catalog {
             if info.schema.partitionKeyField != nil {
                 throw .invalidParameter("disable drop partition if partition key mode is used")
             }
-            if name == Catalog.defaultPartition { throw .unexpected("default partition cannot be deleted") }
+            if name == Catalog.defaultPartition { throw .badRequest("default partition cannot be deleted") }
             guard let partition = info.partition(named: name) else { return }
             if partition.loaded {
-                throw .unexpected("partition cannot be dropped, partition is loaded, please release it first")
+                throw .badRequest("partition cannot be dropped, partition is loaded, please release it first")
             }
             info.partitions.removeAll { $0.name == name }
             droppedID = partition.id

@@ -23,11 +23,14 @@ public final class Catalog: Sendable {
         var collections: [Int64: CollectionInfo] = [:]
         /// database id -> collection name -> collection id
         var names: [Int64: [String: Int64]] = [:]
+        /// database id -> alias -> collection id. An alias never equals a collection name in its
+        /// database, so a name resolves to at most one collection.
+        var aliases: [Int64: [String: AliasInfo]] = [:]
         var nextID: Int64 = 0
     }
 
-    private let store: any MetaStore
-    private let state: Mutex<State>
+    let store: any MetaStore
+    let state: Mutex<State>
     let limits: SchemaLimits
     let clock: @Sendable () -> UInt64
 
@@ -50,6 +53,10 @@ public final class Catalog: Sendable {
             let collection: CollectionInfo = try Keys.decode(value)
             loaded.collections[collection.id] = collection
             loaded.names[collection.databaseID, default: [:]][collection.name] = collection.id
+        }
+        for (_, value) in try store.scan(prefix: Keys.aliasPrefix) {
+            let alias: AliasInfo = try Keys.decode(value)
+            loaded.aliases[alias.databaseID, default: [:]][alias.name] = alias
         }
         // IDs never repeat: start past both the persisted high-water mark and every ID in use.
         let persistedNext = try store.get(Keys.nextID).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
@@ -77,7 +84,7 @@ public final class Catalog: Sendable {
     public func createDatabase(_ name: String, properties: [KeyValue] = []) throws(ElanusError) {
         try validateName(name, kind: .database, limits: limits)
         try state.withLock { s throws(ElanusError) in
-            if s.databases[name] != nil { throw .unexpected("database already exist: \(name)") }
+            if s.databases[name] != nil { throw .badRequest("database already exist: \(name)") }
             if s.databases.count >= Catalog.maxDatabases {
                 throw ElanusError(.databaseNumLimit, "database number (\(s.databases.count)) exceeds max configuration (\(Catalog.maxDatabases))")
             }
@@ -92,11 +99,11 @@ public final class Catalog: Sendable {
 
     /// Drops an empty database. Dropping one that does not exist succeeds, as in Milvus.
     public func dropDatabase(_ name: String) throws(ElanusError) {
-        if name == Catalog.defaultDatabase { throw .unexpected("can not drop default database") }
+        if name == Catalog.defaultDatabase { throw .badRequest("can not drop default database") }
         try state.withLock { s throws(ElanusError) in
             guard let db = s.databases[name] else { return }
             if let names = s.names[db.id], !names.isEmpty {
-                throw .unexpected("database:\(name) not empty, must drop all collections before drop database")
+                throw .badRequest("database:\(name) not empty, must drop all collections before drop database")
             }
             try store.commit([.delete(Keys.database(db.id))])
             s.databases[name] = nil
@@ -131,7 +138,7 @@ public final class Catalog: Sendable {
     public func hasCollection(database: String, name: String) throws(ElanusError) -> Bool {
         try state.withLock { s throws(ElanusError) in
             let db = try s.database(database)
-            return s.names[db.id]?[name] != nil
+            return s.names[db.id]?[name] != nil || s.aliases[db.id]?[name] != nil
         }
     }
 
@@ -161,9 +168,12 @@ public final class Catalog: Sendable {
             let db = try s.database(request.database)
             if let existingID = s.names[db.id]?[request.name], let existing = s.collections[existingID] {
                 guard existing.schema.sameDefinition(as: request.schema) && existing.shardsNum == request.shardsNum else {
-                    throw .unexpected("create duplicate collection with different parameters, collection: \(request.name)")
+                    throw .badRequest("create duplicate collection with different parameters, collection: \(request.name)")
                 }
                 return (existing, false)
+            }
+            if s.aliases[db.id]?[request.name] != nil {
+                throw .badRequest("collection name [\(request.name)] conflicts with an existing alias, please choose a unique name")
             }
             var nextID = s.nextID
             func allocate() -> Int64 {
@@ -211,7 +221,15 @@ public final class Catalog: Sendable {
     public func dropCollection(database: String, name: String) throws(ElanusError) -> CollectionInfo? {
         try state.withLock { s throws(ElanusError) in
             let db = try s.database(database)
+            if s.aliases[db.id]?[name] != nil { throw .badRequest("cannot drop the collection via alias = \(name)") }
             guard let id = s.names[db.id]?[name], let info = s.collections[id] else { return nil }
+            // Milvus keeps a dropped collection's aliases from pointing at nothing (or at a
+            // later collection) by refusing the drop until they are gone.
+            let aliases = s.aliasNames(of: id)
+            if !aliases.isEmpty {
+                throw .badRequest(
+                    "unable to drop the collection [\(name)] because it has associated aliases [\(aliases.joined(separator: " "))], please remove all aliases before dropping the collection")
+            }
             try store.commit([.delete(Keys.collection(id))])
             s.collections[id] = nil
             s.names[db.id]?[name] = nil
@@ -222,10 +240,16 @@ public final class Catalog: Sendable {
     public func renameCollection(database: String, name: String, newDatabase: String?, newName: String) throws(ElanusError) {
         try validateName(newName, kind: .collection, limits: limits)
         try state.withLock { s throws(ElanusError) in
+            let source = try s.database(database)
+            if s.aliases[source.id]?[name] != nil { throw .badRequest("unsupported use an alias to rename collection, alias:\(name)") }
             var info = try s.collection(database: database, name: name)
             let target = try s.database(newDatabase ?? database)
+            if target.id != source.id && !s.aliasNames(of: info.id).isEmpty {
+                throw .badRequest("fail to rename collection to different database, must drop all aliases of collection \(name) before rename")
+            }
+            if s.aliases[target.id]?[newName] != nil { throw .badRequest("cannot rename collection to an existing alias: \(newName)") }
             if s.names[target.id]?[newName] != nil {
-                throw .unexpected("duplicated new collection name \(newName) in database \(target.name) with other collection name or alias")
+                throw .badRequest("duplicated new collection name \(newName) in database \(target.name) with other collection name or alias")
             }
             let oldDatabaseID = info.databaseID
             info.name = newName
@@ -234,6 +258,39 @@ public final class Catalog: Sendable {
             s.names[oldDatabaseID]?[name] = nil
             s.names[target.id, default: [:]][newName] = info.id
             s.collections[info.id] = info
+        }
+    }
+
+    /// Replaces a collection by an empty one with the same name, schema, properties, indexes,
+    /// partitions (by name), load state and aliases, under new collection and partition IDs, in
+    /// one commit. Returns the old entry (whose data the caller then removes, as after a drop)
+    /// and the new one. New IDs, rather than deleting rows under the old ones, make the truncate
+    /// atomic: no reader or restart can see some of the old rows, and a crash after the commit
+    /// leaves only orphans under an ID that is never reused.
+    public func truncateCollection(database: String, name: String) throws(ElanusError) -> (old: CollectionInfo, new: CollectionInfo) {
+        try state.withLock { s throws(ElanusError) in
+            let old = try s.collection(database: database, name: name)
+            var nextID = s.nextID
+            func allocate() -> Int64 {
+                defer { nextID += 1 }
+                return nextID
+            }
+            var info = old
+            info.id = allocate()
+            for i in info.partitions.indices { info.partitions[i].id = allocate() }
+            var aliases = s.aliases[old.databaseID]?.values.filter { $0.collectionID == old.id } ?? []
+            for i in aliases.indices { aliases[i].collectionID = info.id }
+            var mutations: [MetaMutation] = [
+                .delete(Keys.collection(old.id)), .put(Keys.collection(info.id), try Keys.encode(info)), .put(Keys.nextID, Keys.idBytes(nextID)),
+            ]
+            for alias in aliases { mutations.append(.put(Keys.alias(database: alias.databaseID, name: alias.name), try Keys.encode(alias))) }
+            try store.commit(mutations)
+            s.nextID = nextID
+            s.collections[old.id] = nil
+            s.collections[info.id] = info
+            s.names[info.databaseID, default: [:]][info.name] = info.id
+            for alias in aliases { s.aliases[alias.databaseID, default: [:]][alias.name] = alias }
+            return (old, info)
         }
     }
 
@@ -326,7 +383,7 @@ extension Catalog.State {
 
     func collection(database: String, name: String) throws(ElanusError) -> CollectionInfo {
         let db = try self.database(database)
-        guard let id = names[db.id]?[name], let info = collections[id] else {
+        guard let id = names[db.id]?[name] ?? aliases[db.id]?[name]?.collectionID, let info = collections[id] else {
             throw ElanusError.collectionNotFound(database: database, collection: name)
         }
         return info
@@ -348,10 +405,12 @@ extension CollectionSchema {
 enum Keys {
     static let databasePrefix = "catalog/database/"
     static let collectionPrefix = "catalog/collection/"
+    static let aliasPrefix = "catalog/alias/"
     static let nextID = "catalog/next-id"
 
     static func database(_ id: Int64) -> String { databasePrefix + padded(id) }
     static func collection(_ id: Int64) -> String { collectionPrefix + padded(id) }
+    static func alias(database: Int64, name: String) -> String { aliasPrefix + padded(database) + "/" + name }
     static func padded(_ id: Int64) -> String {
         let digits = String(id)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits

@@ -30,6 +30,8 @@ public enum Privilege {
             "CreateDatabase", "DropDatabase", "ListDatabases", "RenameCollection", "FlushAll", "BackupRBAC",
             "CreateOwnership", "DropOwnership", "SelectOwnership", "ManageOwnership",
             "CreatePrivilegeGroup", "DropPrivilegeGroup", "ListPrivilegeGroups", "OperatePrivilegeGroup",
+            "CreateResourceGroup", "DropResourceGroup", "DescribeResourceGroup", "ListResourceGroups", "UpdateResourceGroups",
+            "TransferReplica",
         ] { levels[name] = .cluster }
         for name in [
             "CreateCollection", "DropCollection", "DescribeCollection", "ShowCollections", "DescribeDatabase", "AlterDatabase",
@@ -55,7 +57,7 @@ public enum Privilege {
             "CreateIndex", "DropIndex", "CreatePartition", "DropPartition",
         ]
         let databaseRead = ["ShowCollections", "DescribeDatabase"]
-        let clusterRead = ["ListDatabases", "SelectOwnership", "SelectUser", "ListPrivilegeGroups"]
+        let clusterRead = ["ListDatabases", "SelectOwnership", "SelectUser", "ListPrivilegeGroups", "DescribeResourceGroup", "ListResourceGroups"]
         let clusterWrite = clusterRead + ["FlushAll"]
         return [
             "CollectionReadOnly": (.collection, collectionRead),
@@ -69,6 +71,7 @@ public enum Privilege {
             "ClusterAdmin": (.cluster, clusterWrite + [
                 "CreateDatabase", "DropDatabase", "CreateOwnership", "DropOwnership", "ManageOwnership", "UpdateUser",
                 "RenameCollection", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup", "BackupRBAC",
+                "CreateResourceGroup", "DropResourceGroup", "UpdateResourceGroups", "TransferReplica",
             ]),
         ]
     }()

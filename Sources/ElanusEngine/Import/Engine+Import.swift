@@ -24,8 +24,12 @@ extension Engine {
             }
             guard info.partition(named: partitionName) != nil else { throw Catalog.partitionNotFound(partitionName) }
         }
-        guard !files.isEmpty else { throw .invalidParameter("files is empty: give at least one file group") }
-        guard files.count <= Engine.maxImportFiles else { throw .invalidParameter("at most \(Engine.maxImportFiles) file groups per import, got \(files.count)") }
+        // Milvus's proxy drops empty groups before it counts them.
+        let files = files.filter { !$0.isEmpty }
+        guard !files.isEmpty else { throw .invalidParameter("import request is empty") }
+        guard files.count <= Engine.maxImportFiles else {
+            throw ElanusError(.importFailed, "The max number of import files should not exceed \(Engine.maxImportFiles), but got \(files.count)")
+        }
         _ = try importOptions(options, schema: info.schema)
         var groups: [ImportJob.Group] = []
         for group in files {
@@ -75,15 +79,13 @@ extension Engine {
         return path
     }
 
+    /// The file's size, or 0 when it cannot be read now: like Milvus, a create does not look
+    /// for the files; a job whose file is missing fails when it runs, with the file's name
+    /// (never the server's path) as its reason.
     private func importFileSize(_ name: String) throws(ElanusError) -> Int {
         let path = try importPath(name)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        else {
-            throw .invalidParameter("file \(name) does not exist in the import directory \(configuration.importDirectory)")
-        }
-        return (attributes[.size] as? Int) ?? 0
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? Int) ?? 0
     }
 
     private func importOptions(_ options: [String: String], schema: CollectionSchema) throws(ElanusError) -> ImportReader {

@@ -35,6 +35,10 @@ public struct SearchRequest: Sendable {
     public var nprobe: Int?
     /// Sparse inverted indexes: the share of the query's smallest values to skip.
     public var dropRatio: Double?
+    /// Milvus's `ignore_growing`: search only flushed segments, leaving out rows that are still
+    /// in memory (growing or sealed but not yet written), as a Milvus query node skips its
+    /// growing segments.
+    public var ignoreGrowing = false
 
     public init(
         field: FieldSchema, metric: Metric, vectors: [QueryVector], limit: Int, offset: Int = 0, predicate: Predicate? = nil,

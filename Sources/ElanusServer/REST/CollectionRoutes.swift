@@ -9,7 +9,8 @@ enum CollectionRoutes {
         routes["collections/describe"] = { context in
             let (catalog, database, name) = try target(context)
             let info = try catalog.collection(database: database, name: name)
-            return Envelope.success(Render.describe(info, loadProgress: context.engine.loadProgress(info)))
+            let aliases = try catalog.listAliases(database: database, collection: info.name)
+            return Envelope.success(Render.describe(info, aliases: aliases, loadProgress: context.engine.loadProgress(info)))
         }
         routes["collections/list"] = { context in
             let body = try context.body("DatabaseReq")
@@ -65,6 +66,16 @@ enum CollectionRoutes {
         routes["collections/load"] = { context in
             let (_, database, name) = try target(context)
             try context.engine.load(database: database, collection: name)
+            return Envelope.success([:])
+        }
+        routes["collections/refresh_load"] = { context in
+            let (_, database, name) = try target(context)
+            try context.engine.refreshLoad(database: database, collection: name)
+            return Envelope.success([:])
+        }
+        routes["collections/truncate"] = { context in
+            let (_, database, name) = try target(context)
+            try context.engine.truncateCollection(database: database, name: name)
             return Envelope.success([:])
         }
         routes["collections/release"] = { context in

@@ -68,7 +68,7 @@ enum CreateCollectionDecoder {
             if let value = params["enableDynamicField"] {
                 let text = GoJSON.text(value)
                 guard let parsed = GoJSON.parseBool(text) else {
-                    throw .unexpected("parse enableDynamicField fail, err:\(GoJSON.parseBoolError(text))")
+                    throw .badRequest("parse enableDynamicField fail, err:\(GoJSON.parseBoolError(text))")
                 }
                 enableDynamic = parsed
             }

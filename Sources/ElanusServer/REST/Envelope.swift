@@ -31,6 +31,7 @@ enum Envelope {
         case .collectionNotFound, .collectionNotLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge, .invalidPrivilegeGroupName,
             .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited, .importFailed,
+            .aliasNotFound, .aliasConflict, .aliasAlreadyExists, .resourceGroupNotFound, .segmentNotFound,
             .unimplemented, .unexpected, .diskLimitExceeded, .canceled:
             200
         }

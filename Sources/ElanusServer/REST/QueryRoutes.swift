@@ -84,13 +84,15 @@ enum QueryRoutes {
             grouping = SearchRequest.Grouping(field: groupField, size: size)
         }
         try ReadRequest.checkResultEntries(nq: vectors.count, limit: limit, offset: offset, groupSize: grouping?.size ?? 1)
-        return SearchRequest(
+        var request = SearchRequest(
             field: field, metric: try ReadRequest.metric(body, field: field, info: info), vectors: vectors, limit: limit, offset: offset,
             predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
             radius: try ReadRequest.searchParam(body, "radius").map(Float.init),
             rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping,
             ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536),
             dropRatio: try ReadRequest.dropRatio(body))
+        request.ignoreGrowing = try ReadRequest.ignoreGrowing(body)
+        return request
     }
 
     /// Search by `ids`: the stored vectors of those primary keys are the queries.

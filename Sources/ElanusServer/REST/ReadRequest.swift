@@ -155,6 +155,30 @@ enum ReadRequest {
         return Int(value)
     }
 
+    /// `ignore_growing` (or Milvus's older `ignoreGrowing`) in `searchParams`, or in a hybrid
+    /// sub-search's `params`: any value Go's `strconv.ParseBool` takes, as Milvus parses it.
+    static func ignoreGrowing(_ body: RequestBody) throws(ElanusError) -> Bool {
+        guard let params = try body.map("searchParams") else { return false }
+        let nested = try params.map("params")
+        var result = false
+        for key in ["ignore_growing", "ignoreGrowing"] {
+            for value in [params[key], nested?[key]].compactMap({ $0 }) {
+                let text: String
+                switch value {
+                case .string(let s): text = s
+                case .bool(let b): text = b ? "true" : "false"
+                case .int(let i): text = String(i)
+                default: text = value.serialized()
+                }
+                guard let flag = GoJSON.parseBool(text) else {
+                    throw .invalidParameter("parse ignore growing field failed: \(GoJSON.parseBoolError(text))")
+                }
+                result = result || flag
+            }
+        }
+        return result
+    }
+
     /// `drop_ratio_search` for sparse inverted indexes, in [0, 1).
     static func dropRatio(_ body: RequestBody) throws(ElanusError) -> Double? {
         guard let value = try searchParam(body, "drop_ratio_search") else { return nil }

@@ -42,7 +42,7 @@ enum Render {
     /// `collections/describe`. `indexes` lists every index of the collection, scalar ones too:
     /// Milvus's handler names the first vector field, but its DescribeIndex task forwards only
     /// the (empty) index name, which asks for all of them.
-    static func describe(_ info: CollectionInfo, loadProgress: Int?) -> JSON {
+    static func describe(_ info: CollectionInfo, aliases: [String], loadProgress: Int?) -> JSON {
         let indexes = info.indexes.map { spec -> JSON in
             ["indexName": .string(spec.indexName), "fieldName": .string(spec.fieldName), "metricType": .string(spec.metricType)]
         }
@@ -53,7 +53,7 @@ enum Render {
             ("autoId", .bool(info.schema.primaryField?.autoID ?? false)),
             ("fields", .array(info.schema.fields.map(field))),
             ("functions", .array([])),
-            ("aliases", .array([])),
+            ("aliases", .array(aliases.map { .string($0) })),
             ("indexes", .array(indexes)),
             ("load", .string(loadState(info, progress: loadProgress).rawValue)),
             ("shardsNum", .int(Int64(info.shardsNum))),

@@ -82,17 +82,17 @@ public final class RESTHandler: HTTPHandler {
         RoleRoutes.register(into: &routes)
         ImportRoutes.register(into: &routes)
         BackupRoutes.register(into: &routes)
+        AliasRoutes.register(into: &routes)
+        ClusterRoutes.register(into: &routes)
         self.routes = routes
     }
 
     /// Milvus v2 routes that exist in Milvus but are not built in Elanus yet. They answer code 10
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
     public static let plannedRoutes: Set<String> = [
-        "collections/refresh_load",
-        "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
+        "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
-        "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
     ]
 
     /// The privilege `route` needs when authentication is on (Milvus's name for it).

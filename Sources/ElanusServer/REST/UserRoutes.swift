@@ -26,7 +26,7 @@ enum UserRoutes {
             let password = try body.string("password", required: true)!
             try AccessCatalog.validateName(name)
             try validatePassword(password)
-            guard context.engine.access.user(name) == nil else { throw ElanusError.unexpected("user already exists: \(name)") }
+            guard context.engine.access.user(name) == nil else { throw ElanusError.badRequest("user already exists: \(name)") }
             let record = UserRecord(name: name, passwordHash: try PasswordHash.make(password), createdAt: UInt64(Date().timeIntervalSince1970 * 1000))
             try context.engine.access.create(record)
             return Envelope.success([:])
