@@ -297,4 +297,21 @@ import Testing
             #expect(error.code == .invalidParameter && error.message.contains(message), "\(error.message)")
         }
     }
+
+    @Test func jsonPathIndexesTakeMilvusDefaultNames() throws {
+        let dir = TemporaryDirectory()
+        let engine = try CompactionTests.open(dir)
+        defer { engine.close() }
+        let params = [KeyValue("json_path", "meta['a']['b/c']"), KeyValue("json_cast_type", "BOOL")]
+        let spec = IndexSpec(indexName: "", fieldName: "meta", indexType: "INVERTED", metricType: "", params: params)
+        let field = try #require(Self.textSchema().field(named: "meta"))
+        #expect(IndexPlan.defaultIndexName(spec, field: field) == "meta/a/b~1c")
+        var named = spec
+        named.indexName = "meta/a/b~1c"
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.textSchema(), indexes: [named]))
+        // Only the made-up name escapes the name rules.
+        named.indexName = "meta/other"
+        named.params = [KeyValue("json_path", "meta['x']"), KeyValue("json_cast_type", "BOOL")]
+        #expect(throws: ElanusError.self) { try engine.createIndex(database: "default", collection: "c", named) }
+    }
 }
