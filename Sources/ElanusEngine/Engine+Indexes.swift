@@ -20,17 +20,26 @@ extension Engine {
         }
     }
 
-    /// The plans of the collection's indexes, by field id. Specs the catalog holds were
-    /// validated when created, so one that no longer validates is skipped rather than fatal.
-    func indexPlans(_ info: CollectionInfo) -> [Int64: IndexPlan] {
-        var plans: [Int64: IndexPlan] = [:]
-        for spec in info.indexes {
+    /// The collection's indexes: each spec's field, plan and key (`IndexPlan.key`: the field id,
+    /// or a JSON path's own key). Specs the catalog holds were validated when created, so one that
+    /// no longer validates is skipped rather than fatal.
+    func indexTargets(_ info: CollectionInfo) -> [(field: FieldSchema, plan: IndexPlan, key: Int64)] {
+        info.indexes.compactMap { spec in
             guard let field = info.schema.field(named: spec.fieldName),
                 let plan = try? IndexPlan.make(spec, field: field)
-            else { continue }
-            plans[field.fieldID] = plan
+            else { return nil }
+            return (field, plan, plan.key(fieldID: field.fieldID))
         }
-        return plans
+    }
+
+    /// The plans of the collection's indexes, by key (the field id for a whole column).
+    func indexPlans(_ info: CollectionInfo) -> [Int64: IndexPlan] {
+        Dictionary(indexTargets(info).map { ($0.key, $0.plan) }) { $1 }
+    }
+
+    /// The key of an index spec's segment indexes (its field id when it does not validate).
+    func indexKey(_ spec: IndexSpec, field: FieldSchema) -> Int64 {
+        (try? IndexPlan.make(spec, field: field))?.key(fieldID: field.fieldID) ?? field.fieldID
     }
 
     /// Every (collection, field, plan) whose flushed segments the index node should index.
@@ -38,12 +47,11 @@ extension Engine {
         var jobs: [IndexBuilder.Job] = []
         for info in catalog.allCollections() {
             guard let data = loadedData(info.id) else { continue }
-            for (fieldID, plan) in indexPlans(info) where plan.kind != .exact {
-                guard let field = info.schema.fields.first(where: { $0.fieldID == fieldID }) else { continue }
+            for (field, plan, key) in indexTargets(info) where plan.kind != .exact {
                 let collectionID = info.id
-                jobs.append(IndexBuilder.Job(data: data, field: field, plan: plan) { [weak self] in
+                jobs.append(IndexBuilder.Job(data: data, field: field, plan: plan, key: key) { [weak self] in
                     guard let self, let current = catalog.collection(id: collectionID) else { return nil }
-                    return indexPlans(current)[fieldID]
+                    return indexPlans(current)[key]
                 })
             }
         }
@@ -54,9 +62,9 @@ extension Engine {
     public func createIndex(database: String, collection: String, _ spec: IndexSpec) throws(ElanusError) {
         let info = try catalog.collection(database: database, name: collection)
         guard let field = info.schema.field(named: spec.fieldName) else { throw ElanusError(.fieldNotFound, "field not found[field=\(spec.fieldName)]") }
-        _ = try IndexPlan.make(spec, field: field)
+        let plan = try IndexPlan.make(spec, field: field)
         try catalog.createIndex(database: database, collection: collection, spec)
-        indexBuilder.clearFailure(collection: info.id, field: field.fieldID)
+        indexBuilder.clearFailure(collection: info.id, field: plan.key(fieldID: field.fieldID))
         indexBuilder.wake()
     }
 
@@ -66,9 +74,10 @@ extension Engine {
         guard let spec = try catalog.dropIndex(database: database, collection: collection, indexName: indexName),
             let field = info.schema.field(named: spec.fieldName)
         else { return }
-        jobs.cancel(collection: info.id, field: field.fieldID, kinds: [.indexBuild])
-        try data(for: info).dropIndexes(field: field.fieldID)
-        indexBuilder.clearFailure(collection: info.id, field: field.fieldID)
+        let key = indexKey(spec, field: field)
+        jobs.cancel(collection: info.id, field: key, kinds: [.indexBuild])
+        try data(for: info).dropIndexes(field: key)
+        indexBuilder.clearFailure(collection: info.id, field: key)
     }
 
     /// Build progress of one index over the collection's flushed segments (growing rows are not
@@ -78,8 +87,9 @@ extension Engine {
         let plan = try? IndexPlan.make(spec, field: field)
         let builds = plan.map { $0.kind != .exact } ?? false
         let minRows = max(indexBuilder.minSegmentRows, plan?.minimumRows ?? 1)
-        let (total, indexed) = try data(for: info).indexProgress(field: field.fieldID, minRows: minRows, builds: builds)
-        let failure = indexBuilder.status.withLock { $0.failures[info.id]?[field.fieldID] }
+        let key = indexKey(spec, field: field)
+        let (total, indexed) = try data(for: info).indexProgress(field: key, minRows: minRows, builds: builds)
+        let failure = indexBuilder.status.withLock { $0.failures[info.id]?[key] }
         let state = failure != nil ? "Failed" : (indexed < total ? "InProgress" : "Finished")
         return IndexProgress(totalRows: total, indexedRows: indexed, pendingRows: total - indexed, state: state, failReason: failure ?? "")
     }

@@ -6,6 +6,10 @@ import ElanusCore
 /// Two things make it cheaper than evaluating every clause on every row:
 /// - a leaf that a scalar index covers (a comparison, an `in` list, a prefix `like`, `is null`
 ///   on an indexed column) is answered by binary searches in the index;
+/// - a `like` on a column (or JSON path) with an n-gram index is matched only on the index's
+///   candidate rows (and the rows it does not cover); the others cannot match;
+/// - a comparison or `in` list on a JSON path with an index of the constant's type is answered
+///   by that index, and the rows whose value did not cast are evaluated one by one;
 /// - in an `and` (or an `or`), the clauses the indexes answer go first, and once fewer than an
 ///   eighth of the rows are still undecided, each further clause is evaluated only on those
 ///   rows (a selective `category == 7 and json["a"] > 3` reads the JSON of few rows).
@@ -15,8 +19,14 @@ public struct SegmentFilter {
     let rowCount: Int
     /// Scalar indexes by field id, over the same row numbering.
     let indexes: [Int64: SortedIndex]
+    /// N-gram indexes by field id.
+    let ngrams: [Int64: NgramIndex]
+    /// Indexes on JSON paths, several per field.
+    let jsonPaths: [JSONPathIndex]
 
-    public init(batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:]) {
+    public init(
+        batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:], ngrams: [Int64: NgramIndex] = [:], jsonPaths: [JSONPathIndex] = []
+    ) {
         self.batches = batches
         var offsets: [Int] = []
         var total = 0
@@ -27,6 +37,13 @@ public struct SegmentFilter {
         self.offsets = offsets
         rowCount = total
         self.indexes = indexes.filter { $0.value.rowCount == total }
+        self.ngrams = ngrams.filter { $0.value.rowCount == total }
+        self.jsonPaths = jsonPaths.filter { index in
+            switch index.content {
+            case .sorted(let sorted): sorted.rowCount == total
+            case .ngram(let ngram): ngram.rowCount == total
+            }
+        }
     }
 
     private static let no = FilterEvaluator.no
@@ -40,7 +57,7 @@ public struct SegmentFilter {
         case .and(let items): return combine(items, isAnd: true, cancellation)
         case .or(let items): return combine(items, isAnd: false, cancellation)
         case .not(let inner): return evaluate(inner, cancellation: cancellation).map { $0 == Self.unknown ? Self.unknown : 1 - $0 }
-        default: return lookup(predicate) ?? scan(predicate, cancellation)
+        default: return lookup(predicate, cancellation) ?? scan(predicate, cancellation)
         }
     }
 
@@ -52,7 +69,7 @@ public struct SegmentFilter {
             return next == Self.unknown ? Self.unknown : current
         }
         var out = [UInt8](repeating: isAnd ? Self.yes : Self.no, count: rowCount)
-        let ordered = items.filter { indexFor($0) != nil } + items.filter { indexFor($0) == nil }
+        let ordered = items.filter(isIndexed) + items.filter { !isIndexed($0) }
         var open = rowCount
         for item in ordered {
             if open == 0 || cancellation?.isCancelled == true { break }
@@ -76,20 +93,73 @@ public struct SegmentFilter {
     }
 
     /// The index that can answer a leaf, if any.
-    private func indexFor(_ predicate: Predicate) -> SortedIndex? {
+    private enum Access {
+        case sorted(SortedIndex, residual: Bool)
+        case ngram(NgramIndex)
+    }
+
+    private func access(_ predicate: Predicate) -> Access? {
         switch predicate {
         case .compare(.scalar(let fieldID, _), _, _), .inList(.scalar(let fieldID, _), _, _), .isNull(.scalar(let fieldID, _), _):
-            return indexes[fieldID]
-        case .like(.scalar(let fieldID, _), let pattern) where pattern.literalPrefix != nil:
-            return indexes[fieldID]
+            return indexes[fieldID].map { .sorted($0, residual: false) }
+        case .like(.scalar(let fieldID, _), let pattern):
+            if pattern.literalPrefix != nil, let sorted = indexes[fieldID] { return .sorted(sorted, residual: false) }
+            return ngrams[fieldID].map { .ngram($0) }
+        case .compare(.json(let fieldID?, let path), _, let value):
+            return jsonIndex(fieldID, path, sortedFor: [value])
+        case .inList(.json(let fieldID?, let path), let values, _) where !values.isEmpty:
+            return jsonIndex(fieldID, path, sortedFor: values)
+        case .like(.json(let fieldID?, let path), let pattern):
+            if pattern.literalPrefix != nil, let found = jsonIndex(fieldID, path, sortedFor: [.string("")]) { return found }
+            for index in jsonPaths where index.target.fieldID == fieldID && index.target.path == path {
+                if case .ngram(let ngram) = index.content { return .ngram(ngram) }
+            }
+            return nil
         default:
             return nil
         }
     }
 
+    /// A sorted index on the JSON path whose cast type every constant in `values` has.
+    private func jsonIndex(_ fieldID: Int64, _ path: [PathAccessor], sortedFor values: [FilterValue]) -> Access? {
+        for index in jsonPaths where index.target.fieldID == fieldID && index.target.path == path && values.allSatisfy(index.covers) {
+            if case .sorted(let sorted) = index.content { return .sorted(sorted, residual: true) }
+        }
+        return nil
+    }
+
+    private func isIndexed(_ predicate: Predicate) -> Bool {
+        guard let access = access(predicate) else { return false }
+        // A pattern without a literal as long as the shortest gram is scanned anyway.
+        if case .ngram(let ngram) = access, case .like(_, let pattern) = predicate {
+            return pattern.literalRuns.contains { $0.utf8.count >= ngram.minGram }
+        }
+        return true
+    }
+
     /// A leaf answered by its index; nil when no index covers it.
-    private func lookup(_ predicate: Predicate) -> [UInt8]? {
-        guard let index = indexFor(predicate) else { return nil }
+    private func lookup(_ predicate: Predicate, _ cancellation: Cancellation?) -> [UInt8]? {
+        switch access(predicate) {
+        case nil:
+            return nil
+        case .ngram(let ngram):
+            guard case .like(_, let pattern) = predicate, let candidates = ngram.candidates(pattern) else { return nil }
+            // Rows that are not candidates cannot match; the candidates and the rows the index
+            // does not cover (null, or a JSON value that is not a string) are matched as a scan
+            // matches them.
+            var out = [UInt8](repeating: Self.no, count: rowCount)
+            evaluateRows(predicate, candidates, into: &out, cancellation)
+            evaluateRows(predicate, ngram.unindexed, into: &out, cancellation)
+            return out
+        case .sorted(let index, let residual):
+            guard var out = sortedLookup(index, predicate) else { return nil }
+            // A JSON path index's nulls are rows whose value did not cast: the scan decides them.
+            if residual { evaluateRows(predicate, index.nulls, into: &out, cancellation) }
+            return out
+        }
+    }
+
+    private func sortedLookup(_ index: SortedIndex, _ predicate: Predicate) -> [UInt8]? {
         switch predicate {
         case .compare(_, let op, let value):
             return index.positions(op, value).map { index.states($0) }
@@ -111,6 +181,17 @@ public struct SegmentFilter {
             return out
         default:
             return nil
+        }
+    }
+
+    /// Evaluates `predicate` on the segment rows `rows` (ascending) one by one, into `out`.
+    private func evaluateRows(_ predicate: Predicate, _ rows: [Int32], into out: inout [UInt8], _ cancellation: Cancellation?) {
+        var chunk = 0
+        for (i, row) in rows.enumerated() {
+            if i % FilterEvaluator.rowsPerCancellationCheck == 0, cancellation?.isCancelled == true { return }
+            let r = Int(row)
+            while chunk + 1 < offsets.count, offsets[chunk + 1] <= r { chunk += 1 }
+            out[r] = FilterEvaluator.evaluateRow(predicate, batches[chunk], r - offsets[chunk])
         }
     }
 

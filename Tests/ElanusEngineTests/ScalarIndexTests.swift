@@ -151,9 +151,10 @@ import Testing
     @Test(arguments: [
         ("STL_SORT", "name", "covers numeric fields"),
         ("Trie", "cat", "covers VarChar fields"),
-        ("INVERTED", "meta", "not supported by Elanus yet"),
+        ("INVERTED", "meta", "json index must specify cast type"),
         ("BITMAP", "score", "Bool, integer and VarChar fields"),
-        ("NGRAM", "name", "not supported"),
+        ("NGRAM", "cat", "Ngram index can only be created on VARCHAR or JSON field"),
+        ("NGRAM", "name", "Ngram index must specify both min_gram and max_gram"),
     ])
     func specsOnUncoveredFieldsAreRefused(_ type: String, _ field: String, _ message: String) throws {
         let dir = TemporaryDirectory()
@@ -168,5 +169,149 @@ import Testing
         } catch {
             #expect(error.code == .invalidParameter && error.message.contains(message), "\(error.message)")
         }
+    }
+
+    // MARK: - NGRAM and JSON path indexes
+
+    static func textOf(_ id: Int64) -> String {
+        var x = UInt64(id) &* 2_654_435_761 &+ 7
+        return String((0..<Int(id % 9)).map { _ in
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Array("abcé")[Int(x >> 60) % 4]
+        })
+    }
+
+    static func metaOf(_ id: Int64) -> JSON {
+        let colors: [JSON] = ["red", "green", "blue", 7, ["red"]]
+        var members: [(key: String, value: JSON)] = [("color", colors[Int(id % 5)]), ("s", .string(textOf(id * 3)))]
+        if id % 4 != 0 { members.append(("n", id % 6 == 1 ? "3" : .int(id % 7))) }
+        return .object(members)
+    }
+
+    static let textSpecs = [
+        IndexSpec(indexName: "v", fieldName: "v", indexType: "FLAT", metricType: "L2", params: []),
+        IndexSpec(indexName: "text", fieldName: "text", indexType: "NGRAM", metricType: "", params: [KeyValue("min_gram", "2"), KeyValue("max_gram", "3")]),
+        IndexSpec(indexName: "color", fieldName: "meta", indexType: "INVERTED", metricType: "", params: [KeyValue("json_path", "meta['color']"), KeyValue("json_cast_type", "varchar")]),
+        IndexSpec(indexName: "n", fieldName: "meta", indexType: "AUTOINDEX", metricType: "", params: [KeyValue("json_path", "meta[\"n\"]"), KeyValue("json_cast_type", "DOUBLE")]),
+        IndexSpec(indexName: "s", fieldName: "meta", indexType: "NGRAM", metricType: "", params: [KeyValue("json_path", "meta['s']"), KeyValue("json_cast_type", "VARCHAR"), KeyValue("min_gram", "1"), KeyValue("max_gram", "2")]),
+    ]
+
+    static let textFilters: [(String, @Sendable (Int64) -> Bool)] = [
+        ("text like '%ab%'", { textOf($0).contains("ab") }),
+        ("text like 'ab%'", { textOf($0).hasPrefix("ab") }),
+        ("text like '%bé'", { textOf($0).hasSuffix("bé") }),
+        ("text like 'a_c%'", { let t = Array(textOf($0)); return t.count >= 3 && t[0] == "a" && t[2] == "c" }),
+        ("text like '%a%'", { textOf($0).contains("a") }),
+        ("meta['color'] == 'red'", { metaOf($0)["color"] == "red" }),
+        ("meta['color'] in ['red', 'blue']", { ["red", "blue"].contains(metaOf($0)["color"]!) }),
+        ("meta['n'] > 3", { if case .int(let n)? = metaOf($0)["n"] { n > 3 } else { false } }),
+        ("meta['n'] == 3", { metaOf($0)["n"] == 3 }),
+        ("meta['s'] like '%cc%'", { if case .string(let s)? = metaOf($0)["s"] { s.contains("cc") } else { false } }),
+        ("meta['color'] == 'green' and text like '%ca%'", { metaOf($0)["color"] == "green" && textOf($0).contains("ca") }),
+    ]
+
+    static func textSchema() -> CollectionSchema {
+        CollectionSchema(fields: [
+            FieldSchema(name: "id", dataType: .int64, isPrimary: true),
+            FieldSchema(name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", "4")]),
+            FieldSchema(name: "text", dataType: .varChar, typeParams: [KeyValue("max_length", "64")]),
+            FieldSchema(name: "meta", dataType: .json),
+        ])
+    }
+
+    static func insertText(_ engine: Engine, _ info: CollectionInfo, _ ids: [Int64]) throws {
+        let batch = EntityBatch(rowCount: ids.count, columns: [
+            Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
+            Column(fieldID: info.schema.fields[1].fieldID, width: 4, values: .floatVector(ids.flatMap { id in (0..<4).map { Float(id) + Float($0) } })),
+            Column(fieldID: info.schema.fields[2].fieldID, values: .string(ids.map(textOf))),
+            Column(fieldID: info.schema.fields[3].fieldID, values: .json(ids.map(metaOf))),
+        ])
+        _ = try engine.insert(info, partitionName: nil, batch: batch)
+    }
+
+    static func expectTextAnswers(_ engine: Engine, _ info: CollectionInfo, live: Set<Int64>, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (filter, matches) in textFilters {
+            let predicate = try FilterChecker.check(filter, schema: info.schema)
+            let got = try engine.query(info, predicate: predicate, limit: 100_000)
+            #expect(Set(SegmentLifecycleTests.keys(got)) == live.filter(matches), "\(filter)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func ngramAndJSONPathIndexesBuildAnswerRestartAndDrop() throws {
+        let dir = TemporaryDirectory()
+        let live = Set<Int64>(0..<1500)
+        var info: CollectionInfo
+        var filesBefore: [String: Date]
+        do {
+            let engine = try CompactionTests.open(dir, maxRows: 1000)
+            defer { engine.close() }
+            try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.textSchema(), indexes: Self.textSpecs))
+            try engine.catalog.load(database: "default", name: "c")
+            info = try engine.catalog.collection(database: "default", name: "c")
+            for start in stride(from: Int64(0), to: 1500, by: 500) { try Self.insertText(engine, info, Array(start..<(start + 500))) }
+            try Self.expectTextAnswers(engine, info, live: live)
+            try engine.flush(info)
+            try Self.waitForIndexes(engine, info)
+            // Two segments, four scalar indexes (three of them on one JSON field).
+            #expect(Self.indexFiles(dir, info).count == 8)
+            try Self.expectTextAnswers(engine, info, live: live)
+            // One index per path: the same path again under another name is refused.
+            let again = IndexSpec(indexName: "again", fieldName: "meta", indexType: "INVERTED", metricType: "", params: [KeyValue("json_path", "meta[\"color\"]"), KeyValue("json_cast_type", "VARCHAR")])
+            #expect(throws: ElanusError.self) { try engine.createIndex(database: "default", collection: "c", again) }
+            filesBefore = Self.indexFiles(dir, info)
+        }
+        // A restart opens the index files; nothing is rebuilt.
+        let engine = try CompactionTests.open(dir, maxRows: 1000)
+        defer { engine.close() }
+        info = try engine.catalog.collection(database: "default", name: "c")
+        try Self.expectTextAnswers(engine, info, live: live)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(Self.indexFiles(dir, info) == filesBefore)
+        // Dropping one JSON path index removes its files only.
+        try engine.dropIndex(database: "default", collection: "c", indexName: "color")
+        #expect(Self.indexFiles(dir, info).count == 6)
+        info = try engine.catalog.collection(database: "default", name: "c")
+        #expect(info.indexes.map(\.indexName) == ["v", "text", "n", "s"])
+        try Self.expectTextAnswers(engine, info, live: live)
+    }
+
+    @Test(arguments: [
+        ("NGRAM", "text", [KeyValue("min_gram", "3"), KeyValue("max_gram", "2")], "invalid min_gram or max_gram value for Ngram index, min_gram: 3, max_gram: 2"),
+        ("NGRAM", "text", [KeyValue("min_gram", "x"), KeyValue("max_gram", "2")], "min_gram for Ngram index must be an integer, got: x"),
+        ("NGRAM", "meta", [KeyValue("min_gram", "1"), KeyValue("max_gram", "2")], "JSON field with ngram index must specify json_cast_type"),
+        ("NGRAM", "meta", [KeyValue("json_cast_type", "DOUBLE"), KeyValue("min_gram", "1"), KeyValue("max_gram", "2")], "only supports VARCHAR cast type, got: DOUBLE"),
+        ("INVERTED", "meta", [KeyValue("json_cast_type", "INT64")], "json_cast_type INT64 is not supported"),
+        ("INVERTED", "meta", [KeyValue("json_cast_type", "VARCHAR"), KeyValue("json_path", "text['a']")], "fieldID not match with field name"),
+        ("INVERTED", "meta", [KeyValue("json_cast_type", "VARCHAR"), KeyValue("json_cast_function", "STRING_TO_DOUBLE")], "not supported for json_cast_type VARCHAR"),
+        ("STL_SORT", "meta", [KeyValue("json_cast_type", "DOUBLE")], "covers numeric fields"),
+    ])
+    func ngramAndJSONParameterErrors(_ type: String, _ field: String, _ params: [KeyValue], _ message: String) throws {
+        let dir = TemporaryDirectory()
+        let engine = try CompactionTests.open(dir)
+        defer { engine.close() }
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.textSchema(), indexes: []))
+        do {
+            try engine.createIndex(database: "default", collection: "c", IndexSpec(indexName: "i", fieldName: field, indexType: type, metricType: "", params: params))
+            Issue.record("\(type) on \(field) with \(params) was accepted")
+        } catch {
+            #expect(error.code == .invalidParameter && error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test func jsonPathIndexesTakeMilvusDefaultNames() throws {
+        let dir = TemporaryDirectory()
+        let engine = try CompactionTests.open(dir)
+        defer { engine.close() }
+        let params = [KeyValue("json_path", "meta['a']['b/c']"), KeyValue("json_cast_type", "BOOL")]
+        let spec = IndexSpec(indexName: "", fieldName: "meta", indexType: "INVERTED", metricType: "", params: params)
+        let field = try #require(Self.textSchema().field(named: "meta"))
+        #expect(IndexPlan.defaultIndexName(spec, field: field) == "meta/a/b~1c")
+        var named = spec
+        named.indexName = "meta/a/b~1c"
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: Self.textSchema(), indexes: [named]))
+        // Only the made-up name escapes the name rules.
+        named.indexName = "meta/other"
+        named.params = [KeyValue("json_path", "meta['x']"), KeyValue("json_cast_type", "BOOL")]
+        #expect(throws: ElanusError.self) { try engine.createIndex(database: "default", collection: "c", named) }
     }
 }

@@ -1,13 +1,24 @@
 import ElanusCore
+import ElanusQuery
 
 /// Index specs in the catalog (the index coordinator's records).
 extension Catalog {
-    /// Adds an index spec. Milvus allows one index per field and unique index names; creating the
-    /// same spec again is accepted and changes nothing.
+    /// Adds an index spec. Milvus allows one index per field (per JSON path on a JSON field) and
+    /// unique index names; creating the same spec again is accepted and changes nothing.
     public func createIndex(database: String, collection: String, _ spec: IndexSpec) throws(ElanusError) {
-        try validateName(spec.indexName, kind: .index, limits: limits)
+        // The name Milvus makes up for a JSON path index (`meta/color`) is no valid user name.
+        let field = try self.collection(database: database, name: collection).schema.field(named: spec.fieldName)
+        if field.map({ spec.indexName != IndexPlan.defaultIndexName(spec, field: $0) }) ?? true {
+            try validateName(spec.indexName, kind: .index, limits: limits)
+        }
+        let path = field.flatMap { $0.dataType == .json ? try? IndexPlan.jsonPath(spec, field: $0) : nil }
         try update(database: database, name: collection) { info throws(ElanusError) in
-            if let existing = info.indexes.first(where: { $0.fieldName == spec.fieldName }) {
+            let sameTarget = info.indexes.filter { existing in
+                guard existing.fieldName == spec.fieldName else { return false }
+                guard let path, let field else { return true }
+                return (try? IndexPlan.jsonPath(existing, field: field)) == path
+            }
+            if let existing = sameTarget.first {
                 guard existing == spec else {
                     throw .invalidParameter("at most one distinct index is allowed per field, field \(spec.fieldName) already has index \(existing.indexName)")
                 }

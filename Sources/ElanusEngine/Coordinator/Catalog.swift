@@ -163,7 +163,11 @@ public final class Catalog: Sendable {
         for index in request.indexes where request.schema.field(named: index.fieldName) == nil {
             throw ElanusError(.missingRequired, "missing required parameters, error: field \(index.fieldName) of index \(index.indexName) does not exist in the schema")
         }
-        for index in request.indexes { try validateName(index.indexName, kind: .index, limits: limits) }
+        for index in request.indexes {
+            // The name Milvus makes up for a JSON path index (`meta/color`) is no valid user name.
+            if let field = request.schema.field(named: index.fieldName), index.indexName == IndexPlan.defaultIndexName(index, field: field), field.dataType == .json { continue }
+            try validateName(index.indexName, kind: .index, limits: limits)
+        }
         return try state.withLock { s throws(ElanusError) in
             let db = try s.database(request.database)
             if let existingID = s.names[db.id]?[request.name], let existing = s.collections[existingID] {

@@ -117,7 +117,7 @@ extension CollectionData {
         _ plan: CompactionPlan, indexes: [IndexBuilder.Job], threads: Int, minIndexRows: (IndexPlan) -> Int,
         currentPlans: () -> [Int64: IndexPlan], cancelled: @escaping () -> Bool = { false }
     ) throws(ElanusError) -> CompactionOutcome? {
-        let generations = Dictionary(uniqueKeysWithValues: indexes.map { ($0.field.fieldID, indexGeneration($0.field.fieldID)) })
+        let generations = Dictionary(uniqueKeysWithValues: indexes.map { ($0.key, indexGeneration($0.key)) })
         // Step 1. The new segment's id is taken now, so no other segment can get it.
         guard let (sources, newID) = state.withLock({ s -> ([Segment], Int64)? in
             let sources = plan.sources.compactMap { s.segments[$0] }
@@ -161,11 +161,11 @@ extension CollectionData {
                     if cancelled() { throw .unexpected("compaction cancelled") }
                     let progress = BuildProgress(every: 3600, cancelled: cancelled) { _, _ in }
                     let index = try IndexFile.build(job.plan, segment: merged, field: job.field, threads: threads, progress: progress)
-                    let file = CollectionData.indexPath(collection: collectionID, segment: newID, field: job.field.fieldID)
+                    let file = CollectionData.indexPath(collection: collectionID, segment: newID, field: job.key)
                     written.append(file)
-                    _ = try IndexFile.write(index, segmentID: newID, fieldID: job.field.fieldID, dim: job.field.dim ?? 0, to: objects, file)
-                    merged.attach(index, field: job.field.fieldID)
-                    indexFiles[String(job.field.fieldID)] = file
+                    _ = try IndexFile.write(index, segmentID: newID, fieldID: job.key, dim: job.field.dim ?? 0, to: objects, file)
+                    merged.attach(index, field: job.key)
+                    indexFiles[String(job.key)] = file
                 }
             }
             let output = CompactedSegment(

@@ -176,9 +176,22 @@ struct Segment: Sendable {
     /// The filter's state (FilterEvaluator's yes, no, unknown) for every row, in the segment's
     /// numbering, using the segment's scalar indexes.
     func filter(_ predicate: Predicate, cancellation: Cancellation? = nil) -> [UInt8] {
-        var scalar: [Int64: SortedIndex] = [:]
-        for (field, index) in indexes { if let index = index as? ScalarIndex { scalar[field] = index.sorted } }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: scalar).evaluate(predicate, cancellation: cancellation)
+        var sorted: [Int64: SortedIndex] = [:]
+        var ngrams: [Int64: NgramIndex] = [:]
+        var jsonPaths: [JSONPathIndex] = []
+        for (field, index) in indexes {
+            guard let index = index as? ScalarIndex else { continue }
+            if let target = index.plan.json {
+                jsonPaths.append(JSONPathIndex(target: target, content: index.content))
+                continue
+            }
+            switch index.content {
+            case .sorted(let index): sorted[field] = index
+            case .ngram(let index): ngrams[field] = index
+            }
+        }
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths)
+            .evaluate(predicate, cancellation: cancellation)
     }
 
     /// A float vector field's values over every row, in row order (half-precision converted).

@@ -9,14 +9,15 @@ extension CollectionData {
     /// How a build whose index file could not be written says so (a retryable failure).
     static let indexWriteFailure = "index file write failed"
 
-    /// Flushed segments with at least `minRows` rows and no index on `field`, oldest first.
-    func segmentsNeedingIndex(_ field: FieldSchema, minRows: Int) -> [Int64] {
+    /// Flushed segments with at least `minRows` rows and no index under `key`, oldest first.
+    func segmentsNeedingIndex(_ key: Int64, minRows: Int) -> [Int64] {
         read { s in
-            s.segments.values.filter { $0.state == .flushed && !$0.released && $0.rowCount >= minRows && $0.indexes[field.fieldID] == nil }.map(\.id).sorted()
+            s.segments.values.filter { $0.state == .flushed && !$0.released && $0.rowCount >= minRows && $0.indexes[key] == nil }.map(\.id).sorted()
         }
     }
 
-    /// Builds `field`'s index for one flushed segment, writes its file, records it beside the
+    /// Builds `field`'s index (kept under `key`, the field id unless given, see `IndexPlan.key`)
+    /// for one flushed segment, writes its file, records it beside the
     /// segment in the meta store, and only then swaps it in. The segment's rows never change, so
     /// the build reads them without holding any lock.
     ///
@@ -25,19 +26,20 @@ extension CollectionData {
     /// (the catalog's plan now) is still the plan it was built for. Otherwise a dropped, or
     /// dropped and recreated, index would come back from a build that started before.
     func buildIndex(
-        _ segmentID: Int64, field: FieldSchema, plan: IndexPlan, threads: Int, progress: BuildProgress? = nil,
+        _ segmentID: Int64, field: FieldSchema, key: Int64? = nil, plan: IndexPlan, threads: Int, progress: BuildProgress? = nil,
         currentPlan: () -> IndexPlan? = { nil }
     ) throws(ElanusError) {
-        let generation = indexGeneration(field.fieldID)
+        let key = key ?? field.fieldID
+        let generation = indexGeneration(key)
         guard let segment = read({ $0.segments[segmentID] }), segment.state == .flushed, !segment.released else { return }
         let index = try IndexFile.build(plan, segment: segment, field: field, threads: threads, progress: progress)
-        let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: field.fieldID)
+        let file = CollectionData.indexPath(collection: collectionID, segment: segmentID, field: key)
         // The file is written and made durable before the flush lock is taken (faiss writes
         // about 630 MB at 1M rows), so flushes, compactions and imports do not wait on it. Until
         // the record below names it, it is an orphan: removed here if the record is not written,
         // or at the next start after a crash.
         do throws(ElanusError) {
-            _ = try IndexFile.write(index, segmentID: segmentID, fieldID: field.fieldID, dim: field.dim ?? 0, to: objects, file)
+            _ = try IndexFile.write(index, segmentID: segmentID, fieldID: key, dim: field.dim ?? 0, to: objects, file)
         } catch {
             // A collection dropped during the write can make it fail (its directory removed
             // under the file); a segment dropped meanwhile (compaction, a partition drop) no
@@ -55,14 +57,14 @@ extension CollectionData {
             let recorded = try commitJob(stillValid: {
                 // The index may have been dropped or replaced (or the build cancelled), and the
                 // segment dropped (partition, compaction), while the index built.
-                indexGeneration(field.fieldID) == generation && currentPlan() == plan && read({ $0.segments[segmentID] != nil })
+                indexGeneration(key) == generation && currentPlan() == plan && read({ $0.segments[segmentID] != nil })
             }) { () throws(ElanusError) -> Bool in
                 guard let stored = try meta.get(DataKeys.segment(collectionID, segmentID)) else { return false }
                 var record: SegmentRecord = try Keys.decode(stored)
-                record.indexes = (record.indexes ?? [:]).merging([String(field.fieldID): file]) { $1 }
+                record.indexes = (record.indexes ?? [:]).merging([String(key): file]) { $1 }
                 try meta.commit([.put(DataKeys.segment(collectionID, segmentID), try Keys.encode(record))])
                 // A segment released meanwhile gets the index from its file when loaded again.
-                state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: field.fieldID) } }
+                state.withLock { s in if s.segments[segmentID]?.released == false { s.segments[segmentID]!.attach(index, field: key) } }
                 return true
             }
             if recorded != true { objects.remove(file) }

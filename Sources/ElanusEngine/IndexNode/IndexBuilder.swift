@@ -15,6 +15,9 @@ final class IndexBuilder: Sendable {
         let data: CollectionData
         let field: FieldSchema
         let plan: IndexPlan
+        /// The index's key among the segment's indexes (`IndexPlan.key`): the field id, or a
+        /// JSON path's key.
+        let key: Int64
         /// The field's plan in the catalog now (nil once dropped): checked at commit.
         let currentPlan: @Sendable () -> IndexPlan?
     }
@@ -55,8 +58,8 @@ final class IndexBuilder: Sendable {
 
     /// Builds the first missing index it finds; returns whether it built (or tried) one.
     private func buildOne(_ jobs: [Job]) -> Bool {
-        for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.field.fieldID] == nil }) {
-            guard let segmentID = job.data.segmentsNeedingIndex(job.field, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
+        for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.key] == nil }) {
+            guard let segmentID = job.data.segmentsNeedingIndex(job.key, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
             // With the disk below its reserve the file could not be written: no build until
             // there is room (the next rounds look again).
             if let reserve = job.data.objects.reserve, (try? reserve.check(writing: 0, what: "an index build")) == nil { return false }
@@ -65,7 +68,7 @@ final class IndexBuilder: Sendable {
             logger.info("building index", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "indexType": "\(job.plan.indexType)", "rows": "\(rows)"])
             counters.indexBuildsRunning.add(1, ordering: .relaxed)
             defer { counters.indexBuildsRunning.subtract(1, ordering: .relaxed) }
-            let registered = registry.begin(.indexBuild, collection: job.data.collectionID, field: job.field.fieldID, detail: "segment \(segmentID) field \(job.field.name)")
+            let registered = registry.begin(.indexBuild, collection: job.data.collectionID, field: job.key, detail: "segment \(segmentID) field \(job.field.name)")
             defer { registry.end(registered) }
             // A million-row HNSW build takes minutes: say how far it has got every 15 seconds,
             // and stop at once when it is cancelled (shutdown, the index or collection dropped).
@@ -77,7 +80,7 @@ final class IndexBuilder: Sendable {
                 ])
             }
             do {
-                try job.data.buildIndex(segmentID, field: job.field, plan: job.plan, threads: threads, progress: progress) {
+                try job.data.buildIndex(segmentID, field: job.field, key: job.key, plan: job.plan, threads: threads, progress: progress) {
                     // Re-validated at commit: a cancelled build commits nothing.
                     registered.isCancelled ? nil : job.currentPlan()
                 }
@@ -88,7 +91,7 @@ final class IndexBuilder: Sendable {
                     logger.info("index build cancelled", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)"])
                     return false
                 }
-                status.withLock { _ = $0.storageFailures[job.data.collectionID]?.removeValue(forKey: job.field.fieldID) }
+                status.withLock { _ = $0.storageFailures[job.data.collectionID]?.removeValue(forKey: job.key) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 logger.info("index built", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "seconds": "\(String(format: "%.2f", seconds))"])
             } catch {
@@ -100,8 +103,8 @@ final class IndexBuilder: Sendable {
                 let storage = isOutOfSpace(error) || error.message.hasPrefix(CollectionData.indexWriteFailure)
                 let inARow = storage && !isOutOfSpace(error)
                     ? status.withLock { s in
-                        s.storageFailures[job.data.collectionID, default: [:]][job.field.fieldID, default: 0] += 1
-                        return s.storageFailures[job.data.collectionID]![job.field.fieldID]!
+                        s.storageFailures[job.data.collectionID, default: [:]][job.key, default: 0] += 1
+                        return s.storageFailures[job.data.collectionID]![job.key]!
                     } : 0
                 if storage && inARow < IndexBuilder.maxStorageFailures {
                     // Not the index's fault (a full disk, an I/O error writing its file): tried
@@ -110,7 +113,7 @@ final class IndexBuilder: Sendable {
                     return false
                 }
                 logger.error("index build failed", metadata: ["collection": "\(job.data.collectionID)", "segment": "\(segmentID)", "field": "\(job.field.name)", "error": "\(error.message)"])
-                status.withLock { $0.failures[job.data.collectionID, default: [:]][job.field.fieldID] = error.message }
+                status.withLock { $0.failures[job.data.collectionID, default: [:]][job.key] = error.message }
             }
             return true
         }

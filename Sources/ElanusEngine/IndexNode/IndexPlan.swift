@@ -18,6 +18,14 @@ import ElanusQuery
 /// - STL_SORT (numeric), TRIE (VarChar), INVERTED and BITMAP (Bool, integers, VarChar; INVERTED
 ///   also Float and Double), and AUTOINDEX on those scalar fields: our sorted scalar index
 ///   (`SortedIndex`), which filters use instead of testing every row.
+/// - NGRAM (VarChar, or a JSON path cast to VARCHAR; min_gram and max_gram required, 1 <=
+///   min_gram <= max_gram): our n-gram index (`NgramIndex`), which narrows `like` filters to
+///   candidate rows.
+/// - INVERTED and AUTOINDEX on a JSON field (json_path, default the whole field; json_cast_type
+///   required: BOOL, DOUBLE, VARCHAR, ARRAY_BOOL, ARRAY_DOUBLE, ARRAY_VARCHAR or JSON): a sorted
+///   index over the path's values of the cast type for BOOL, DOUBLE and VARCHAR; the other casts
+///   (and json_cast_function STRING_TO_DOUBLE) are accepted as in Milvus but build nothing, and
+///   their filters scan. See `IndexPlan+JSON.swift`.
 ///
 /// COSINE indexes hold normalized vectors under faiss's inner product. IVF and HNSW rows carry
 /// their segment row numbers as faiss labels directly, never through IndexIDMap (the IVF trap in
@@ -30,12 +38,16 @@ public struct IndexPlan: Sendable, Equatable {
         case binaryIVF(nlist: Int)
         case sparseInverted(dropRatio: Double)
         case scalarSorted
+        /// An n-gram index for `like` (gram lengths in UTF-8 bytes).
+        case ngram(minGram: Int, maxGram: Int)
     }
 
     public let indexType: String
     public let kind: Kind
     /// The vector metric (L2 for scalar indexes, where it means nothing).
     public let metric: Metric
+    /// The JSON path a scalar index covers; nil for an index on a whole column.
+    public var json: JSONIndexTarget? = nil
 
     /// The faiss factory string for `rows` vectors. IVF lists are capped so that each has about
     /// 39 training points (faiss's own minimum), so a small segment still trains.
@@ -43,7 +55,7 @@ public struct IndexPlan: Sendable, Equatable {
         switch kind {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
-        case .exact, .binaryIVF, .sparseInverted, .scalarSorted: return nil
+        case .exact, .binaryIVF, .sparseInverted, .scalarSorted, .ngram: return nil
         }
     }
 
@@ -61,8 +73,10 @@ public struct IndexPlan: Sendable, Equatable {
         case .binaryIVF(let nlist): shape = "binaryIVF nlist=\(nlist)"
         case .sparseInverted(let ratio): shape = "sparseInverted dropRatio=\(ratio)"
         case .scalarSorted: shape = "scalarSorted"
+        case .ngram(let minGram, let maxGram): shape = "ngram min=\(minGram) max=\(maxGram)"
         }
-        return "\(indexType.uppercased()) \(metric.rawValue) \(shape)"
+        let path = json.map { " json=\($0.fieldID)\(JSONIndexTarget.pointer($0.path)) cast=\($0.cast.rawValue)" } ?? ""
+        return "\(indexType.uppercased()) \(metric.rawValue) \(shape)\(path)"
     }
 
     /// The fewest rows a segment needs for this index to train (PQ needs 2^nbits points per
@@ -132,7 +146,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw, .ivf: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
         case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
         case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
-        case .scalarSorted: supported = false
+        case .scalarSorted, .ngram: supported = false
         }
         guard supported, metric.rawValue == metricName else {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")
@@ -144,19 +158,27 @@ public struct IndexPlan: Sendable, Equatable {
     static func scalar(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
         let integers: Set<DataType> = [.int8, .int16, .int32, .int64]
         let strings: Set<DataType> = [.varChar, .string]
+        let type = spec.indexType.uppercased()
+        if field.dataType == .json, ["INVERTED", "AUTOINDEX", "NGRAM"].contains(type) { return try json(spec, field: field) }
         let (accepted, what): (Set<DataType>, String) =
-            switch spec.indexType.uppercased() {
+            switch type {
             case "STL_SORT": (integers.union([.float, .double]), "numeric fields")
             case "TRIE": (strings, "VarChar fields")
             case "BITMAP": (integers.union(strings).union([.bool]), "Bool, integer and VarChar fields")
             case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double]), "Bool, numeric and VarChar fields")
+            case "NGRAM": (strings, "VarChar and JSON fields")
             default:
                 throw .invalidParameter(
-                    "index type \(spec.indexType) is not supported for scalar field \(field.name), supported: AUTOINDEX, BITMAP, INVERTED, STL_SORT, Trie")
+                    "index type \(spec.indexType) is not supported for scalar field \(field.name), supported: AUTOINDEX, BITMAP, INVERTED, NGRAM, STL_SORT, Trie")
             }
         guard accepted.contains(field.dataType) else {
-            let note = [.array, .json].contains(field.dataType) ? " (indexes on Array and JSON fields are not supported by Elanus yet)" : ""
+            if type == "NGRAM" { throw invalidIndexParams("Ngram index can only be created on VARCHAR or JSON field: invalid parameter") }
+            let note = field.dataType == .array ? " (indexes on Array fields are not supported by Elanus yet)" : ""
             throw .invalidParameter("index type \(spec.indexType) cannot index field \(field.name) of type \(field.dataType.rawValue): it covers \(what)\(note)")
+        }
+        if type == "NGRAM" {
+            let (minGram, maxGram) = try ngramParams(spec)
+            return IndexPlan(indexType: spec.indexType, kind: .ngram(minGram: minGram, maxGram: maxGram), metric: .l2)
         }
         return IndexPlan(indexType: spec.indexType, kind: .scalarSorted, metric: .l2)
     }

@@ -1,19 +1,25 @@
 import ElanusCore
 import ElanusQuery
 
-/// A segment's scalar index on one field (STL_SORT, TRIE, INVERTED, BITMAP, scalar AUTOINDEX):
-/// the sorted values and their rows (`SortedIndex`), which `SegmentFilter` reads to answer
-/// comparisons, `in` lists, prefix `like` and `is null` without testing every row. Its file body
-/// is `SortedIndex`'s encoding.
+/// A segment's scalar index on one field or one JSON path: the sorted values and their rows
+/// (`SortedIndex`: STL_SORT, TRIE, INVERTED, BITMAP, scalar AUTOINDEX), which `SegmentFilter`
+/// reads to answer comparisons, `in` lists, prefix `like` and `is null` without testing every
+/// row; or the n-grams of its strings (`NgramIndex`: NGRAM), which narrow `like` to candidate
+/// rows. Its file body is the `SortedIndex` or `NgramIndex` encoding, as the plan's kind says.
 final class ScalarIndex: SerializedSegmentIndex {
     let plan: IndexPlan
-    let sorted: SortedIndex
+    let content: JSONPathIndex.Content
 
-    var rows: Int { sorted.rowCount }
+    var rows: Int {
+        switch content {
+        case .sorted(let sorted): sorted.rowCount
+        case .ngram(let ngram): ngram.rowCount
+        }
+    }
 
-    init(plan: IndexPlan, sorted: SortedIndex) {
+    init(plan: IndexPlan, content: JSONPathIndex.Content) {
         self.plan = plan
-        self.sorted = sorted
+        self.content = content
     }
 
     static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema) throws(ElanusError) -> ScalarIndex {
@@ -24,22 +30,50 @@ final class ScalarIndex: SerializedSegmentIndex {
             }
             columns.append(column)
         }
-        guard let sorted = SortedIndex.build(columns) else {
-            throw .unexpected("field \(field.name) of type \(field.dataType.rawValue) cannot be sorted (a NaN value, or a type the scalar index does not cover)")
+        // A JSON path's values that cast, or a column's strings; nil for the rows left out.
+        func strings() -> [String?] {
+            if let target = plan.json {
+                return JSONPathIndex.values(columns, target: target).map { if case .string(let s)? = $0 { s } else { nil } }
+            }
+            var out: [String?] = []
+            for column in columns {
+                guard case .string(let values) = column.values else { return [] }
+                for (r, value) in values.enumerated() { out.append(column.valid?[r] == false ? nil : value) }
+            }
+            return out
         }
-        return ScalarIndex(plan: plan, sorted: sorted)
+        switch plan.kind {
+        case .ngram(let minGram, let maxGram):
+            let values = strings()
+            guard values.count == segment.rowCount else { throw .unexpected("field \(field.name) of type \(field.dataType.rawValue) has no strings to index") }
+            return ScalarIndex(plan: plan, content: .ngram(NgramIndex.build(values, minGram: minGram, maxGram: maxGram)))
+        default:
+            let sorted = plan.json.flatMap { JSONPathIndex.sorted(JSONPathIndex.values(columns, target: $0), cast: $0.cast) } ?? (plan.json == nil ? SortedIndex.build(columns) : nil)
+            guard let sorted else {
+                throw .unexpected("field \(field.name) of type \(field.dataType.rawValue) cannot be sorted (a NaN value, or a type the scalar index does not cover)")
+            }
+            return ScalarIndex(plan: plan, content: .sorted(sorted))
+        }
     }
 
     func serialized() throws(ElanusError) -> [UInt8] {
-        var w = ByteWriter(capacity: 16 + sorted.rowCount * 12)
-        sorted.encode(into: &w)
+        var w = ByteWriter(capacity: 16 + rows * 12)
+        switch content {
+        case .sorted(let sorted): sorted.encode(into: &w)
+        case .ngram(let ngram): ngram.encode(into: &w)
+        }
         return w.bytes
     }
 
     static func deserialize(_ body: [UInt8], name: String, plan: IndexPlan, rows: Int) throws(ElanusError) -> ScalarIndex {
         var r = ByteReader(body, what: name)
-        let sorted = try SortedIndex.decode(from: &r)
-        guard sorted.rowCount == rows, r.atEnd else { throw r.corrupt("the index covers \(sorted.rowCount) rows, its header says \(rows)") }
-        return ScalarIndex(plan: plan, sorted: sorted)
+        let index: ScalarIndex
+        if case .ngram = plan.kind {
+            index = ScalarIndex(plan: plan, content: .ngram(try NgramIndex.decode(from: &r)))
+        } else {
+            index = ScalarIndex(plan: plan, content: .sorted(try SortedIndex.decode(from: &r)))
+        }
+        guard index.rows == rows, r.atEnd else { throw r.corrupt("the index covers \(index.rows) rows, its header says \(rows)") }
+        return index
     }
 }

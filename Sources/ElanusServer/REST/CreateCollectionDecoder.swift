@@ -146,11 +146,13 @@ enum CreateCollectionDecoder {
         var indexType = try body.string("indexType") ?? ""
         if indexType.isEmpty, let fromParams = params["index_type"] { indexType = fromParams }
         params.removeAll { $0.key == "index_type" || $0.key == "metric_type" }
-        let spec = IndexSpec(
-            indexName: try body.string("indexName").flatMap { $0.isEmpty ? nil : $0 } ?? fieldName,
+        var spec = IndexSpec(
+            indexName: try body.string("indexName") ?? "",
             fieldName: fieldName, indexType: indexType.isEmpty ? "AUTOINDEX" : indexType,
             metricType: try body.string("metricType") ?? "", params: params)
         try IndexRules.validate(spec, field: field)
+        // Milvus names an index after its field, and a JSON path index after its path too.
+        if spec.indexName.isEmpty { spec.indexName = IndexPlan.defaultIndexName(spec, field: field) }
         return spec
     }
 
@@ -167,7 +169,7 @@ enum IndexRules {
     static let floatTypes: Set<String> = ["AUTOINDEX", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW"]
     static let binaryTypes: Set<String> = ["AUTOINDEX", "BIN_FLAT", "BIN_IVF_FLAT"]
     static let sparseTypes: Set<String> = ["AUTOINDEX", "SPARSE_INVERTED_INDEX", "SPARSE_WAND"]
-    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP"]
+    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP", "NGRAM"]
 
     static func validate(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) {
         let (types, metrics): (Set<String>, Set<String>) =
