@@ -26,8 +26,8 @@ public final class Catalog: Sendable {
         var nextID: Int64 = 0
     }
 
-    private let store: any MetaStore
-    private let state: Mutex<State>
+    let store: any MetaStore
+    let state: Mutex<State>
     let limits: SchemaLimits
     let clock: @Sendable () -> UInt64
 

@@ -89,7 +89,7 @@ public final class RESTHandler: HTTPHandler {
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
     public static let plannedRoutes: Set<String> = [
         "collections/refresh_load",
-        "collections/truncate", "collections/fields/add", "collections/fields/alter_properties",
+        "collections/truncate",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
         "aliases/create", "aliases/alter", "aliases/drop", "aliases/describe", "aliases/list",
