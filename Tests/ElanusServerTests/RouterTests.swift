@@ -36,7 +36,7 @@ import Testing
         defer { engine.close() }
         slot.set(engine)
         let handler = try RESTHandler(slot: slot)
-        #expect(handler.implementedRoutes.count == 69)
+        #expect(handler.implementedRoutes.count == 71)
         for route in handler.implementedRoutes {
             for body in ["", "{", "[]", "7", "\"s\"", #"{"collectionName":[1],"dbName":{}}"#] {
                 // The list routes take no parameters, so they ignore unknown keys as gin does.
