@@ -66,6 +66,23 @@ import Testing
         #expect(values(try engine.get(info, keys: keys), 102) == [7, 7, 7, 7, 7, 60].map { .int($0) })
     }
 
+    /// A released collection keeps only the keys of its flushed segments; loaded again after a
+    /// field was added, the segments read back from their (older) files get the column too.
+    @Test func segmentsReleasedDuringTheAddReadTheDefaultOnceLoaded() throws {
+        let dir = TemporaryDirectory()
+        let engine = try EngineWriteTests.open(dir)
+        defer { engine.close() }
+        let old = try Self.create(engine)
+        _ = try engine.insert(old, partitionName: nil, batch: EngineWriteTests.batch([1, 2, 3]))
+        try engine.flush(old)
+        try engine.release(database: "default", collection: "c")
+        try engine.addField(database: "default", collection: "c", Self.score)
+        try engine.load(database: "default", collection: "c")
+        let info = try engine.catalog.collection(database: "default", name: "c")
+        let rows = try engine.get(info, keys: [1, 2, 3].map { .int($0) })
+        #expect(values(rows, 102) == [7, 7, 7].map { .int($0) })
+    }
+
     @Test func addedFieldsGetTheNextIDAndTheChecksOfMilvus() throws {
         let dir = TemporaryDirectory()
         let engine = try EngineWriteTests.open(dir)
