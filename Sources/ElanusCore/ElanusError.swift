@@ -25,6 +25,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case unimplemented = 10
     case collectionNotFound = 100
     case collectionNotLoaded = 101
+    /// Milvus's ErrCollectionLoaded: the change needs the collection released first.
+    case collectionLoaded = 104
     case partitionNotFound = 200
     case partitionNotLoaded = 201
     case resourceGroupNotFound = 300

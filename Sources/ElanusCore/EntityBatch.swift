@@ -181,18 +181,23 @@ public struct EntityBatch: Equatable, Sendable {
 }
 
 extension EntityBatch {
-    /// One batch made of rows taken from other batches of the same schema, in the order given.
-    /// `shape` gives the columns when `rows` is empty.
+    /// One batch made of rows taken from other batches, in the order given, with `shape`'s
+    /// columns. Columns are matched by field id, not position: a batch written before a field
+    /// was added lacks its column (the row reads null), and one read under a newer schema than
+    /// `shape`'s has a column more (left out).
     public static func gather(_ rows: [(batch: EntityBatch, row: Int)], shape: EntityBatch) -> EntityBatch {
         var builders = shape.columns.map { ColumnBuilder(like: $0) }
         var dynamic: [JSON]? = shape.dynamic == nil ? nil : []
-        var count = 0
-        for (batch, row) in rows where batch.columns.count == builders.count {
-            for (c, column) in batch.columns.enumerated() { builders[c].append(column.value(at: row)) }
+        for (batch, row) in rows {
+            for c in builders.indices {
+                let id = builders[c].fieldID
+                // Same schema, same positions: the common case needs no search.
+                let column = c < batch.columns.count && batch.columns[c].fieldID == id ? batch.columns[c] : batch.column(id)
+                builders[c].append(column?.value(at: row) ?? .null)
+            }
             dynamic?.append(batch.dynamic?[row] ?? .object([]))
-            count += 1
         }
-        return EntityBatch(rowCount: count, columns: builders.map { $0.build() }, dynamic: dynamic)
+        return EntityBatch(rowCount: rows.count, columns: builders.map { $0.build() }, dynamic: dynamic)
     }
 
     /// An empty batch with one column per field of `schema`.

@@ -183,6 +183,7 @@ public final class Engine: Sendable {
         return collections.withLock { map in
             if let existing = map[info.id] { return existing }
             let data = makeData(info.id, primaryFieldID: primary.fieldID)
+            data.adopt(info.schema.fields)
             map[info.id] = data
             return data
         }

@@ -30,6 +30,9 @@ public final class Catalog: Sendable {
     }
 
     let store: any MetaStore
+    /// Lock order: `addField` runs its `beforePublish` under this lock, which takes the engine's
+    /// collection map and then a collection's data-node state lock; no code holding either of
+    /// those calls into the catalog.
     let state: Mutex<State>
     let limits: SchemaLimits
     let clock: @Sendable () -> UInt64

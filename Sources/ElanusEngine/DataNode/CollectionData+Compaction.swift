@@ -234,7 +234,9 @@ extension CollectionData {
                 if merged.rowCount > 0 {
                     carryDeadRows(into: &merged, origins: origins, from: s)
                     repointLiveKeys(merged, origins: origins, in: &s)
-                    s.segments[merged.id] = merged
+                    // The sources were copied before a field added meanwhile: conform the
+                    // chunks now, as the sources were (the file keeps the older shape).
+                    s.segments[merged.id] = merged.conformed(to: s.fields)
                 }
                 for id in sourceIDs { s.segments[id] = nil }
                 s.flushed = newState

@@ -48,7 +48,8 @@ extension CollectionData {
                 let full = try readSegment(record, indexPlans: indexPlans, createdAt: DispatchTime.now().uptimeNanoseconds, warn: warn)
                 state.withLock { s in
                     guard let current = s.segments[id], current.released else { return }
-                    s.segments[id] = current.restoring(full)
+                    // The file may predate a field added since.
+                    s.segments[id] = current.restoring(full).conformed(to: s.fields)
                 }
                 progress(done + 1, due.count)
             }

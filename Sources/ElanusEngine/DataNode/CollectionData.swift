@@ -39,6 +39,9 @@ final class CollectionData: Sendable {
         var flushedThrough: [Int64: UInt64] = [:]
         var nextSegmentID: Int64 = 1
         var flushed = DataState(checkpoint: 0, deltaFile: nil)
+        /// The collection's fields as the data node knows them (`adopt`): every chunk in
+        /// `segments`, released ones aside, has a column for each (Segment+Schema).
+        var fields: [FieldSchema] = []
     }
 
     struct Writer: Sendable {
@@ -162,7 +165,10 @@ final class CollectionData: Sendable {
             if position <= s.flushedThrough[insert.partitionID] ?? 0 { continue }
             let segmentID = growingSegment(insert.partitionID, in: &s)
             let keys = insert.batch.primaryKeys(primaryFieldID)
-            let chunk = Int32(s.segments[segmentID]!.append(insert.batch, timestamp: record.timestamp, position: position))
+            // A record decoded under an older schema (written before a field was added, or
+            // racing with the add) gets the added fields' default or null, like older rows.
+            let batch = insert.batch.conformed(to: s.fields)
+            let chunk = Int32(s.segments[segmentID]!.append(batch, timestamp: record.timestamp, position: position))
             for (row, key) in keys.enumerated() {
                 let location = RowLocation(partitionID: insert.partitionID, segmentID: segmentID, chunk: chunk, row: Int32(row))
                 // On replay a newer version may already be loaded from a flushed segment (an

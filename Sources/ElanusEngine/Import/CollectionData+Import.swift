@@ -118,7 +118,8 @@ extension CollectionData {
     /// resolve in segment then row order, the last winning, as within one insert.
     func attach(_ segments: [Segment], to s: inout Applied) {
         for segment in segments {
-            s.segments[segment.id] = segment
+            // Files written before a field was added lack its column.
+            s.segments[segment.id] = segment.conformed(to: s.fields)
             for (c, chunk) in segment.chunks.enumerated() {
                 for (row, key) in chunk.batch.primaryKeys(primaryFieldID).enumerated() where chunk.isLive(row) {
                     let location = RowLocation(partitionID: segment.partitionID, segmentID: segment.id, chunk: Int32(c), row: Int32(row))

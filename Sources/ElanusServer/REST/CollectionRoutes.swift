@@ -5,6 +5,7 @@ import ElanusHTTP
 /// `collections/*` DDL routes.
 enum CollectionRoutes {
     static func register(into routes: inout [String: RouteHandler]) {
+        FieldRoutes.register(into: &routes)
         routes["collections/create"] = create
         routes["collections/describe"] = { context in
             let (catalog, database, name) = try target(context)

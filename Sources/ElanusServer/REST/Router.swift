@@ -90,7 +90,6 @@ public final class RESTHandler: HTTPHandler {
     /// Milvus v2 routes that exist in Milvus but are not built in Elanus yet. They answer code 10
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
     public static let plannedRoutes: Set<String> = [
-        "collections/fields/add", "collections/fields/alter_properties",
         "collections/add_function", "collections/alter_function", "collections/drop_function",
         "indexes/alter_properties", "indexes/drop_properties",
     ]
