@@ -59,3 +59,16 @@ import Testing
         }
     }
 }
+
+@Suite struct ServerPathTests {
+    @Test func serverFaultMessagesNameDirectoriesByTheirRole() {
+        let configuration = Engine.Configuration(dataDirectory: "/srv/elanus/data")
+        let error = ElanusError.unexpected(
+            "open /srv/elanus/data/objects/7/1.seg: no space; import /srv/elanus/data/import/a.json; backup /srv/elanus/data-backups/b")
+        let scrubbed = RESTHandler.withoutServerPaths(error, configuration)
+        #expect(scrubbed.code == .unexpected)
+        #expect(
+            scrubbed.message
+                == "open <data directory>/objects/7/1.seg: no space; import <import directory>/a.json; backup <backup directory>/b")
+    }
+}

@@ -1,6 +1,7 @@
 import ElanusCore
 import ElanusEngine
 import ElanusHTTP
+import Foundation
 import Logging
 import Synchronization
 
@@ -193,10 +194,28 @@ public final class RESTHandler: HTTPHandler {
             return try handler(context)
         } catch {
             let error = error as? ElanusError ?? .unexpected("\(error)")
-            if !error.isCallerFault { logger.error("request failed", metadata: ["route": "\(name)", "error": "\(error)"]) }
             if error.code == .canceled || error.code == .timeout { metrics.recordCancelled(deadline: error.code == .timeout) }
+            guard error.isCallerFault else {
+                // The log keeps the whole message; the client learns what failed, not where the
+                // server keeps its files.
+                logger.error("request failed", metadata: ["route": "\(name)", "error": "\(error)"])
+                return failure(RESTHandler.withoutServerPaths(error, engine.configuration), &outcome)
+            }
             return failure(error, &outcome)
         }
+    }
+
+    /// `error` with the server's directories (data, import, backup) replaced by their role.
+    public static func withoutServerPaths(_ error: ElanusError, _ configuration: Engine.Configuration) -> ElanusError {
+        var scrubbed = error
+        let directories = [
+            (configuration.importDirectory, "<import directory>"), (configuration.backupDirectory, "<backup directory>"),
+            (configuration.dataDirectory, "<data directory>"),
+        ]
+        for (path, role) in directories where !path.isEmpty {
+            scrubbed.message = scrubbed.message.replacingOccurrences(of: path, with: role)
+        }
+        return scrubbed
     }
 
     /// `GET /metrics`. With authentication on, a scrape needs valid credentials (any user):
