@@ -55,8 +55,8 @@ import Testing
         #expect(try ok("indexes/describe", #"{\#(a),"indexName":"vi"}"#).code == 0)
         _ = try ok("partitions/create", #"{\#(a),"partitionName":"p1"}"#)
         #expect(try ok("partitions/list", "{\(a)}").data == ["_default", "p1"])
-        _ = try ok("collections/alter_properties", #"{\#(a),"properties":{"mmap.enabled":"false"}}"#)
         _ = try ok("collections/release", "{\(a)}")
+        _ = try ok("collections/alter_properties", #"{\#(a),"properties":{"mmap.enabled":"false"}}"#)
         #expect(try ok("collections/get_load_state", #"{"collectionName":"books"}"#).data?["loadState"] == "LoadStateNotLoad")
         _ = try ok("collections/load", "{\(a)}")
 

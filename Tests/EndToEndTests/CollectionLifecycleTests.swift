@@ -56,9 +56,16 @@ import Testing
         #expect(try rest.call("collections/get_load_state", #"{"collectionName":"quick"}"#).data == ["loadState": "LoadStateLoaded", "loadProgress": 100])
         #expect(try rest.call("collections/release", #"{"collectionName":"quick"}"#).code == 0)
         #expect(try rest.call("collections/get_load_state", #"{"collectionName":"quick"}"#).data == ["loadState": "LoadStateNotLoad"])
-        #expect(try rest.call("collections/load", #"{"collectionName":"quick"}"#).code == 0)
+        // mmap is read at load time: Milvus changes it only while the collection is released.
         #expect(try rest.call("collections/alter_properties", #"{"collectionName":"quick","properties":{"collection.ttl.seconds":60,"mmap.enabled":true}}"#).code == 0)
+        #expect(try rest.call("collections/load", #"{"collectionName":"quick"}"#).code == 0)
+        let loaded = try rest.call("collections/drop_properties", #"{"collectionName":"quick","propertyKeys":["mmap.enabled"]}"#)
+        #expect(loaded.code == 104 && loaded.message == "can not delete mmap properties if collection loaded: collection already loaded[collection=quick]")
+        let alter = try rest.call("collections/alter_properties", #"{"collectionName":"quick","properties":{"mmap.enabled":false}}"#)
+        #expect(alter.code == 104 && alter.message == "can not alter mmap properties if collection loaded: collection already loaded[collection=quick]")
+        #expect(try rest.call("collections/release", #"{"collectionName":"quick"}"#).code == 0)
         #expect(try rest.call("collections/drop_properties", #"{"collectionName":"quick","propertyKeys":["mmap.enabled"]}"#).code == 0)
+        #expect(try rest.call("collections/load", #"{"collectionName":"quick"}"#).code == 0)
         #expect(try rest.call("collections/describe", #"{"collectionName":"quick"}"#).data?["properties"] == [["key": "collection.ttl.seconds", "value": "60"]])
 
         #expect(try rest.call("databases/create", #"{"dbName":"archive","properties":{"database.max.collections":10}}"#).code == 0)

@@ -326,12 +326,22 @@ public final class Catalog: Sendable {
     public func alterCollectionProperties(database: String, name: String, set: [KeyValue]) throws(ElanusError) {
         try validateProperties(set)
         try update(database: database, name: name) { info throws(ElanusError) in
+            // Milvus reads these at load time, so it refuses to change them under a loaded collection.
+            if info.loaded, set.contains(where: { Catalog.loadTimeProperties.contains($0.key) }) {
+                throw ElanusError(
+                    .collectionLoaded, "can not alter mmap properties if collection loaded: collection already loaded[collection=\(info.name)]")
+            }
             for kv in set { info.properties.set(kv.key, kv.value) }
         }
     }
 
     public func dropCollectionProperties(database: String, name: String, keys: [String]) throws(ElanusError) {
         try update(database: database, name: name) { info throws(ElanusError) in
+            if info.loaded, let key = keys.first(where: { Catalog.loadTimeProperties.contains($0) }) {
+                let what = key == "mmap.enabled" ? "mmap" : key
+                throw ElanusError(
+                    .collectionLoaded, "can not delete \(what) properties if collection loaded: collection already loaded[collection=\(info.name)]")
+            }
             info.properties.removeAll { keys.contains($0.key) }
         }
     }
@@ -357,6 +367,9 @@ public final class Catalog: Sendable {
             s.collections[info.id] = info
         }
     }
+
+    /// Collection properties Milvus applies when a collection loads: changed only while it is released.
+    static let loadTimeProperties: Set<String> = ["mmap.enabled", "lazyload.enabled"]
 
     /// The longest collection TTL, 100 years (Milvus's `common.MaxTTLSeconds`).
     public static let maxTTLSeconds: Int64 = 3_155_760_000
