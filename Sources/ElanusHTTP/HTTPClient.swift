@@ -194,6 +194,9 @@ public final class HTTPClient {
     }
 
     private func fill() throws(SocketError) -> Bool {
+        // Closed already (say, after a `Connection: close` answer): nothing more can arrive, and
+        // a recv on the stale descriptor would fail with EBADF, or read someone else's socket.
+        guard fd >= 0 else { return false }
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         if let session {
             // Blocking socket: a want-read or want-write here means the socket timed out.
