@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Runtime only: the generated code under Sources/ElanusProto/Generated is committed, and the
+        // protoc plugin is never part of the build (Scripts/generate-proto).
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C leaves.
@@ -32,6 +35,8 @@ let package = Package(
         .target(name: "ElanusCore"),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
         .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
+        // Milvus's protobuf messages and rpc table, for the gRPC front end; depends on nothing of ours.
+        .target(name: "ElanusProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
@@ -66,6 +71,7 @@ let package = Package(
         .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
+        .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
