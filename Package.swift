@@ -45,7 +45,8 @@ let package = Package(
         .target(
             name: "ElanusServer",
             dependencies: [
-                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "CSystem", "COpenSSL",
+                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "ElanusProto", "CSystem", "COpenSSL",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -71,7 +72,6 @@ let package = Package(
         .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
-        .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),

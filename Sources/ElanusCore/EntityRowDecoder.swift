@@ -169,7 +169,7 @@ extension FieldValue {
     }
 
     /// A zero of the field's type, a placeholder for a value that a partial update fills in.
-    static func zero(for field: FieldSchema) -> FieldValue {
+    public static func zero(for field: FieldSchema) -> FieldValue {
         switch field.dataType {
         case .bool: .bool(false)
         case .int8, .int16, .int32, .int64: .int(0)

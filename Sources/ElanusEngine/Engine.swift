@@ -251,6 +251,9 @@ public final class Engine: Sendable {
     /// Background jobs are cancelled first, so shutdown waits only for commits in progress and
     /// for the step each job is in, not for a whole index build or compaction; what they had
     /// not committed runs again after the next start.
+    /// A fresh hybrid timestamp from the coordinator's oracle (Milvus's AllocTimestamp).
+    public func allocateTimestamp() throws(ElanusError) -> UInt64 { try tso.next() }
+
     public func close() {
         let cancelled = jobs.cancelAll()
         if !cancelled.isEmpty {

@@ -50,7 +50,12 @@ enum QueryRoutes {
     }
 
     /// One search of a search request (or one entry of a hybrid request's `search` list).
-    static func searchRequest(_ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool) throws(ElanusError) -> SearchRequest {
+    /// `decoded` carries query vectors already decoded (gRPC's placeholder groups); otherwise
+    /// they come from the body's `data` or `ids`.
+    static func searchRequest(
+        _ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool,
+        decoded: ((FieldSchema) throws(ElanusError) -> [QueryVector])? = nil
+    ) throws(ElanusError) -> SearchRequest {
         try ReadRequest.checkConsistency(body)
         let field = try ReadRequest.annsField(body, schema: info.schema)
         // The vectors are read with gjson in Milvus: the first key spelled exactly `data`.
@@ -64,7 +69,9 @@ enum QueryRoutes {
         let ids = body["ids"].flatMap { $0.isNull ? nil : $0 }
         if data != nil && ids != nil { throw ElanusError.invalidParameter("ids and data cannot be given together") }
         let vectors: [QueryVector]
-        if let data {
+        if let decoded {
+            vectors = try decoded(field)
+        } else if let data {
             vectors = try ReadRequest.vectors(data, field: field)
         } else if let ids {
             vectors = try storedVectors(ids, field: field, info: info, context: context)

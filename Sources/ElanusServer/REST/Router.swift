@@ -72,6 +72,17 @@ public final class RESTHandler: HTTPHandler {
         self.logger = logger
         authenticator = authentication ? try Authenticator(passwordChecks) : nil
         limiter = authentication && userRequestsPerSecond > 0 ? RateLimiter(requestsPerSecond: userRequestsPerSecond) : nil
+        routes = RESTHandler.makeRoutes()
+    }
+
+    /// Milvus's gRPC service over the same engine, with this handler's authenticator and rate
+    /// limiter (one login-failure count and one request budget per user, whichever protocol).
+    public func makeGRPCService(logger: Logger = Logger(label: "elanus.grpc")) -> MilvusGRPCService {
+        MilvusGRPCService(slot: slot, authenticator: authenticator, limiter: limiter, logger: logger)
+    }
+
+    /// Every route with its handler (the gRPC front end calls some of them too).
+    static func makeRoutes() -> [String: RouteHandler] {
         var routes: [String: RouteHandler] = [:]
         CollectionRoutes.register(into: &routes)
         DatabaseRoutes.register(into: &routes)
@@ -85,7 +96,7 @@ public final class RESTHandler: HTTPHandler {
         BackupRoutes.register(into: &routes)
         AliasRoutes.register(into: &routes)
         ClusterRoutes.register(into: &routes)
-        self.routes = routes
+        return routes
     }
 
     /// Milvus v2 routes that exist in Milvus but are not built in Elanus yet. They answer code 10

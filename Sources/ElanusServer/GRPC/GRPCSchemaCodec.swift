@@ -1,0 +1,132 @@
+import ElanusCore
+import ElanusEngine
+import ElanusProto
+import Foundation
+
+/// Collection schemas between Milvus's `schema.CollectionSchema` and Elanus's. Decoding keeps
+/// what the client said; the schema rules themselves are ElanusCore's validator's, applied when
+/// the catalog creates the collection, exactly as for REST.
+enum GRPCSchemaCodec {
+    static func dataType(_ proto: Milvus_Proto_Schema_DataType) throws(ElanusError) -> DataType {
+        guard let type = DataType.allCases.first(where: { $0.protoValue == proto.rawValue }) else {
+            throw .invalidParameter("data type \(proto.rawValue) is not a Milvus data type")
+        }
+        return type
+    }
+
+    static func proto(_ type: DataType) -> Milvus_Proto_Schema_DataType {
+        Milvus_Proto_Schema_DataType(rawValue: type.protoValue) ?? .none
+    }
+
+    static func decode(_ bytes: Data) throws(ElanusError) -> CollectionSchema {
+        let message: Milvus_Proto_Schema_CollectionSchema
+        do { message = try Milvus_Proto_Schema_CollectionSchema(serializedBytes: bytes) } catch {
+            throw .invalidParameter("the schema is not a serialized milvus.proto.schema.CollectionSchema: \(error)")
+        }
+        guard message.functions.isEmpty else {
+            throw .invalidParameter("functions (BM25, TextEmbedding, Rerank) are not supported by Elanus yet")
+        }
+        guard message.structArrayFields.isEmpty else { throw .invalidParameter("struct array fields are not supported by Elanus yet") }
+        var fields: [FieldSchema] = []
+        // The dynamic field `$meta` is implied by enable_dynamic_field; clients that list it
+        // (marked is_dynamic) describe the same thing.
+        for field in message.fields where !field.isDynamic {
+            fields.append(try decode(field))
+        }
+        // The schema-level autoID is deprecated in Milvus but still applied to the primary key.
+        if message.autoID, let i = fields.firstIndex(where: \.isPrimary) { fields[i].autoID = true }
+        return CollectionSchema(fields: fields, enableDynamicField: message.enableDynamicField, description: message.description_p)
+    }
+
+    static func decode(_ field: Milvus_Proto_Schema_FieldSchema) throws(ElanusError) -> FieldSchema {
+        let type = try dataType(field.dataType)
+        var decoded = FieldSchema(
+            name: field.name, description: field.description_p, dataType: type,
+            elementType: field.elementType == .none ? nil : try dataType(field.elementType), isPrimary: field.isPrimaryKey,
+            isPartitionKey: field.isPartitionKey, isClusteringKey: field.isClusteringKey, autoID: field.autoID, nullable: field.nullable,
+            typeParams: GRPCServerMethods.keyValues(field.typeParams))
+        if field.hasDefaultValue, let value = field.defaultValue.data {
+            decoded.defaultValue = try defaultValue(value, type: type, field: field.name)
+        }
+        return decoded
+    }
+
+    private static func defaultValue(_ value: Milvus_Proto_Schema_ValueField.OneOf_Data, type: DataType, field: String) throws(ElanusError) -> ScalarValue {
+        switch value {
+        case .boolData(let b): return .bool(b)
+        case .intData(let i): return .int(Int64(i))
+        case .longData(let i): return .int(i)
+        case .floatData(let f): return .float(f)
+        case .doubleData(let d): return .double(d)
+        case .stringData(let s): return .string(s)
+        default: throw .invalidParameter("the default value of field \(field) has a type Elanus does not take for \(type.rawValue)")
+        }
+    }
+
+    static func encode(_ schema: CollectionSchema, name: String) -> Milvus_Proto_Schema_CollectionSchema {
+        var message = Milvus_Proto_Schema_CollectionSchema()
+        message.name = name
+        message.description_p = schema.description
+        message.enableDynamicField = schema.enableDynamicField
+        message.fields = schema.fields.map(encode)
+        if schema.enableDynamicField {
+            // Milvus describes the dynamic field as a JSON field named $meta.
+            var meta = Milvus_Proto_Schema_FieldSchema()
+            meta.fieldID = (schema.fields.map(\.fieldID).max() ?? 99) + 1
+            meta.name = "$meta"
+            meta.dataType = .json
+            meta.isDynamic = true
+            meta.description_p = "dynamic schema"
+            message.fields.append(meta)
+        }
+        return message
+    }
+
+    static func encode(_ field: FieldSchema) -> Milvus_Proto_Schema_FieldSchema {
+        var message = Milvus_Proto_Schema_FieldSchema()
+        message.fieldID = field.fieldID
+        message.name = field.name
+        message.description_p = field.description
+        message.dataType = proto(field.dataType)
+        if let element = field.elementType { message.elementType = proto(element) }
+        message.isPrimaryKey = field.isPrimary
+        message.isPartitionKey = field.isPartitionKey
+        message.isClusteringKey = field.isClusteringKey
+        message.autoID = field.autoID
+        message.nullable = field.nullable
+        message.typeParams = GRPCServerMethods.proto(field.typeParams)
+        if let value = field.defaultValue {
+            var proto = Milvus_Proto_Schema_ValueField()
+            switch value {
+            case .bool(let b): proto.boolData = b
+            case .int(let i):
+                if field.dataType == .int64 { proto.longData = i } else { proto.intData = Int32(clamping: i) }
+            case .float(let f): proto.floatData = f
+            case .double(let d): proto.doubleData = d
+            case .string(let s): proto.stringData = s
+            }
+            message.defaultValue = proto
+        }
+        return message
+    }
+
+    static func consistency(_ level: Milvus_Proto_Common_ConsistencyLevel) -> ConsistencyLevel {
+        switch level {
+        case .strong: .strong
+        case .session: .session
+        case .bounded: .bounded
+        case .eventually: .eventually
+        default: .customized
+        }
+    }
+
+    static func proto(_ level: ConsistencyLevel) -> Milvus_Proto_Common_ConsistencyLevel {
+        switch level {
+        case .strong: .strong
+        case .session: .session
+        case .bounded: .bounded
+        case .eventually: .eventually
+        case .customized: .customized
+        }
+    }
+}

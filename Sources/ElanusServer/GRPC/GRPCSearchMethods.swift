@@ -1,0 +1,166 @@
+import ElanusCore
+import ElanusEngine
+import ElanusProto
+import Foundation
+
+/// Search: the request's key/value parameters become the REST search body, so the REST route's
+/// decoders (anns field, metric, limits, filter, grouping, range, index parameters) decide
+/// exactly as they do for REST; only the query vectors come from the placeholder group.
+enum GRPCSearchMethods {
+    static func register(_ table: inout MethodTable) {
+        table.on(.search, route: "entities/search") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_SearchRequest) -> Milvus_Proto_Milvus_SearchResults in
+            try search(context, request)
+        }
+    }
+
+    private static func search(_ context: GRPCCallContext, _ request: Milvus_Proto_Milvus_SearchRequest) throws(ElanusError) -> Milvus_Proto_Milvus_SearchResults {
+        guard request.subReqs.isEmpty else {
+            throw ElanusError(.unimplemented, "service unimplemented: hybrid search through Search sub-requests is not available over gRPC yet")
+        }
+        if request.hasFunctionScore { throw ElanusError.invalidParameter("function_score rerankers are not supported by Elanus yet") }
+        let info = try context.collection(request.dbName, request.collectionName)
+        let params = request.searchParams
+        var members: [(key: String, value: JSON)] = [("collectionName", .string(request.collectionName))]
+        if let field = GRPCEntityMethods.param(params, "anns_field") { members.append(("annsField", .string(field))) }
+        members.append(("limit", .int(try GRPCEntityMethods.integerParam(params, "topk") ?? 0)))
+        if let offset = try GRPCEntityMethods.integerParam(params, "offset") { members.append(("offset", .int(offset))) }
+        if !request.dsl.isEmpty { members.append(("filter", .string(request.dsl))) }
+        if !request.exprTemplateValues.isEmpty {
+            members.append(("exprParams", .object(try GRPCEntityMethods.templateValues(request.exprTemplateValues))))
+        }
+        if !request.partitionNames.isEmpty { members.append(("partitionNames", .array(request.partitionNames.map { .string($0) }))) }
+        if let group = GRPCEntityMethods.param(params, "group_by_field"), !group.isEmpty {
+            members.append(("groupingField", .string(group)))
+            if let size = try GRPCEntityMethods.integerParam(params, "group_size") { members.append(("groupSize", .int(size))) }
+        }
+        var searchParams: [(key: String, value: JSON)] = []
+        if let metric = GRPCEntityMethods.param(params, "metric_type"), !metric.isEmpty { searchParams.append(("metric_type", .string(metric))) }
+        if let text = GRPCEntityMethods.param(params, "params"), !text.isEmpty {
+            guard let parsed = try? JSON.parse(text), case .object = parsed else {
+                throw ElanusError.invalidParameter("search params \(text) is not a JSON object")
+            }
+            searchParams.append(("params", parsed))
+        }
+        if let ignore = GRPCEntityMethods.param(params, "ignore_growing") { searchParams.append(("ignore_growing", .string(ignore))) }
+        members.append(("searchParams", .object(searchParams)))
+        if case .ids(let ids)? = request.searchInput {
+            switch ids.idField {
+            case .intID(let a)?: members.append(("ids", .array(a.data.map { .int($0) })))
+            case .strID(let a)?: members.append(("ids", .array(a.data.map { .string($0) })))
+            case nil: throw ElanusError.invalidParameter("search by primary keys needs ids")
+            }
+        }
+        let body = RequestBody(members: members, structName: "SearchReqV2")
+        let routeContext = context.routeContext()
+        let placeholder: Data?
+        if case .placeholderGroup(let bytes)? = request.searchInput { placeholder = bytes } else { placeholder = nil }
+        let searchRequest: SearchRequest
+        if let placeholder {
+            searchRequest = try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: true) { field throws(ElanusError) in
+                try vectors(placeholder, field: field)
+            }
+        } else {
+            searchRequest = try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: true)
+        }
+        let hits = try context.engine.search(info, searchRequest, cancellation: context.cancellation)
+        let roundDecimal = try GRPCEntityMethods.integerParam(params, "round_decimal") ?? -1
+        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
+    }
+
+    /// The query vectors of a serialized `PlaceholderGroup`, checked against the field searched.
+    static func vectors(_ bytes: Data, field: FieldSchema) throws(ElanusError) -> [QueryVector] {
+        let group: Milvus_Proto_Common_PlaceholderGroup
+        do { group = try Milvus_Proto_Common_PlaceholderGroup(serializedBytes: bytes) } catch {
+            throw ElanusError.invalidParameter("the placeholder group does not decode: \(error)")
+        }
+        guard group.placeholders.count == 1, let placeholder = group.placeholders.first else {
+            throw ElanusError.invalidParameter("a search takes one placeholder, got \(group.placeholders.count)")
+        }
+        let values = placeholder.values
+        guard !values.isEmpty else { throw ElanusError.invalidParameter("data is empty: at least one query vector is needed") }
+        guard values.count <= ReadRequest.maxNQ else {
+            throw ElanusError.invalidParameter("nq (number of search vector per search request) should be in range [1, \(ReadRequest.maxNQ)], but got \(values.count)")
+        }
+        let dim = field.dim ?? 0
+        var out: [QueryVector] = []
+        out.reserveCapacity(values.count)
+        for value in values {
+            let raw = Array(value)
+            switch (placeholder.type, field.dataType) {
+            case (.floatVector, .floatVector), (.floatVector, .float16Vector), (.floatVector, .bfloat16Vector):
+                guard raw.count == dim * 4 else { throw dimensionError(field, raw.count / 4) }
+                let floats = raw.withUnsafeBytes { buffer in (0..<dim).map { Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+                guard floats.allSatisfy(\.isFinite) else { throw ElanusError.invalidParameter("a query vector contains NaN or Inf") }
+                out.append(.dense(floats))
+            case (.float16Vector, .float16Vector), (.bfloat16Vector, .bfloat16Vector), (.float16Vector, .floatVector), (.bfloat16Vector, .floatVector):
+                guard raw.count == dim * 2 else { throw dimensionError(field, raw.count / 2) }
+                let bfloat = placeholder.type == .bfloat16Vector
+                out.append(.dense((0..<dim).map { HalfFloat.float(UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8, bfloat16: bfloat) }))
+            case (.binaryVector, .binaryVector):
+                guard raw.count == dim / 8 else { throw dimensionError(field, raw.count * 8) }
+                out.append(.binary(raw))
+            case (.sparseFloatVector, .sparseFloatVector):
+                guard raw.count % 8 == 0 else { throw ElanusError.invalidParameter("a sparse query vector is not (uint32, float32) pairs") }
+                var members: [(key: String, value: JSON)] = []
+                for offset in stride(from: 0, to: raw.count, by: 8) {
+                    let index = raw.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+                    let bits = raw.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)) }
+                    members.append((key: String(index), value: .double(Double(Float(bitPattern: bits)))))
+                }
+                guard case .sparseVector(let v) = try ReadRequest.convert(.object(members), field) else {
+                    throw ElanusError.invalidParameter("bad sparse query vector")
+                }
+                out.append(.sparse(v))
+            case (.varChar, _):
+                throw ElanusError.invalidParameter("text queries need a BM25 function, which Elanus does not support")
+            default:
+                throw ElanusError.invalidParameter(
+                    "the placeholder type \(placeholder.type) does not match field \(field.name) of type \(field.dataType.rawValue)")
+            }
+        }
+        return out
+    }
+
+    private static func dimensionError(_ field: FieldSchema, _ got: Int) -> ElanusError {
+        .invalidParameter("the dimension of the query vector (\(got)) does not match field \(field.name) (dim \(field.dim ?? 0))")
+    }
+
+    /// Hits as `SearchResultData`: flat ids, scores and output columns across all queries, with
+    /// `topks` saying how many belong to each.
+    static func results(
+        _ hits: [[SearchHit]], request: SearchRequest, info: CollectionInfo, outputFields: [String], roundDecimal: Int64
+    ) throws(ElanusError) -> Milvus_Proto_Milvus_SearchResults {
+        let selection = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: true)
+        let flat = hits.flatMap { $0 }
+        let refs = flat.map { (batch: $0.batch, row: $0.row) }
+        var data = Milvus_Proto_Schema_SearchResultData()
+        data.numQueries = Int64(hits.count)
+        data.topK = Int64(request.limit)
+        data.topks = hits.map { Int64($0.count) }
+        let scale = roundDecimal >= 0 ? Float(pow(10, Double(min(roundDecimal, 6)))) : 0
+        data.scores = flat.map { roundDecimal >= 0 ? ($0.score * scale).rounded() / scale : $0.score }
+        guard let primary = info.schema.primaryField else { throw ElanusError.unexpected("no primary key") }
+        let keys: [PrimaryKey] = refs.map { ref in
+            switch ref.batch.column(primary.fieldID)?.value(at: ref.row) {
+            case .int(let i)?: .int(i)
+            case .string(let s)?: .string(s)
+            default: .int(0)
+            }
+        }
+        data.ids = GRPCFieldDataCodec.ids(keys, type: primary.dataType)
+        data.primaryFieldName = primary.name
+        // Search output lists only what was asked for (the key travels in `ids`).
+        let fields = outputFields.isEmpty ? [] : selection.fields.filter { !$0.isPrimary || outputFields.contains($0.name) || outputFields.contains("*") }
+        let dynamic = outputFields.isEmpty ? false : info.schema.enableDynamicField
+        let schema = dynamic ? info.schema : CollectionSchema(fields: info.schema.fields, enableDynamicField: false)
+        data.fieldsData = GRPCFieldDataCodec.encode(refs, fields: fields, dynamicKeys: selection.dynamicKeys, schema: schema)
+        data.outputFields = fields.map(\.name) + (dynamic ? (selection.dynamicKeys ?? []) : [])
+        if let grouping = request.grouping {
+            data.groupByFieldValue = GRPCFieldDataCodec.encode(refs, fields: [grouping.field], dynamicKeys: [], schema: CollectionSchema(fields: []))[0]
+        }
+        var results = Milvus_Proto_Milvus_SearchResults()
+        results.collectionName = info.name
+        results.results = data
+        return results
+    }
+}
