@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "ElanusCore"),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
         .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
+        // Sans-IO HTTP/2 + gRPC framing engine; ElanusHTTP drives it from a connection thread.
+        .target(name: "ElanusHTTP2"),
         .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusHTTP2Tests", dependencies: ["ElanusHTTP2"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
         .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
