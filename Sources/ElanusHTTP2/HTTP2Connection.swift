@@ -229,12 +229,21 @@ public final class HTTP2Connection {
         }
     }
 
-    /// Stores a stream back, or removes it when both sides have ended.
+    /// Stores a stream back, or removes it once our response is complete.
+    ///
+    /// A response that ends while the client is still sending (half-closed local) is followed
+    /// by RST_STREAM(NO_ERROR), as RFC 9113 §8.1 allows: the request body can no longer matter,
+    /// and the stream stops counting against SETTINGS_MAX_CONCURRENT_STREAMS at once.
     func store(_ stream: HTTP2Stream) {
-        if stream.state == .closed {
+        if stream.state == .closed || stream.state == .halfClosedLocal {
             streams[stream.id] = nil
             totalQueuedBytes -= stream.queuedBytes
-            rememberClosed(stream.id, by: .peer)
+            if stream.state == .halfClosedLocal {
+                write(.init(streamID: stream.id, payload: .rstStream(.noError)))
+                rememberClosed(stream.id, by: .us)
+            } else {
+                rememberClosed(stream.id, by: .peer)
+            }
         } else {
             streams[stream.id] = stream
         }

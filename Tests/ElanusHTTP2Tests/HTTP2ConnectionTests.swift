@@ -160,3 +160,17 @@ struct HTTP2ConnectionTests {
         #expect(!updates.contains { $0.streamID == 0 })
     }
 }
+
+struct HTTP2StreamStateTests {
+    @Test("stream lifecycle transitions follow RFC 9113 §5.1")
+    func transitions() {
+        #expect(HTTP2StreamState.open.receivedEndStream() == .halfClosedRemote)
+        #expect(HTTP2StreamState.open.sentEndStream() == .halfClosedLocal)
+        #expect(HTTP2StreamState.halfClosedRemote.sentEndStream() == .closed)
+        #expect(HTTP2StreamState.halfClosedLocal.receivedEndStream() == .closed)
+        #expect(HTTP2StreamState.open.canSend && HTTP2StreamState.open.canReceive)
+        #expect(HTTP2StreamState.halfClosedRemote.canSend && !HTTP2StreamState.halfClosedRemote.canReceive)
+        #expect(!HTTP2StreamState.halfClosedLocal.canSend && HTTP2StreamState.halfClosedLocal.canReceive)
+        #expect(!HTTP2StreamState.closed.canSend && !HTTP2StreamState.closed.canReceive)
+    }
+}

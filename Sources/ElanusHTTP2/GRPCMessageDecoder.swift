@@ -1,0 +1,60 @@
+/// Reassembles gRPC length-prefixed messages (a 1-byte compressed flag, a 4-byte big-endian
+/// length, then the message) from request DATA, however the frames split them.
+///
+/// Only the identity encoding is supported, so a set compressed flag is an INTERNAL error (the
+/// gRPC spec's answer to a compressed message without a `grpc-encoding` we accepted). The size
+/// limit is checked as soon as a prefix is read, before any of the message is buffered.
+/// Not thread-safe; one per stream.
+public struct GRPCMessageDecoder: Sendable {
+    public static let prefixLength = 5
+    public var maxMessageSize: Int
+
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+
+    /// - Parameter maxMessageSize: the largest message accepted (gRPC's usual default is 4 MiB).
+    public init(maxMessageSize: Int = 4 << 20) {
+        self.maxMessageSize = maxMessageSize
+    }
+
+    /// Bytes held for a message not yet complete.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    public mutating func append(_ bytes: some Collection<UInt8>) {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeFirst(readIndex)
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete message, or nil when more bytes are needed.
+    public mutating func next() throws(GRPCStatus) -> [UInt8]? {
+        guard bufferedByteCount >= Self.prefixLength else { return nil }
+        let flag = buffer[readIndex]
+        guard flag == 0 else {
+            throw GRPCStatus(.internal, flag == 1 ? "compressed message without a supported grpc-encoding" : "invalid message flag \(flag)")
+        }
+        let length = Int(readUInt32(buffer, readIndex + 1))
+        guard length <= maxMessageSize else {
+            throw GRPCStatus(.resourceExhausted, "message of \(length) bytes exceeds the limit of \(maxMessageSize)")
+        }
+        guard bufferedByteCount - Self.prefixLength >= length else { return nil }
+        let start = readIndex + Self.prefixLength
+        readIndex = start + length
+        return Array(buffer[start..<readIndex])
+    }
+
+    /// Appends `bytes` and returns every message they complete.
+    public mutating func decode(_ bytes: some Collection<UInt8>) throws(GRPCStatus) -> [[UInt8]] {
+        append(bytes)
+        var messages: [[UInt8]] = []
+        while let message = try next() { messages.append(message) }
+        return messages
+    }
+
+    /// Call at END_STREAM: a partial message left over means the request was cut short.
+    public func finish() throws(GRPCStatus) {
+        if bufferedByteCount > 0 { throw GRPCStatus(.internal, "request ended inside a message") }
+    }
+}
