@@ -9,8 +9,7 @@ public struct GRPCMessageDecoder: Sendable {
     public static let prefixLength = 5
     public var maxMessageSize: Int
 
-    private var buffer: [UInt8] = []
-    private var readIndex = 0
+    private var buffer = ByteQueue()
 
     /// - Parameter maxMessageSize: the largest message accepted (gRPC's usual default is 4 MiB).
     public init(maxMessageSize: Int = 4 << 20) {
@@ -18,31 +17,26 @@ public struct GRPCMessageDecoder: Sendable {
     }
 
     /// Bytes held for a message not yet complete.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    public var bufferedByteCount: Int { buffer.count }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        if readIndex > 0 && readIndex >= buffer.count / 2 {
-            buffer.removeFirst(readIndex)
-            readIndex = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     /// The next complete message, or nil when more bytes are needed.
     public mutating func next() throws(GRPCStatus) -> [UInt8]? {
-        guard bufferedByteCount >= Self.prefixLength else { return nil }
-        let flag = buffer[readIndex]
+        guard buffer.count >= Self.prefixLength else { return nil }
+        let flag = buffer[0]
         guard flag == 0 else {
             throw GRPCStatus(.internal, flag == 1 ? "compressed message without a supported grpc-encoding" : "invalid message flag \(flag)")
         }
-        let length = Int(readUInt32(buffer, readIndex + 1))
+        let length = Int(buffer.uint32(at: 1))
         guard length <= maxMessageSize else {
             throw GRPCStatus(.resourceExhausted, "message of \(length) bytes exceeds the limit of \(maxMessageSize)")
         }
-        guard bufferedByteCount - Self.prefixLength >= length else { return nil }
-        let start = readIndex + Self.prefixLength
-        readIndex = start + length
-        return Array(buffer[start..<readIndex])
+        guard buffer.count - Self.prefixLength >= length else { return nil }
+        buffer.discard(Self.prefixLength)
+        return buffer.take(length)
     }
 
     /// Appends `bytes` and returns every message they complete.

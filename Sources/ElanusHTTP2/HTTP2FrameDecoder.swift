@@ -10,42 +10,35 @@ public struct HTTP2FrameDecoder: Sendable {
     /// The largest payload we accept: the value we advertised in SETTINGS_MAX_FRAME_SIZE.
     public var maxFrameSize: Int
 
-    private var buffer: [UInt8] = []
-    private var readIndex = 0
+    private var buffer = ByteQueue()
 
     public init(maxFrameSize: Int = HTTP2Constants.defaultMaxFrameSize) {
         self.maxFrameSize = maxFrameSize
     }
 
-    /// Bytes received but not yet returned as frames (at most one frame header + payload).
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    /// Bytes received but not yet returned as frames; once `nextFrame()` returns nil, at most
+    /// one partial frame.
+    public var bufferedByteCount: Int { buffer.count }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        // Compact before growing so the buffer never holds more than one partial frame of garbage.
-        if readIndex > 0 && readIndex >= buffer.count / 2 {
-            buffer.removeFirst(readIndex)
-            readIndex = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     /// The next complete frame, or nil when more bytes are needed.
     public mutating func nextFrame() throws(HTTP2ProtocolError) -> HTTP2Frame? {
-        let available = buffer.count - readIndex
-        guard available >= HTTP2Constants.frameHeaderLength else { return nil }
-        let h = readIndex
-        let length = Int(buffer[h]) << 16 | Int(buffer[h + 1]) << 8 | Int(buffer[h + 2])
-        let type = buffer[h + 3]
-        let flags = buffer[h + 4]
-        let streamID = readUInt32(buffer, h + 5) & HTTP2Constants.maxStreamID
+        guard buffer.count >= HTTP2Constants.frameHeaderLength else { return nil }
+        let length = Int(buffer[0]) << 16 | Int(buffer[1]) << 8 | Int(buffer[2])
+        let type = buffer[3]
+        let flags = buffer[4]
+        let streamID = buffer.uint32(at: 5) & HTTP2Constants.maxStreamID
         // Checked before waiting for the payload, so an oversized length never makes us buffer it.
         guard length <= maxFrameSize else {
             throw .connection(.frameSizeError, "frame of \(length) bytes exceeds SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)")
         }
-        guard available >= HTTP2Constants.frameHeaderLength + length else { return nil }
-        let start = h + HTTP2Constants.frameHeaderLength
-        readIndex = start + length
-        return try Self.parse(type: type, flags: flags, streamID: streamID, payload: buffer[start..<(start + length)])
+        guard buffer.count >= HTTP2Constants.frameHeaderLength + length else { return nil }
+        let payload = buffer.slice(HTTP2Constants.frameHeaderLength, length)
+        buffer.discard(HTTP2Constants.frameHeaderLength + length)
+        return try Self.parse(type: type, flags: flags, streamID: streamID, payload: payload)
     }
 
     /// Parses one frame payload whose header has already been read.

@@ -10,9 +10,8 @@ struct HTTP2Stream: Sendable {
     var pendingCredit = 0
 
     var responseHeadersSent = false
-    /// DATA accepted by `sendData` but not yet framed, oldest first from `queueStart`.
-    private var queue: [UInt8] = []
-    private var queueStart = 0
+    /// DATA accepted by `sendData` but not yet framed.
+    private var queue = ByteQueue()
     /// END_STREAM requested with the last `sendData`.
     var endStreamQueued = false
     /// Trailers requested; they go out once the queue is empty.
@@ -25,27 +24,13 @@ struct HTTP2Stream: Sendable {
         self.receiveWindow = receiveWindow
     }
 
-    var queuedBytes: Int { queue.count - queueStart }
+    var queuedBytes: Int { queue.count }
     /// True once the application has asked to end its side; nothing more may be sent.
     var localEndRequested: Bool { endStreamQueued || trailersQueued != nil }
     /// Whether `flush` has anything to do for this stream.
     var hasPendingSend: Bool { queuedBytes > 0 || (localEndRequested && state.canSend) }
 
-    mutating func enqueue(_ bytes: some Collection<UInt8>) {
-        if queueStart > 0 && queueStart >= queue.count / 2 {
-            queue.removeFirst(queueStart)
-            queueStart = 0
-        }
-        queue.append(contentsOf: bytes)
-    }
+    mutating func enqueue(_ bytes: some Collection<UInt8>) { queue.append(bytes) }
 
-    mutating func dequeue(_ count: Int) -> [UInt8] {
-        let chunk = Array(queue[queueStart..<(queueStart + count)])
-        queueStart += count
-        if queueStart == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            queueStart = 0
-        }
-        return chunk
-    }
+    mutating func dequeue(_ count: Int) -> [UInt8] { queue.take(count) }
 }
