@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
         // Milvus's protobuf messages and rpc table, for the gRPC front end; depends on nothing of ours.
         .target(name: "ElanusProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+        // Sans-IO HTTP/2 + gRPC framing engine; ElanusHTTP drives it from a connection thread.
+        .target(name: "ElanusHTTP2"),
+        .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "ElanusHTTP2", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
             dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusHTTP2Tests", dependencies: ["ElanusHTTP2"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),
         .testTarget(name: "ElanusEngineTests", dependencies: ["ElanusEngine", "ElanusQuery", "ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusServerTests", dependencies: ["ElanusServer", "ElanusTestSupport"]),
