@@ -16,8 +16,9 @@ extension HTTP2Connection {
         switch frame.payload {
         case .data:
             try receiveData(frame)
-        case .headers(let block, let endStream, let endHeaders, _, _):
-            try receiveHeaders(frame.streamID, block, endStream: endStream, endHeaders: endHeaders)
+        case .headers(let block, let endStream, let endHeaders, let priority, _):
+            try receiveHeaders(frame.streamID, block, endStream: endStream, endHeaders: endHeaders,
+                               selfDependent: priority?.dependency == frame.streamID)
         case .priority:
             // Parsed and validated by the decoder; RFC 9113 lets us ignore the signal, and a
             // PRIORITY frame never opens or closes a stream.
@@ -73,12 +74,14 @@ extension HTTP2Connection {
 
     // MARK: - HEADERS
 
-    private func receiveHeaders(_ id: UInt32, _ fragment: [UInt8], endStream: Bool, endHeaders: Bool) throws(HTTP2ProtocolError) {
+    private func receiveHeaders(
+        _ id: UInt32, _ fragment: [UInt8], endStream: Bool, endHeaders: Bool, selfDependent: Bool
+    ) throws(HTTP2ProtocolError) {
         guard id % 2 == 1 else { throw .connection(.protocolError, "client stream id \(id) is even") }
         guard fragment.count <= limits.maxHeaderBlockBytes else {
             throw .connection(.enhanceYourCalm, "header block larger than \(limits.maxHeaderBlockBytes) bytes")
         }
-        let block = PartialHeaderBlock(streamID: id, bytes: fragment, endStream: endStream, frames: 1)
+        let block = PartialHeaderBlock(streamID: id, bytes: fragment, endStream: endStream, frames: 1, selfDependent: selfDependent)
         if endHeaders {
             try finishHeaderBlock(block)
         } else {
@@ -95,6 +98,10 @@ extension HTTP2Connection {
             throw .connection(.compressionError, "header block: \(error)")
         }
         let id = block.streamID
+        if block.selfDependent {
+            highestPeerStreamID = max(highestPeerStreamID, id)
+            throw .stream(id, .protocolError, "stream \(id) depends on itself")
+        }
         if var stream = streams[id] {
             try receiveTrailers(&stream, decoded, endStream: block.endStream)
             return

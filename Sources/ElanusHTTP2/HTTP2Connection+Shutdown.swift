@@ -13,7 +13,7 @@ extension HTTP2Connection {
         // A GOAWAY may only lower the last stream id, never raise it again (§6.8).
         let last = min(lastStreamID ?? highestPeerStreamID, goawayLastStreamID ?? HTTP2Constants.maxStreamID)
         goawayLastStreamID = last
-        write(.init(streamID: 0, payload: .goaway(lastStreamID: last, code: .noError, debugData: Array(debugMessage.utf8))))
+        write(.init(streamID: 0, payload: .goaway(lastStreamID: last, code: .noError, debugData: Self.debugData(debugMessage))))
     }
 
     /// The two-step shutdown of §6.8: GOAWAY with the maximum stream id tells the client to stop

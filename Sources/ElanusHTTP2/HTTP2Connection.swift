@@ -27,6 +27,9 @@ public final class HTTP2Connection {
         var bytes: [UInt8]
         var endStream: Bool
         var frames: Int
+        /// The HEADERS priority named the stream itself (§5.3.1): a stream error, raised only
+        /// after the block has been decoded.
+        var selfDependent = false
     }
 
     /// How a recently closed stream ended, to tell "ignore late frames" from "peer error" (§5.1).
@@ -174,7 +177,7 @@ public final class HTTP2Connection {
         guard phase != .closed else { return }
         // Before a valid preface the peer may not speak HTTP/2 at all; a GOAWAY would be noise.
         if case .awaitingPreface = phase {} else {
-            write(.init(streamID: 0, payload: .goaway(lastStreamID: highestPeerStreamID, code: code, debugData: Array(reason.utf8))))
+            write(.init(streamID: 0, payload: .goaway(lastStreamID: highestPeerStreamID, code: code, debugData: Self.debugData(reason))))
         }
         phase = .closed
         closeReason = .connectionError(code, reason)
@@ -209,6 +212,9 @@ public final class HTTP2Connection {
     }
 
     // MARK: - Bookkeeping shared by receive and send
+
+    /// GOAWAY debug data, capped so a long message can never exceed the peer's frame size.
+    static func debugData(_ message: String) -> [UInt8] { Array(message.utf8.prefix(1_024)) }
 
     func write(_ frame: HTTP2Frame) {
         HTTP2FrameEncoder.encode(frame, into: &output)

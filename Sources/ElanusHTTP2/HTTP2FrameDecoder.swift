@@ -60,7 +60,9 @@ public struct HTTP2FrameDecoder: Sendable {
             var priority: HTTP2PriorityInfo?
             if flags.contains(.priority) {
                 guard body.count >= 5 else { throw .connection(.frameSizeError, "HEADERS too short for its priority fields") }
-                priority = try parsePriority(body.prefix(5), streamID: streamID)
+                // A self-dependency here is judged by the connection after the block is
+                // decoded: throwing now would skip the block and desynchronise HPACK.
+                priority = try parsePriority(body.prefix(5), streamID: streamID, rejectSelfDependency: false)
                 body = body.dropFirst(5)
             }
             return HTTP2Frame(streamID: streamID, payload: .headers(
@@ -143,11 +145,13 @@ public struct HTTP2FrameDecoder: Sendable {
         return (rest.dropLast(Int(padLength)), padLength)
     }
 
-    private static func parsePriority(_ bytes: ArraySlice<UInt8>, streamID: UInt32) throws(HTTP2ProtocolError) -> HTTP2PriorityInfo {
+    private static func parsePriority(
+        _ bytes: ArraySlice<UInt8>, streamID: UInt32, rejectSelfDependency: Bool = true
+    ) throws(HTTP2ProtocolError) -> HTTP2PriorityInfo {
         let word = readUInt32(bytes, bytes.startIndex)
         let info = HTTP2PriorityInfo(
             exclusive: word & 0x8000_0000 != 0, dependency: word & HTTP2Constants.maxStreamID, weight: bytes[bytes.startIndex + 4])
-        if info.dependency == streamID { throw .stream(streamID, .protocolError, "stream \(streamID) depends on itself") }
+        if rejectSelfDependency && info.dependency == streamID { throw .stream(streamID, .protocolError, "stream \(streamID) depends on itself") }
         return info
     }
 }

@@ -155,6 +155,23 @@ struct HTTP2LimitTests {
         }
     }
 
+    @Test("a self-dependent HEADERS priority resets the stream but keeps HPACK in sync")
+    func selfDependentHeaders() {
+        var client = TestClient()
+        client.handshake()
+        // Literal with incremental indexing: the block adds "x-k: v" to the dynamic table.
+        let block = client.block([HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", "/a.B/C")])
+            + [0x40, 3] + Array("x-k".utf8) + [1] + Array("v".utf8)
+        client.send(HTTP2Frame(streamID: 1, payload: .headers(block: block, endStream: true, endHeaders: true,
+                                                              priority: HTTP2PriorityInfo(dependency: 1), padding: nil)))
+        #expect(client.read().resetCode(1) == .protocolError)
+        // Index 62 is the entry the reset stream's block inserted.
+        let next = client.block([HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", "/a.B/C")]) + [0xbe]
+        let events = client.send(HTTP2Frame(streamID: 3, payload: .headers(block: next, endStream: true, endHeaders: true, priority: nil, padding: nil)))
+        guard case .request(3, let headers, true)? = events.first else { Issue.record("\(events)"); return }
+        #expect(headers.last == HTTP2Header("x-k", "v"))
+    }
+
     @Test("PRIORITY is accepted and ignored, even for idle streams, and opens nothing")
     func priorityIgnored() {
         var client = TestClient()
