@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/eventfd.h>
 #include <malloc.h>
 #include "CSystem.h"
 
@@ -39,6 +40,8 @@ int csys_set_nonblocking(int fd, int on) {
 }
 
 int csys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int csys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
     struct epoll_event ev;

@@ -20,6 +20,8 @@ final class Connection: @unchecked Sendable {
     let tls: TLSSession?
     /// Whether the TLS handshake is still under way (no HTTP may be read or written yet).
     var handshaking: Bool
+    /// Whether the first bytes have been checked for the HTTP/2 preface (they are checked once).
+    var protocolChecked = false
     /// Whether the first byte has been checked to open a TLS handshake (it is checked once).
     var openedWithTLS = false
     // The next three are the exception to the ownership rule above: the reactor reads and sets

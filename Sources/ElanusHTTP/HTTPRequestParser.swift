@@ -51,6 +51,9 @@ public struct HTTPRequestParser: Sendable {
     public mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.append(contentsOf: bytes) }
     public mutating func append(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
 
+    /// The bytes received but not parsed yet (the HTTP/2 preface check reads them).
+    public var unreadBytes: ArraySlice<UInt8> { buffer[readIndex...] }
+
     /// True when part of a request has arrived but not all of it.
     public var hasPartialRequest: Bool { state != .head || readIndex < buffer.count }
 

@@ -1,6 +1,7 @@
 import CSystem
 import Dispatch
 import ElanusCore
+import ElanusHTTP2
 import Foundation
 import Glibc
 import Logging
@@ -25,8 +26,10 @@ import Synchronization
 /// watched for a half-close: it has sent everything and reads the answers.
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: Configuration
-    private let handler: any HTTPHandler
-    private let logger: Logger
+    let handler: any HTTPHandler
+    /// Answers gRPC calls that arrive over HTTP/2; nil answers them UNIMPLEMENTED.
+    let grpc: (any GRPCService)?
+    let logger: Logger
     private let limits: HTTPRequestParser.Limits
 
     private var listenFD: Int32 = -1
@@ -37,14 +40,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// this lock, so a closed fd number cannot be reused by accept while someone still acts on
     /// the old one.
     private let table = Mutex(ConnectionTable())
-    private var workers: WorkerPool!
-    private let stopping = Atomic<Bool>(false)
+    var workers: WorkerPool!
+    let stopping = Atomic<Bool>(false)
     private let reactorDone = DispatchSemaphore(value: 0)
-    private let inFlight = Atomic<Int>(0)
+    let inFlight = Atomic<Int>(0)
+    /// HTTP/2 connections, each run by its own thread until it ends.
+    let http2Sessions = Atomic<Int>(0)
 
-    public init(configuration: Configuration, handler: any HTTPHandler, logger: Logger = Logger(label: "elanus.http")) {
+    public init(configuration: Configuration, handler: any HTTPHandler, grpc: (any GRPCService)? = nil, logger: Logger = Logger(label: "elanus.http")) {
         self.configuration = configuration
         self.handler = handler
+        self.grpc = grpc
         self.logger = logger
         self.limits = HTTPRequestParser.Limits(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
     }
@@ -94,6 +100,19 @@ public final class HTTPServer: @unchecked Sendable {
                     Glibc.shutdown(fd, Int32(SHUT_RDWR))
                 }
             }
+        }
+        // HTTP/2 sessions see `stopping`, send GOAWAY and end once their streams are answered;
+        // they close their own sockets, so they must be gone before the table is closed below.
+        let sessionDeadline = max(deadline, MonotonicClock.nowMs()) + 2_000
+        while http2Sessions.load(ordering: .acquiring) > 0 && MonotonicClock.nowMs() < sessionDeadline {
+            usleep(10_000)
+        }
+        if http2Sessions.load(ordering: .acquiring) > 0 {
+            // Stuck writing to a peer that does not read: shutdown(2) wakes them, and they close.
+            table.withLock {
+                for (fd, c) in $0.byFD where c.busy && c.protocolChecked { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+            }
+            while http2Sessions.load(ordering: .acquiring) > 0 { usleep(10_000) }
         }
         workers.stop(threads: configuration.workerThreads)
         table.withLock { connections in
@@ -233,7 +252,38 @@ public final class HTTPServer: @unchecked Sendable {
         if connection.requestStartMs == nil && connection.parser.hasPartialRequest {
             connection.requestStartMs = MonotonicClock.nowMs()
         }
+        if !connection.protocolChecked {
+            // HTTP/2 with prior knowledge (gRPC's insecure channels) and HTTP/1.1 share the
+            // port: the first bytes tell them apart, before the HTTP/1.1 parser sees them.
+            switch HTTP2Preface.detect(connection.parser.unreadBytes) {
+            case .needMore:
+                rearm(connection)
+                return
+            case .yes:
+                startHTTP2(connection)
+                return
+            case .no:
+                connection.protocolChecked = true
+            }
+        }
         advance(connection, onReactor: true)
+    }
+
+    /// Hands a connection that opened with the HTTP/2 preface to a thread of its own for the
+    /// rest of its life. It stays in the table (busy, so the sweeps and the admission pass it
+    /// over) and out of epoll: only its session reads it.
+    private func startHTTP2(_ connection: Connection) {
+        let initial = Array(connection.parser.unreadBytes)
+        table.withLock { _ in
+            connection.busy = true
+            connection.protocolChecked = true
+            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, 0)
+        }
+        http2Sessions.add(1, ordering: .acquiringAndReleasing)
+        let session = HTTP2Session(server: self, connection: connection)
+        let thread = Thread { session.run(initial: initial) }
+        thread.name = "elanus-http2"
+        thread.start()
     }
 
     /// Advances a TLS handshake on the reactor. Returns true once it is done and HTTP may be
@@ -430,7 +480,7 @@ public final class HTTPServer: @unchecked Sendable {
         if stopping.load(ordering: .acquiring) { closeConnection(connection) }
     }
 
-    private func closeConnection(_ connection: Connection) {
+    func closeConnection(_ connection: Connection) {
         table.withLock { closeLocked(connection, in: &$0) }
     }
 

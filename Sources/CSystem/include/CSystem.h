@@ -24,6 +24,9 @@ int csys_accept_nonblocking(int listen_fd, char *peer, size_t peer_len);
 int csys_set_nonblocking(int fd, int on);
 
 /// epoll_create1(EPOLL_CLOEXEC).
+/// A non-blocking, close-on-exec eventfd (a thread's wake-up counter), or -1.
+int csys_eventfd(void);
+
 int csys_epoll_create(void);
 
 /// epoll_ctl with the given events and the fd stored as the event's user data.

@@ -1,0 +1,320 @@
+import CSystem
+import ElanusCore
+import ElanusHTTP2
+import Glibc
+import Logging
+import Synchronization
+
+/// One HTTP/2 connection (h2c with prior knowledge, or h2 inside TLS), from the preface to the
+/// close, run by a thread of its own. The thread owns the socket and the HTTP2Connection state
+/// machine: it reads, feeds, writes, and hands each complete request to the worker pool, so
+/// many streams of one connection are answered concurrently. Workers never touch the
+/// connection: they post their answers to `completions` and wake the thread through an
+/// eventfd, and the thread sends them.
+///
+/// Requests are gRPC calls (`content-type: application/grpc`, answered by the server's
+/// GRPCService) or plain HTTP requests (answered by the HTTP handler, so REST works over h2c).
+final class HTTP2Session: @unchecked Sendable {
+    private enum Completion {
+        case grpc(GRPCReply)
+        case http(HTTPResponse)
+    }
+
+    /// A request stream being received.
+    private struct Incoming {
+        var headers: [HTTP2Header]
+        var body: [UInt8] = []
+        var tooLarge = false
+    }
+
+    /// A response whose body is still being handed to the connection as its queue drains.
+    private struct Outgoing {
+        var bytes: [UInt8]
+        var offset = 0
+        /// Sent after the last DATA (gRPC); nil ends the stream with the last DATA.
+        var trailers: [HTTP2Header]?
+    }
+
+    private unowned let server: HTTPServer
+    private let connection: Connection
+    private let h2: HTTP2Connection
+    private let wakeFD: Int32
+    private let completions = Mutex<[(UInt32, Completion)]>([])
+    private var incoming: [UInt32: Incoming] = [:]
+    private var outgoing: [UInt32: Outgoing] = [:]
+    /// Streams handed to workers, with the token that cancels their work.
+    private var running: [UInt32: Cancellation] = [:]
+    private var logger: Logger { server.logger }
+
+    /// Bytes handed to the connection per sendData call, and the queue depth at which a stream
+    /// waits for the peer to read: responses bigger than the connection's send queue go out in
+    /// pieces instead of failing.
+    private static let chunkBytes = 64 << 10
+
+    init(server: HTTPServer, connection: Connection) {
+        self.server = server
+        self.connection = connection
+        var limits = HTTP2Limits()
+        limits.maxConcurrentStreams = 100
+        h2 = HTTP2Connection(limits: limits)
+        wakeFD = csys_eventfd()
+    }
+
+    deinit {
+        if wakeFD >= 0 { close(wakeFD) }
+    }
+
+    /// Runs the connection to its end; `initial` holds the bytes already read (the preface onwards).
+    func run(initial: [UInt8]) {
+        defer {
+            for (_, token) in running { token.cancel() }
+            server.closeConnection(connection)
+            server.http2Sessions.subtract(1, ordering: .acquiringAndReleasing)
+        }
+        guard wakeFD >= 0 else { return }
+        handle(h2.feed(initial))
+        var lastActivity = MonotonicClock.nowMs()
+        var goingAway = false
+        while true {
+            pump()
+            guard flush() else { return }
+            if h2.isFinished && running.isEmpty { return }
+            if server.stopping.load(ordering: .acquiring) && !goingAway {
+                // Graceful shutdown: no new streams; those in flight are answered first.
+                goingAway = true
+                h2.beginGracefulShutdown()
+                continue
+            }
+            if goingAway && running.isEmpty && outgoing.isEmpty { return }
+            var fds = [
+                pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
+            // A TLS session may hold decrypted bytes the socket no longer shows.
+            let timeout: Int32 = (connection.tls?.pending ?? 0) > 0 ? 0 : 200
+            let n = poll(&fds, 2, timeout)
+            if n < 0 && errno != EINTR { return }
+            if fds[1].revents != 0 {
+                var counter: UInt64 = 0
+                _ = read(wakeFD, &counter, 8)
+            }
+            let finished = completions.withLock { list -> [(UInt32, Completion)] in
+                defer { list = [] }
+                return list
+            }
+            for (stream, completion) in finished { respond(stream, completion) }
+            if fds[0].revents != 0 || (connection.tls?.pending ?? 0) > 0 {
+                guard readAvailable() else { return }
+                lastActivity = MonotonicClock.nowMs()
+            } else if running.isEmpty && incoming.isEmpty && outgoing.isEmpty
+                && MonotonicClock.nowMs() - lastActivity > server.configuration.idleTimeoutMs
+            {
+                h2.goAway(code: .noError, debugMessage: "idle timeout")
+                _ = flush()
+                return
+            }
+            if !finished.isEmpty { lastActivity = MonotonicClock.nowMs() }
+        }
+    }
+
+    /// Reads what the socket has and feeds it; false at the end of the stream or an error.
+    private func readAvailable() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count: Int
+            if let tls = connection.tls {
+                switch chunk.withUnsafeMutableBytes({ tls.read($0) }) {
+                case .done(let n): count = n
+                case .wantRead, .wantWrite: return true
+                case .closed, .failed: return false
+                }
+            } else {
+                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+                if n == 0 { return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno == EAGAIN || errno == EWOULDBLOCK
+                }
+                count = n
+            }
+            handle(h2.feed(chunk[0..<count]))
+            // Answer control frames (SETTINGS ACK, PING) as they come, so a flood is throttled
+            // by the socket rather than by memory.
+            guard flush() else { return false }
+        }
+    }
+
+    private func flush() -> Bool {
+        let bytes = h2.takeOutput()
+        guard !bytes.isEmpty else { return true }
+        return connection.send(bytes, timeoutMs: server.configuration.writeTimeoutMs)
+    }
+
+    private func handle(_ events: [HTTP2Event]) {
+        for event in events {
+            switch event {
+            case .request(let stream, let headers, let endStream):
+                incoming[stream] = Incoming(headers: headers)
+                if endStream { dispatch(stream) }
+            case .data(let stream, let bytes, let endStream):
+                h2.consumed(streamID: stream, byteCount: bytes.count)
+                guard var request = incoming[stream] else { continue }
+                if request.body.count + bytes.count > server.configuration.maxBodyBytes {
+                    request.tooLarge = true
+                    request.body = []
+                } else if !request.tooLarge {
+                    request.body.append(contentsOf: bytes)
+                }
+                incoming[stream] = request
+                if endStream { dispatch(stream) }
+            case .trailers(let stream, _):
+                dispatch(stream)
+            case .reset(let stream, _):
+                incoming[stream] = nil
+                outgoing[stream] = nil
+                running[stream]?.cancel()
+            case .goaway, .closed:
+                break
+            }
+        }
+    }
+
+    /// The request on `stream` is complete: refuse it, or hand it to a worker.
+    private func dispatch(_ stream: UInt32) {
+        guard let request = incoming.removeValue(forKey: stream) else { return }
+        let isGRPC = request.headers.first("content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
+        if request.tooLarge {
+            if isGRPC {
+                respond(stream, .grpc(.failure(GRPCStatus.Code.resourceExhausted.rawValue, "the request is larger than \(server.configuration.maxBodyBytes) bytes")))
+            } else {
+                respond(stream, .http(.text(413, "request body too large\n")))
+            }
+            return
+        }
+        // The same cap as HTTP/1.1: over it the request is refused at once, never queued.
+        guard server.inFlight.load(ordering: .acquiring) < server.configuration.maxInFlight else {
+            let reason = "request is rejected by limiter: \(server.configuration.maxInFlight) requests are already in flight, retry later"
+            respond(stream, isGRPC ? .grpc(.failure(GRPCStatus.Code.unavailable.rawValue, reason)) : .http(.text(503, reason + "\n")))
+            return
+        }
+        let configured = server.configuration.handlerTimeoutMs
+        if isGRPC {
+            let call: GRPCCall
+            switch GRPCRequest.validate(request.headers) {
+            case .failure(.http(let status, let reason)):
+                respond(stream, .http(.text(status, reason + "\n")))
+                return
+            case .failure(.grpc(let status)):
+                respond(stream, .grpc(.failure(status.code.rawValue, status.message)))
+                return
+            case .success(let head):
+                var decoder = GRPCMessageDecoder(maxMessageSize: server.configuration.maxBodyBytes)
+                let messages: [[UInt8]]
+                do {
+                    messages = try decoder.decode(request.body)
+                    try decoder.finish()
+                } catch {
+                    respond(stream, .grpc(.failure(error.code.rawValue, error.message)))
+                    return
+                }
+                guard messages.count == 1 else {
+                    respond(stream, .grpc(.failure(GRPCStatus.Code.unimplemented.rawValue, "a unary call carries one request message, got \(messages.count)")))
+                    return
+                }
+                var deadlineMs: Int? = configured > 0 ? configured : nil
+                if let timeout = head.timeout {
+                    let ms = Int(min(timeout.nanoseconds / 1_000_000, UInt64(Int32.max)))
+                    deadlineMs = min(deadlineMs ?? ms, max(ms, 1))
+                }
+                var metadata = HTTPHeaders()
+                for header in head.metadata { metadata.add(header.name, header.value) }
+                call = GRPCCall(
+                    path: "/\(head.service)/\(head.method)", metadata: metadata, message: messages[0], peer: connection.peer,
+                    cancellation: Cancellation(timeoutMs: deadlineMs))
+            }
+            submit(stream, call.cancellation) { [server] in
+                guard let service = server.grpc else {
+                    return .grpc(.failure(GRPCStatus.Code.unimplemented.rawValue, "this server does not serve gRPC"))
+                }
+                return .grpc(service.handle(call))
+            }
+        } else {
+            var headers = HTTPHeaders()
+            for header in request.headers where !header.name.hasPrefix(":") { headers.add(header.name, header.value) }
+            if let authority = request.headers.first(":authority"), !headers.contains("host") { headers.add("host", authority) }
+            let http = HTTPRequest(
+                method: request.headers.first(":method") ?? "GET", target: request.headers.first(":path") ?? "/", headers: headers,
+                body: request.body, keepAlive: true, peer: connection.peer,
+                cancellation: Cancellation(timeoutMs: configured > 0 ? configured : nil))
+            submit(stream, http.cancellation) { [server] in .http(server.handler.handle(http)) }
+        }
+    }
+
+    private func submit(_ stream: UInt32, _ token: Cancellation, _ work: @escaping @Sendable () -> Completion) {
+        running[stream] = token
+        server.inFlight.add(1, ordering: .acquiringAndReleasing)
+        server.workers.submit { [self] in
+            let completion = work()
+            // In flight until the answer is posted; the session thread sends it.
+            self.completions.withLock { $0.append((stream, completion)) }
+            self.server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            var one: UInt64 = 1
+            _ = write(self.wakeFD, &one, 8)
+        }
+    }
+
+    private func respond(_ stream: UInt32, _ completion: Completion) {
+        running.removeValue(forKey: stream)
+        do {
+            switch completion {
+            case .grpc(let reply):
+                if let payload = reply.payload, reply.status == 0 {
+                    try h2.sendHeaders(streamID: stream, headers: GRPCResponseHeaders.headers())
+                    outgoing[stream] = Outgoing(bytes: GRPCMessageEncoder.encode(payload), trailers: GRPCResponseHeaders.trailers(.ok))
+                } else {
+                    let code = GRPCStatus.Code(rawValue: reply.status) ?? .unknown
+                    try h2.sendHeaders(streamID: stream, headers: GRPCResponseHeaders.trailersOnly(GRPCStatus(code, reply.message)), endStream: true)
+                }
+            case .http(let response):
+                var headers = [HTTP2Header(":status", String(response.status))]
+                for (name, value) in response.headers {
+                    let lower = name.lowercased()
+                    // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2).
+                    if ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"].contains(lower) { continue }
+                    headers.append(HTTP2Header(lower, value))
+                }
+                headers.append(HTTP2Header("content-length", String(response.body.count)))
+                for (name, value) in server.configuration.extraHeaders { headers.append(HTTP2Header(name.lowercased(), value)) }
+                try h2.sendHeaders(streamID: stream, headers: headers, endStream: response.body.isEmpty)
+                if !response.body.isEmpty { outgoing[stream] = Outgoing(bytes: response.body) }
+            }
+        } catch {
+            // The stream was reset or the connection is closing: nobody reads this answer.
+            outgoing[stream] = nil
+        }
+    }
+
+    /// Hands response bodies to the connection as far as its send queues allow.
+    private func pump() {
+        for (stream, var pending) in outgoing {
+            var done = false
+            do {
+                while pending.offset < pending.bytes.count && h2.queuedBytes(streamID: stream) < Self.chunkBytes * 4 {
+                    let end = min(pending.offset + Self.chunkBytes, pending.bytes.count)
+                    let last = end == pending.bytes.count
+                    try h2.sendData(streamID: stream, bytes: pending.bytes[pending.offset..<end], endStream: last && pending.trailers == nil)
+                    pending.offset = end
+                }
+                if pending.offset == pending.bytes.count {
+                    if let trailers = pending.trailers { try h2.sendTrailers(streamID: stream, headers: trailers) }
+                    done = true
+                }
+            } catch HTTP2SendError.queueFull {
+                // Wait for the peer's WINDOW_UPDATE and the socket to drain.
+            } catch {
+                done = true
+            }
+            outgoing[stream] = done ? nil : pending
+        }
+    }
+}
