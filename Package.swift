@@ -74,6 +74,7 @@ let package = Package(
         .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
+        .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"], exclude: ["make-pymilvus-fixtures.py"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTP2Tests", dependencies: ["ElanusHTTP2"]),
