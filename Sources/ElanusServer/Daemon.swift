@@ -42,7 +42,8 @@ public enum Daemon {
             logger.critical("cannot set up TLS: \(error)")
             return 1
         }
-        let server = HTTPServer(configuration: http, handler: handler, logger: Logger(label: "elanus.http"))
+        // One port for both protocols, as Milvus: REST over HTTP/1.1 (and h2c), gRPC over HTTP/2.
+        let server = HTTPServer(configuration: http, handler: handler, grpc: handler.makeGRPCService(), logger: Logger(label: "elanus.http"))
         handler.countConnections { [weak server] in server?.connectionCount ?? 0 }
         do {
             try server.start()

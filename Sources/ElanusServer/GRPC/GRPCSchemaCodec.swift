@@ -63,22 +63,14 @@ enum GRPCSchemaCodec {
         }
     }
 
+    /// The dynamic field is not listed (Milvus's proxy leaves it out of DescribeCollection too):
+    /// `enable_dynamic_field` says it is there.
     static func encode(_ schema: CollectionSchema, name: String) -> Milvus_Proto_Schema_CollectionSchema {
         var message = Milvus_Proto_Schema_CollectionSchema()
         message.name = name
         message.description_p = schema.description
         message.enableDynamicField = schema.enableDynamicField
         message.fields = schema.fields.map(encode)
-        if schema.enableDynamicField {
-            // Milvus describes the dynamic field as a JSON field named $meta.
-            var meta = Milvus_Proto_Schema_FieldSchema()
-            meta.fieldID = (schema.fields.map(\.fieldID).max() ?? 99) + 1
-            meta.name = "$meta"
-            meta.dataType = .json
-            meta.isDynamic = true
-            meta.description_p = "dynamic schema"
-            message.fields.append(meta)
-        }
         return message
     }
 
