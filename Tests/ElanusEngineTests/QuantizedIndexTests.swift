@@ -103,8 +103,8 @@ import Testing
         }
     }
 
-    /// Index files of a refine-wrapped index are loaded, not rebuilt, after a restart, and answer
-    /// exactly as before.
+    /// Index files of a refine-wrapped index are loaded, not rebuilt, after a restart, answer
+    /// exactly as before, and the rows' vectors read back unchanged.
     @Test(arguments: [
         ("SCANN", [KeyValue("nlist", "16")]),
         ("HNSW_SQ", [KeyValue("M", "16"), KeyValue("sq_type", "SQ8"), KeyValue("refine", "true"), KeyValue("refine_type", "fp32")]),
@@ -128,6 +128,8 @@ import Testing
             defer { engine.close() }
             info = try Base.populate(engine, spec)
             before = try answers(engine, info)
+            // SCANN and the fp32 refine step keep the raw vectors, which the segment then borrows.
+            #expect(try Base.vectorsIntact(engine, info, rows: (0..<Int64(Base.rows)).map { $0 }))
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.file("data/objects/\(info.id)")).filter { $0.hasSuffix(".idx") }
         #expect(files.count == 2)
@@ -135,5 +137,36 @@ import Testing
         defer { engine.close() }
         #expect(try engine.indexProgress(info, spec).state == "Finished")
         #expect(try answers(engine, info) == before)
+        #expect(try Base.vectorsIntact(engine, info, rows: (0..<Int64(Base.rows)).map { $0 }))
+    }
+
+    /// A compaction merges the two segments (half their rows deleted) and builds the merged
+    /// segment's index through the same path, with its refine step.
+    @Test(arguments: [
+        ("SCANN", [KeyValue("nlist", "16")]),
+        ("HNSW_SQ", [KeyValue("M", "16"), KeyValue("refine", "true"), KeyValue("refine_type", "fp16")]),
+    ])
+    func compactionRebuildsQuantizedIndexes(_ type: String, _ params: [KeyValue]) throws {
+        let dir = TemporaryDirectory()
+        let engine = try Base.open(dir)
+        defer { engine.close() }
+        let info = try Base.populate(engine, IndexSpec(indexName: "v", fieldName: "v", indexType: type, metricType: "L2", params: params))
+        #expect(try engine.delete(info, partitionName: nil, filter: "id % 2 == 0") == Base.rows / 2)
+        try engine.flush(info)
+        let id = try engine.compact(database: "default", collection: "c", clustering: false)
+        let deadline = Date().addingTimeInterval(60)
+        while try engine.compactionState(id: id, database: nil, collection: nil).state != "Completed", Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try engine.compactionState(id: id, database: nil, collection: nil).completedPlans >= 1)
+        #expect(try engine.indexProgress(info, info.indexes[0]) == .init(totalRows: Base.rows / 2, indexedRows: Base.rows / 2, pendingRows: 0, state: "Finished", failReason: ""))
+        var hits = 0
+        for q in Base.data.queries {
+            var request = SearchRequest(field: info.schema.fields[1], metric: .l2, vectors: [.dense(q)], limit: 10, ef: 64, nprobe: 16)
+            request.reorderK = 100
+            request.refineK = 5
+            let got = Base.ids(try engine.search(info, request)[0])
+            #expect(got.count == 10 && got.allSatisfy { $0 % 2 == 1 })
+            hits += Set(got).intersection(Base.exact(q, metric: .l2, k: 10) { $0 % 2 == 1 }).count
+        }
+        #expect(Double(hits) / Double(Base.data.queries.count * 10) >= 0.9)
     }
 }
