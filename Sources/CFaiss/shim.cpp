@@ -9,6 +9,9 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexPQ.h>
+#include <faiss/IndexRefine.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/HNSW.h>
@@ -19,6 +22,8 @@
 #include <faiss/utils/random.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
@@ -33,6 +38,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "kernels.h"
 
@@ -161,9 +167,31 @@ struct NegatedDistanceComputer : faiss::DistanceComputer {
     float symmetric_dis(idx_t i, idx_t j) override { return -inner->symmetric_dis(i, j); }
 };
 
+/// Distances between two stored rows of a PQ storage, from their decoded vectors. faiss's PQ
+/// distance computer needs a table of ksub^2 x M floats for that (16 GiB per subquantizer at
+/// 16 bits), which faiss 1.7.3 builds only in IndexHNSWPQ::train; the HNSW build asks for these
+/// distances when it prunes neighbour lists.
+struct DecodedSymmetricDistance : faiss::DistanceComputer {
+    std::unique_ptr<faiss::DistanceComputer> inner;
+    const faiss::Index &storage;
+    std::vector<float> a, b;
+
+    DecodedSymmetricDistance(faiss::DistanceComputer *inner, const faiss::Index &storage)
+        : inner(inner), storage(storage), a(size_t(storage.d)), b(size_t(storage.d)) {}
+    void set_query(const float *x) override { inner->set_query(x); }
+    float operator()(idx_t i) override { return (*inner)(i); }
+    float symmetric_dis(idx_t i, idx_t j) override {
+        storage.reconstruct(i, a.data());
+        storage.reconstruct(j, b.data());
+        if (storage.metric_type == faiss::METRIC_INNER_PRODUCT) return faiss::fvec_inner_product(a.data(), b.data(), a.size());
+        return faiss::fvec_L2sqr(a.data(), b.data(), a.size());
+    }
+};
+
 /// The distance HNSW orders by over the index's storage: smaller is better for every metric.
 std::unique_ptr<faiss::DistanceComputer> graph_distance(const faiss::IndexHNSW &index) {
     faiss::DistanceComputer *raw = index.storage->get_distance_computer();
+    if (dynamic_cast<const faiss::IndexPQ *>(index.storage)) raw = new DecodedSymmetricDistance(raw, *index.storage);
     if (index.metric_type == faiss::METRIC_INNER_PRODUCT) return std::unique_ptr<faiss::DistanceComputer>(new NegatedDistanceComputer(raw));
     return std::unique_ptr<faiss::DistanceComputer>(raw);
 }
@@ -202,6 +230,94 @@ void search_hnsw(const faiss::IndexHNSW &index, int64_t n, const float *x, int64
     }
     if (similarity)
         for (int64_t i = 0; i < n * k; i++) distances[i] = -distances[i];
+}
+
+/// The HNSW index itself, or the one a refine step wraps; NULL for other types.
+faiss::IndexHNSW *hnsw_of(faiss::Index *index) {
+    if (auto *refine = dynamic_cast<faiss::IndexRefine *>(index)) index = refine->base_index;
+    return dynamic_cast<faiss::IndexHNSW *>(index);
+}
+
+const faiss::IndexHNSW *hnsw_of(const faiss::Index *index) { return hnsw_of(const_cast<faiss::Index *>(index)); }
+
+/// faiss's scalar quantizer types by the names Milvus gives them (sq_type, refine_type).
+faiss::ScalarQuantizer::QuantizerType sq_type(const std::string &name) {
+    if (name == "SQ4U") return faiss::ScalarQuantizer::QT_4bit_uniform;
+    if (name == "SQ6") return faiss::ScalarQuantizer::QT_6bit;
+    if (name == "SQ8") return faiss::ScalarQuantizer::QT_8bit;
+    if (name == "FP16") return faiss::ScalarQuantizer::QT_fp16;
+    throw std::runtime_error("unknown scalar quantizer type " + name);
+}
+
+/// Trains what needs training: an HNSW index's storage only (IndexHNSWPQ::train would also build
+/// the symmetric table DecodedSymmetricDistance does without), and both halves of a refine step.
+void train_index(faiss::Index *index, int64_t n, const float *x) {
+    if (auto *refine = dynamic_cast<faiss::IndexRefine *>(index)) {
+        train_index(refine->base_index, n, x);
+        train_index(refine->refine_index, n, x);
+        refine->is_trained = true;
+    } else if (auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index)) {
+        if (!hnsw->storage->is_trained) hnsw->storage->train(n, x);
+        hnsw->is_trained = true;
+    } else if (!index->is_trained) {
+        index->train(n, x);
+    }
+}
+
+/// One search of the index itself (a refine step's base): HNSW with per-request ef, IVF with
+/// per-request nprobe, anything else with the selector alone.
+void search_base(const faiss::Index *raw, int64_t n, const float *x, int64_t k, int ef, int nprobe,
+                 faiss::IDSelector *selector, float *distances, int64_t *labels) {
+    if (auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(raw)) {
+        faiss::SearchParametersHNSW params;
+        params.sel = selector;
+        params.efSearch = ef > 0 ? std::max<int64_t>(ef, k) : hnsw->hnsw.efSearch;
+        // With the member set to a ceiling, this makes ef bound the expansion steps.
+        params.check_relative_distance = false;
+        search_hnsw(*hnsw, n, x, k, params, distances, labels);
+    } else if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(raw)) {
+        faiss::SearchParametersIVF params;
+        params.sel = selector;
+        params.nprobe = nprobe > 0 ? size_t(nprobe) : ivf->nprobe;
+        ivf->search(n, x, k, distances, labels, &params);
+    } else {
+        faiss::SearchParameters params;
+        params.sel = selector;
+        raw->search(n, x, k, distances, labels, selector ? &params : nullptr);
+    }
+}
+
+/// A refine step: `candidates` rows per query from the base index, re-ranked by the refine
+/// index's distances (exact for a flat one), the best k kept. faiss 1.7.3's IndexRefine::search
+/// takes no search parameters, so filters and per-request ef or nprobe could not reach its base.
+void search_refined(const faiss::IndexRefine &refine, int64_t n, const float *x, int64_t k, int64_t candidates, int ef,
+                    int nprobe, faiss::IDSelector *selector, float *distances, int64_t *labels) {
+    const int64_t kb = std::max(k, candidates);
+    std::vector<float> base_distances(size_t(n * kb));
+    std::vector<int64_t> base_labels(size_t(n * kb));
+    search_base(refine.base_index, n, x, kb, ef, nprobe, selector, base_distances.data(), base_labels.data());
+    std::unique_ptr<faiss::DistanceComputer> dis(refine.refine_index->get_distance_computer());
+    const bool similarity = refine.metric_type == faiss::METRIC_INNER_PRODUCT;
+    std::vector<std::pair<float, int64_t>> scored;
+    for (int64_t q = 0; q < n; q++) {
+        dis->set_query(x + q * refine.d);
+        scored.clear();
+        for (int64_t j = 0; j < kb; j++) {
+            const int64_t label = base_labels[size_t(q * kb + j)];
+            if (label >= 0) scored.emplace_back((*dis)(label), label);
+        }
+        const size_t keep = std::min(scored.size(), size_t(k));
+        auto better = [similarity](const std::pair<float, int64_t> &a, const std::pair<float, int64_t> &b) {
+            if (a.first != b.first) return similarity ? a.first > b.first : a.first < b.first;
+            return a.second < b.second;
+        };
+        std::partial_sort(scored.begin(), scored.begin() + long(keep), scored.end(), better);
+        for (int64_t j = 0; j < k; j++) {
+            const bool found = size_t(j) < keep;
+            distances[q * k + j] = found ? scored[size_t(j)].first : (similarity ? -INFINITY : INFINITY);
+            labels[q * k + j] = found ? scored[size_t(j)].second : -1;
+        }
+    }
 }
 } // namespace
 
@@ -255,61 +371,107 @@ int vf_index_search_bitmap(const vf_index *index, int64_t n, const float *x, int
 }
 
 void vf_index_set_hnsw(vf_index *index, int ef_construction, int ef_search_ceiling) {
-    if (auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index->index.get())) {
+    if (auto *hnsw = hnsw_of(index->index.get())) {
         if (ef_construction > 0) hnsw->hnsw.efConstruction = ef_construction;
         if (ef_search_ceiling > 0) hnsw->hnsw.efSearch = ef_search_ceiling;
     }
 }
 
 int vf_index_train(vf_index *index, int64_t n, const float *x) {
-    return guarded([&] {
-        if (!index->index->is_trained) index->index->train(n, x);
-    });
+    return guarded([&] { train_index(index->index.get(), n, x); });
 }
 
 int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
                          const uint8_t *bitmap, size_t bitmap_bytes, float *distances, int64_t *labels) {
+    return vf_index_search_refined(index, n, x, k, ef, nprobe, 0, bitmap, bitmap_bytes, distances, labels);
+}
+
+int vf_index_search_refined(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
+                            int64_t candidates, const uint8_t *bitmap, size_t bitmap_bytes, float *distances,
+                            int64_t *labels) {
     return guarded([&] {
         std::unique_ptr<faiss::IDSelectorBitmap> selector;
         if (bitmap) selector.reset(new faiss::IDSelectorBitmap(bitmap_bytes, bitmap));
         const faiss::Index *raw = index->index.get();
-        if (auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(raw)) {
-            faiss::SearchParametersHNSW params;
-            params.sel = selector.get();
-            params.efSearch = ef > 0 ? ef : hnsw->hnsw.efSearch;
-            // With the member set to a ceiling, this makes ef bound the expansion steps.
-            params.check_relative_distance = false;
-            search_hnsw(*hnsw, n, x, k, params, distances, labels);
-        } else if (auto *ivf = dynamic_cast<const faiss::IndexIVF *>(raw)) {
-            faiss::SearchParametersIVF params;
-            params.sel = selector.get();
-            params.nprobe = nprobe > 0 ? size_t(nprobe) : ivf->nprobe;
-            ivf->search(n, x, k, distances, labels, &params);
+        if (auto *refine = dynamic_cast<const faiss::IndexRefine *>(raw)) {
+            search_refined(*refine, n, x, k, candidates, ef, nprobe, selector.get(), distances, labels);
         } else {
-            faiss::SearchParameters params;
-            params.sel = selector.get();
-            raw->search(n, x, k, distances, labels, selector ? &params : nullptr);
+            search_base(raw, n, x, k, ef, nprobe, selector.get(), distances, labels);
         }
+    });
+}
+
+int vf_index_hnsw_new(int d, int metric, int m, const char *storage, vf_index **out) {
+    *out = nullptr;
+    return guarded([&] {
+        const faiss::MetricType mt = metric == VF_METRIC_INNER_PRODUCT ? faiss::METRIC_INNER_PRODUCT : faiss::METRIC_L2;
+        const std::string name(storage);
+        std::unique_ptr<faiss::IndexHNSW> index;
+        int pq_m = 0, nbits = 0;
+        if (std::sscanf(name.c_str(), "PQ%dx%d", &pq_m, &nbits) == 2) {
+            // faiss 1.7.3's IndexHNSWPQ constructor knows only L2 and 8 bits: the fields are set
+            // here as it would set them, which is also what read_index restores.
+            auto *pq = new faiss::IndexHNSWPQ();
+            pq->d = d;
+            pq->metric_type = mt;
+            pq->storage = new faiss::IndexPQ(d, size_t(pq_m), size_t(nbits), mt);
+            pq->own_fields = true;
+            pq->hnsw = faiss::HNSW(m);
+            pq->is_trained = false;
+            index.reset(pq);
+        } else {
+            index.reset(new faiss::IndexHNSWSQ(d, sq_type(name), m, mt));
+        }
+        *out = new vf_index{std::move(index)};
+    });
+}
+
+int vf_index_add_refine(vf_index *index, const char *refine) {
+    return guarded([&] {
+        faiss::Index *base = index->index.get();
+        if (base->ntotal != 0) throw std::runtime_error("a refine step wraps an empty index only");
+        const std::string name(refine);
+        std::unique_ptr<faiss::Index> exact;
+        if (name == "FLAT" || name == "FP32") {
+            exact.reset(new faiss::IndexFlat(base->d, base->metric_type));
+        } else {
+            exact.reset(new faiss::IndexScalarQuantizer(base->d, sq_type(name), base->metric_type));
+        }
+        std::unique_ptr<faiss::IndexRefine> wrapped(new faiss::IndexRefine(base, exact.get()));
+        wrapped->own_fields = true;
+        wrapped->own_refine_index = true;
+        exact.release();
+        index->index.release();
+        index->index = std::move(wrapped);
     });
 }
 
 int vf_index_hnsw_append(vf_index *index, int64_t n, const float *x) {
     return guarded([&] {
-        auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index->index.get());
-        if (!hnsw || !dynamic_cast<faiss::IndexFlat *>(hnsw->storage)) throw std::runtime_error("not an HNSW index over flat storage");
-        // Only the storage grows; the index's own count follows when the rows are linked.
+        auto *hnsw = hnsw_of(index->index.get());
+        if (!hnsw || !hnsw->storage) throw std::runtime_error("not an HNSW index");
+        // Only the storage (and a refine step's vectors) grow; the indexes' own counts follow
+        // when the rows are linked.
         hnsw->storage->add(n, x);
+        if (auto *refine = dynamic_cast<faiss::IndexRefine *>(index->index.get())) refine->refine_index->add(n, x);
     });
 }
 
 int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context) {
+    return vf_index_hnsw_link_vectors(index, nullptr, progress, context);
+}
+
+int vf_index_hnsw_link_vectors(vf_index *index, const float *vectors, vf_progress_fn progress, void *context) {
     return guarded([&] {
-        auto *hnsw_index = dynamic_cast<faiss::IndexHNSW *>(index->index.get());
+        auto *hnsw_index = hnsw_of(index->index.get());
         auto *flat = hnsw_index ? dynamic_cast<faiss::IndexFlat *>(hnsw_index->storage) : nullptr;
-        if (!flat) throw std::runtime_error("not an HNSW index over flat storage");
+        if (!hnsw_index || !hnsw_index->storage) throw std::runtime_error("not an HNSW index");
+        if (!flat && !vectors) throw std::runtime_error("an HNSW index over quantized storage links from the raw vectors");
+        auto *refine = dynamic_cast<faiss::IndexRefine *>(index->index.get());
         faiss::HNSW &hnsw = hnsw_index->hnsw;
         const int64_t n0 = hnsw_index->ntotal;
-        const int64_t total = flat->ntotal;
+        const int64_t total = hnsw_index->storage->ntotal;
+        if (refine && refine->refine_index->ntotal != total) throw std::runtime_error("the refine step and the graph disagree on the row count");
         const int64_t n = total - n0;
         if (n <= 0) return;
         if (int64_t(hnsw.levels.size()) != n0) throw std::runtime_error("the graph and the index disagree on the row count");
@@ -320,7 +482,8 @@ int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context) 
         // against 0.96 at ef=256 and a million rows).
         hnsw.prepare_level_tab(size_t(n), false);
         hnsw_index->ntotal = total;
-        const float *x = flat->get_xb();
+        if (refine) refine->ntotal = total;
+        const float *x = vectors ? vectors : flat->get_xb();
         const int64_t d = hnsw_index->d;
 
         std::vector<int> per_level;
@@ -423,7 +586,7 @@ int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out) {
 }
 
 void vf_index_reserve(vf_index *index, int64_t n) {
-    auto *hnsw = dynamic_cast<faiss::IndexHNSW *>(index->index.get());
+    auto *hnsw = hnsw_of(index->index.get());
     if (!hnsw || n <= 0) return;
     guarded([&] {
         size_t rows = size_t(n);
@@ -436,6 +599,11 @@ void vf_index_reserve(vf_index *index, int64_t n) {
 }
 
 const float *vf_index_flat_vectors(const vf_index *index) {
+    if (auto *refine = dynamic_cast<const faiss::IndexRefine *>(index->index.get())) {
+        auto *flat = dynamic_cast<const faiss::IndexFlat *>(refine->refine_index);
+        if (!flat || flat->ntotal != refine->ntotal) return nullptr;
+        return flat->get_xb();
+    }
     auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(index->index.get());
     if (!hnsw) return nullptr;
     auto *flat = dynamic_cast<const faiss::IndexFlat *>(hnsw->storage);

@@ -55,7 +55,7 @@ int vf_index_train(vf_index *index, int64_t n, const float *x);
 /// Called now and then during a long build with the rows done so far and the rows to do;
 /// returning non-zero stops the build (it then fails with "cancelled").
 typedef int (*vf_progress_fn)(void *context, int64_t done, int64_t total);
-/// HNSW over flat storage: appends n vectors to the storage only, without linking them.
+/// HNSW (and a refine step around one): appends n vectors to the storage only, without linking them.
 int vf_index_hnsw_append(vf_index *index, int64_t n, const float *x);
 /// HNSW over flat storage: links every appended row into the graph exactly as one faiss `add`
 /// of all of them would (levels first, then level by level), on up to the OpenMP thread count
@@ -67,6 +67,24 @@ int vf_index_hnsw_link(vf_index *index, vf_progress_fn progress, void *context);
 /// queries run one after another on the calling thread, with a visited table kept per thread.
 int vf_index_search_with(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
                          const uint8_t *bitmap, size_t bitmap_bytes, float *distances, int64_t *labels);
+/// As vf_index_search_with; for an index with a refine step (vf_index_add_refine), the base index
+/// returns max(k, candidates) rows per query, which the refine step re-ranks by its own distances
+/// before the best k are kept. `candidates` is ignored for other indexes.
+int vf_index_search_refined(const vf_index *index, int64_t n, const float *x, int64_t k, int ef, int nprobe,
+                            int64_t candidates, const uint8_t *bitmap, size_t bitmap_bytes, float *distances,
+                            int64_t *labels);
+/// An empty HNSW index with M links per node over quantized storage: `storage` is "SQ4U", "SQ6",
+/// "SQ8", "FP16" (faiss's scalar quantizer) or "PQ<m>x<nbits>" (a product quantizer), for either
+/// metric. Train it (vf_index_train), append rows (vf_index_hnsw_append), then link them with
+/// vf_index_hnsw_link_vectors.
+int vf_index_hnsw_new(int d, int metric, int m, const char *storage, vf_index **out);
+/// Wraps an empty index in a refine step whose own index keeps every row as `refine`: "FLAT" (or
+/// "FP32": the vectors as given) or one of the scalar quantizer types above. Adds, training and
+/// HNSW appends reach both; searches go through vf_index_search_refined.
+int vf_index_add_refine(vf_index *index, const char *refine);
+/// vf_index_hnsw_link with the raw vectors of every row of the index (row 0 first), which an HNSW
+/// index over quantized storage does not keep; NULL links from a flat storage's own vectors.
+int vf_index_hnsw_link_vectors(vf_index *index, const float *vectors, vf_progress_fn progress, void *context);
 /// A running checksum: (previous value, bytes, count) -> new value (CRC-32C from CSystem).
 typedef uint32_t (*vf_checksum_fn)(uint32_t crc, const void *data, size_t length);
 /// Writes faiss's serialization of the index at the descriptor's current offset, buffered, and
@@ -78,8 +96,8 @@ int vf_index_read_fd(int fd, uint64_t offset, uint64_t length, vf_index **out);
 /// HNSW only (no-op for other types): reserves room for n points in the storage and the graph,
 /// so adding them never holds an old and a doubled copy of those arrays at once.
 void vf_index_reserve(vf_index *index, int64_t n);
-/// The rows x d raw vectors an HNSW index keeps in its flat storage (as added: normalized for
-/// COSINE), or NULL for other index types. Valid while the index lives; never written to.
+/// The rows x d raw vectors an HNSW index keeps in its flat storage, or a refine step in its flat
+/// index (as added: normalized for COSINE), or NULL for other index types. Valid while the index lives; never written to.
 const float *vf_index_flat_vectors(const vf_index *index);
 int64_t vf_index_ntotal(const vf_index *index);
 int vf_index_dimension(const vf_index *index);

@@ -19,7 +19,8 @@ extension Catalog {
                 return (try? IndexPlan.jsonPath(existing, field: field)) == path
             }
             if let existing = sameTarget.first {
-                guard existing == spec else {
+                // Properties set since (indexes/alter_properties) do not make it another index.
+                guard Catalog.withoutProperties(existing) == Catalog.withoutProperties(spec) else {
                     throw .invalidParameter("at most one distinct index is allowed per field, field \(spec.fieldName) already has index \(existing.indexName)")
                 }
                 return
@@ -45,5 +46,61 @@ extension Catalog {
             dropped = spec
         }
         return dropped
+    }
+
+    /// The index properties `indexes/alter_properties` and `drop_properties` change (Milvus's
+    /// configurable index params), kept in the spec's params as Milvus keeps them in the index's
+    /// user params, so `indexes/describe` shows them there too.
+    public static let indexProperties: Set<String> = ["mmap.enabled", "indexoffsetcache.enabled", "warmup"]
+
+    static func withoutProperties(_ spec: IndexSpec) -> IndexSpec {
+        var spec = spec
+        spec.params.removeAll { indexProperties.contains($0.key) }
+        return spec
+    }
+
+    /// `indexes/alter_properties`: sets properties of an index, as Milvus's proxy and data
+    /// coordinator check them: configurable keys only (1100), on a released collection (104,
+    /// since Milvus applies them when it loads), boolean values for the two switches.
+    public func alterIndexProperties(database: String, collection: String, indexName: String, set: [KeyValue]) throws(ElanusError) {
+        try checkPropertyKeys(set.map(\.key))
+        try updateIndex(database: database, collection: collection, indexName: indexName) { spec throws(ElanusError) in
+            for kv in set {
+                switch kv.key {
+                case "mmap.enabled":
+                    guard ["true", "false"].contains(kv.value.lowercased()) else { throw .invalidParameter("invalid mmap.enabled value: \(kv.value), expected: true, false") }
+                case "indexoffsetcache.enabled":
+                    guard ["true", "false"].contains(kv.value.lowercased()) else { throw .invalidParameter("invalid offset cache index params") }
+                default: break
+                }
+                spec.params.set(kv.key, kv.value)
+            }
+        }
+    }
+
+    /// `indexes/drop_properties`: removes properties of an index, under the same rules.
+    public func dropIndexProperties(database: String, collection: String, indexName: String, keys: [String]) throws(ElanusError) {
+        try checkPropertyKeys(keys)
+        try updateIndex(database: database, collection: collection, indexName: indexName) { spec in
+            spec.params.removeAll { keys.contains($0.key) }
+        }
+    }
+
+    private func checkPropertyKeys(_ keys: [String]) throws(ElanusError) {
+        // Milvus's own spelling, which clients match on.
+        if let key = keys.first(where: { !Catalog.indexProperties.contains($0) }) { throw .invalidParameter("\(key) is not a configable index proptery") }
+    }
+
+    /// Changes one index spec of a released collection through the catalog's durable update.
+    private func updateIndex(database: String, collection: String, indexName: String, _ change: (inout IndexSpec) throws(ElanusError) -> Void) throws(ElanusError) {
+        try update(database: database, name: collection) { info throws(ElanusError) in
+            if info.loaded {
+                throw ElanusError(.collectionLoaded, "can't alter index on loaded collection, please release the collection first: collection already loaded[collection=\(info.name)]")
+            }
+            guard let i = info.indexes.firstIndex(where: { $0.indexName == indexName }) else {
+                throw ElanusError(.indexNotFound, "index not found[indexName=\(indexName)]")
+            }
+            try change(&info.indexes[i])
+        }
     }
 }

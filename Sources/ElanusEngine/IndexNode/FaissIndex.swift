@@ -3,7 +3,7 @@ import CSystem
 import ElanusCore
 import ElanusStorage
 
-/// A float vector index built by faiss (HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ). Immutable once built,
+/// A float vector index built by faiss (HNSW, HNSW_SQ, HNSW_PQ, IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN). Immutable once built,
 /// so searches run concurrently without a lock (faiss's search is const); it frees the faiss
 /// object when the last reference goes.
 final class FaissIndex: VectorIndex, @unchecked Sendable {
@@ -37,23 +37,40 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
     static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema, threads: Int, progress: BuildProgress? = nil) throws(ElanusError) -> FaissIndex {
         let dim = field.dim ?? 0
         let rows = segment.rowCount
-        guard dim > 0, let factory = plan.factory(rows: rows) else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
+        guard dim > 0 else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
+        let metric = plan.metric == .l2 ? Int32(VF_METRIC_L2) : Int32(VF_METRIC_INNER_PRODUCT)
         var made: OpaquePointer?
-        guard vf_index_factory(Int32(dim), factory, plan.metric == .l2 ? Int32(VF_METRIC_L2) : Int32(VF_METRIC_INNER_PRODUCT), &made) == 0, let made else {
-            throw failure("index_factory(\(factory))")
+        if case .hnswQuantized(let m, _, let storage, _, _) = plan.kind {
+            guard vf_index_hnsw_new(Int32(dim), metric, Int32(m), storage, &made) == 0 else { throw failure("HNSW over \(storage)") }
+        } else {
+            guard let factory = plan.factory(rows: rows) else { throw .unexpected("index type \(plan.indexType) has nothing to build") }
+            guard vf_index_factory(Int32(dim), factory, metric, &made) == 0 else { throw failure("index_factory(\(factory))") }
         }
+        guard let made else { throw .unexpected("faiss made no index for \(plan.indexType)") }
         let index = FaissIndex(pointer: made, plan: plan, dim: dim, rows: rows)
+        if let refine = plan.refine, vf_index_add_refine(made, refine) != 0 { throw failure("refine \(refine)") }
         vf_set_omp_threads(Int32(max(1, threads)))
         defer { vf_set_omp_threads(1) }
-        if case .hnsw(_, let efConstruction) = plan.kind {
+        switch plan.kind {
+        case .hnsw(_, let efConstruction), .hnswQuantized(_, let efConstruction, _, _, _):
             vf_index_set_hnsw(made, Int32(efConstruction), Int32(efCeiling))
             vf_index_reserve(made, Int64(rows))
+        default: break
         }
-        if case .ivf = plan.kind {
-            // The IVF quantizers train on every row (faiss samples what it needs).
+        switch plan.kind {
+        case .ivf, .scann, .hnswQuantized:
+            // The quantizers train on every row (faiss samples what it needs).
             var all = segment.floatVectors(field)
             if plan.normalizes { normalize(&all, dim: dim) }
             guard vf_index_train(made, Int64(rows), all) == 0 else { throw failure("train") }
+            if case .hnswQuantized = plan.kind {
+                // The storage keeps only codes, so the graph links from these raw vectors.
+                guard vf_index_hnsw_append(made, Int64(rows), all) == 0 else { throw failure("add") }
+                try link(made, vectors: all, progress: progress)
+                guard vf_index_ntotal(made) == Int64(rows) else { throw .unexpected("faiss add: \(vf_index_ntotal(made)) of \(rows) rows indexed") }
+                return index
+            }
+        default: break
         }
         let hnsw = if case .hnsw = plan.kind { true } else { false }
         var slice: [Float] = []
@@ -77,32 +94,32 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             }
         }
         if !slice.isEmpty { try add() }
-        if hnsw { try link(made, progress: progress) }
+        if hnsw { try link(made, vectors: nil, progress: progress) }
         guard vf_index_ntotal(made) == Int64(rows) else { throw .unexpected("faiss add: \(vf_index_ntotal(made)) of \(rows) rows indexed") }
         return index
     }
 
     /// Links an HNSW index's stored rows into its graph, passing progress through the shim.
-    private static func link(_ index: OpaquePointer, progress: BuildProgress?) throws(ElanusError) {
-        let status: Int32
-        if let progress {
+    /// `vectors`: every row's vectors for an index over quantized storage (nil: the flat storage's).
+    private static func link(_ index: OpaquePointer, vectors: [Float]?, progress: BuildProgress?) throws(ElanusError) {
+        func run(_ x: UnsafePointer<Float>?) -> Int32 {
+            guard let progress else { return vf_index_hnsw_link_vectors(index, x, nil, nil) }
             let context = Unmanaged.passUnretained(progress).toOpaque()
-            status = withExtendedLifetime(progress) {
-                vf_index_hnsw_link(index, { context, done, total in
+            return withExtendedLifetime(progress) {
+                vf_index_hnsw_link_vectors(index, x, { context, done, total in
                     Unmanaged<BuildProgress>.fromOpaque(context!).takeUnretainedValue().update(done: Int(done), total: Int(total)) ? 1 : 0
                 }, context)
             }
-        } else {
-            status = vf_index_hnsw_link(index, nil, nil)
         }
+        let status = vectors.map { v in v.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
         guard status == 0 else {
             if progress?.isCancelled == true { throw .unexpected("index build cancelled") }
             throw failure("link")
         }
     }
 
-    /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW over L2
-    /// or IP; COSINE keeps them normalized). A segment then borrows its column from here.
+    /// The raw vectors, in row order, when the index keeps them exactly as given (HNSW, or a
+    /// flat refine step, over L2 or IP; COSINE keeps them normalized). A segment then borrows its column from here.
     var rawVectors: FloatRows? {
         guard !plan.normalizes, let base = vf_index_flat_vectors(pointer) else { return nil }
         return FloatRows(owner: self, base: base, count: rows * dim)
@@ -119,11 +136,20 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         var labels = [Int64](repeating: -1, count: k)
         // Serving threads search with one OpenMP thread (the facts file: more costs wake-ups).
         vf_set_omp_threads(1)
+        // A refine step re-ranks this many of the base index's best rows (SCANN's reorder_k,
+        // HNSW_SQ/PQ's refine_k times k).
+        let candidates: Int
+        switch plan.kind {
+        case .scann: candidates = max(options.reorderK ?? k, k)
+        case .hnswQuantized: candidates = Int(min(Double(rows), (Double(k) * max(1, options.refineK ?? 1)).rounded(.up)))
+        default: candidates = k
+        }
+        let ef32 = Int32(min(ef ?? 0, FaissIndex.efCeiling))
         let status: Int32
         if let bitmap {
-            status = vf_index_search_with(pointer, 1, q, Int64(k), Int32(min(ef ?? 0, FaissIndex.efCeiling)), Int32(nprobe ?? 0), bitmap, bitmap.count, &distances, &labels)
+            status = vf_index_search_refined(pointer, 1, q, Int64(k), ef32, Int32(nprobe ?? 0), Int64(min(candidates, rows)), bitmap, bitmap.count, &distances, &labels)
         } else {
-            status = vf_index_search_with(pointer, 1, q, Int64(k), Int32(min(ef ?? 0, FaissIndex.efCeiling)), Int32(nprobe ?? 0), nil, 0, &distances, &labels)
+            status = vf_index_search_refined(pointer, 1, q, Int64(k), ef32, Int32(nprobe ?? 0), Int64(min(candidates, rows)), nil, 0, &distances, &labels)
         }
         guard status == 0 else { throw FaissIndex.failure("search") }
         var out: [(score: Float, row: Int)] = []
@@ -146,7 +172,10 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
     static func read(_ reader: ChecksummedFileReader, at offset: Int, length: Int, plan: IndexPlan, dim: Int, rows: Int) throws(ElanusError) -> FaissIndex {
         var made: OpaquePointer?
         guard vf_index_read_fd(reader.descriptor, UInt64(offset), UInt64(length), &made) == 0, let made else { throw failure("read \(reader.name)") }
-        if case .hnsw = plan.kind { vf_index_set_hnsw(made, 0, Int32(efCeiling)) }
+        switch plan.kind {
+        case .hnsw, .hnswQuantized: vf_index_set_hnsw(made, 0, Int32(efCeiling))
+        default: break
+        }
         let index = FaissIndex(pointer: made, plan: plan, dim: dim, rows: rows)
         guard vf_index_ntotal(made) == Int64(rows), Int(vf_index_dimension(made)) == dim else {
             throw .unexpected("\(reader.name) is corrupt: the index holds \(vf_index_ntotal(made)) rows of dimension \(vf_index_dimension(made))")

@@ -8,6 +8,9 @@ import ElanusQuery
 /// - HNSW (M in [2, 2048], default 30; efConstruction >= 1, default 360): faiss `HNSW<M>`.
 /// - IVF_FLAT, IVF_SQ8 (nlist in [1, 65536], default 128): faiss `IVF<nlist>,Flat` / `,SQ8`.
 /// - IVF_PQ (nlist; m dividing dim, required; nbits in [1, 16], default 8): `IVF<nlist>,PQ<m>x<nbits>`.
+/// - HNSW_SQ, HNSW_PQ: HNSW over scalar- or product-quantized storage, with an optional refine
+///   step; SCANN: IVF over 4-bit PQ codes, re-ranked over the raw vectors. See
+///   `IndexPlan+Quantized.swift`. IVF_RABITQ, HNSW_PRQ and DISKANN are refused (1100).
 /// - AUTOINDEX on float vectors: HNSW with M=18, efConstruction=240, as Milvus maps it.
 /// - BIN_IVF_FLAT (nlist in [1, 65536], default 128; HAMMING or JACCARD): our binary IVF.
 /// - SPARSE_INVERTED_INDEX, SPARSE_WAND (drop_ratio_build in [0, 1), default 0; IP): our sparse
@@ -35,6 +38,12 @@ public struct IndexPlan: Sendable, Equatable {
         case exact
         case hnsw(m: Int, efConstruction: Int)
         case ivf(nlist: Int, codec: String, minTrainingRows: Int)
+        /// HNSW over quantized storage (`vf_index_hnsw_new`: "SQ8", "PQ16x8", ...), with a refine
+        /// step keeping the rows as `refine` ("FLAT", "SQ8", ...) when set.
+        case hnswQuantized(m: Int, efConstruction: Int, storage: String, refine: String?, minTrainingRows: Int)
+        /// SCANN: IVF over 4-bit PQ codes of `subquantizers` sub-vectors, with a refine step over
+        /// the raw vectors when `withRawData`.
+        case scann(nlist: Int, subquantizers: Int, withRawData: Bool)
         case binaryIVF(nlist: Int)
         case sparseInverted(dropRatio: Double)
         case scalarSorted
@@ -55,7 +64,8 @@ public struct IndexPlan: Sendable, Equatable {
         switch kind {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
-        case .exact, .binaryIVF, .sparseInverted, .scalarSorted, .ngram: return nil
+        case .scann(let nlist, let subquantizers, _): return "IVF\(max(1, min(nlist, rows / 39))),PQ\(subquantizers)x4"
+        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram: return nil
         }
     }
 
@@ -70,6 +80,9 @@ public struct IndexPlan: Sendable, Equatable {
         case .exact: shape = "exact"
         case .hnsw(let m, let ef): shape = "hnsw m=\(m) efConstruction=\(ef)"
         case .ivf(let nlist, let codec, let minRows): shape = "ivf nlist=\(nlist) codec=\(codec) minRows=\(minRows)"
+        case .hnswQuantized(let m, let ef, let storage, let refine, _):
+            shape = "hnsw m=\(m) efConstruction=\(ef) storage=\(storage) refine=\(refine ?? "none")"
+        case .scann(let nlist, let subquantizers, let raw): shape = "scann nlist=\(nlist) m=\(subquantizers) raw=\(raw)"
         case .binaryIVF(let nlist): shape = "binaryIVF nlist=\(nlist)"
         case .sparseInverted(let ratio): shape = "sparseInverted dropRatio=\(ratio)"
         case .scalarSorted: shape = "scalarSorted"
@@ -82,22 +95,27 @@ public struct IndexPlan: Sendable, Equatable {
     /// The fewest rows a segment needs for this index to train (PQ needs 2^nbits points per
     /// code book); smaller segments are scanned exactly.
     var minimumRows: Int {
-        if case .ivf(_, _, let rows) = kind { return rows }
-        return 1
+        switch kind {
+        case .ivf(_, _, let rows), .hnswQuantized(_, _, _, _, let rows): return rows
+        case .scann: return 16
+        default: return 1
+        }
+    }
+
+    /// What a refine step keeps of every row (see `vf_index_add_refine`), when the index has one.
+    var refine: String? {
+        switch kind {
+        case .hnswQuantized(_, _, _, let refine, _): return refine
+        case .scann(_, _, let raw): return raw ? "FLAT" : nil
+        default: return nil
+        }
     }
 
     public static func make(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) -> IndexPlan {
         if !field.dataType.isVector { return try scalar(spec, field: field) }
         let params = spec.params
         func int(_ key: String, default value: Int?, _ range: ClosedRange<Int>) throws(ElanusError) -> Int {
-            guard let text = params[key] else {
-                guard let value else { throw .invalidParameter("param '\(key)' is required for index type \(spec.indexType)") }
-                return value
-            }
-            guard let n = Int(text), range.contains(n) else {
-                throw .invalidParameter("param '\(key)' (\(text)) should be in range [\(range.lowerBound), \(range.upperBound)] for index type \(spec.indexType)")
-            }
-            return n
+            try intParam(spec, key, default: value, range)
         }
         func ratio(_ key: String) throws(ElanusError) -> Double {
             guard let text = params[key] else { return 0 }
@@ -129,6 +147,10 @@ public struct IndexPlan: Sendable, Equatable {
             guard dim % m == 0 else { throw .invalidParameter("param 'm' (\(m)) must divide the dimension (\(dim)) for index type IVF_PQ") }
             let nbits = try int("nbits", default: 8, 1...16)
             kind = .ivf(nlist: nlist, codec: "PQ\(m)x\(nbits)", minTrainingRows: 1 << nbits)
+        case "HNSW_SQ", "HNSW_PQ", "SCANN":
+            kind = try quantized(spec, field: field)
+        case let type where notYetSupported.contains(type):
+            throw .invalidParameter("index type \(spec.indexType) is not supported by Elanus yet")
         case "BIN_IVF_FLAT":
             kind = .binaryIVF(nlist: try int("nlist", default: 128, 1...65536))
         case "AUTOINDEX" where field.dataType == .binaryVector:
@@ -143,7 +165,7 @@ public struct IndexPlan: Sendable, Equatable {
         let supported: Bool
         switch kind {
         case .exact: return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
-        case .hnsw, .ivf: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
+        case .hnsw, .ivf, .hnswQuantized, .scann: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
         case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
         case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
         case .scalarSorted, .ngram: supported = false
@@ -152,6 +174,21 @@ public struct IndexPlan: Sendable, Equatable {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")
         }
         return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
+    }
+
+    /// Float vector index types of a standalone CPU Milvus 2.6 that Elanus refuses (1100).
+    public static let notYetSupported: Set<String> = ["IVF_RABITQ", "HNSW_PRQ", "DISKANN"]
+
+    /// An integer index parameter within Milvus's range, or its default (nil: required).
+    static func intParam(_ spec: IndexSpec, _ key: String, default value: Int?, _ range: ClosedRange<Int>) throws(ElanusError) -> Int {
+        guard let text = spec.params[key] else {
+            guard let value else { throw .invalidParameter("param '\(key)' is required for index type \(spec.indexType)") }
+            return value
+        }
+        guard let n = Int(text), range.contains(n) else {
+            throw .invalidParameter("param '\(key)' (\(text)) should be in range [\(range.lowerBound), \(range.upperBound)] for index type \(spec.indexType)")
+        }
+        return n
     }
 
     /// A scalar index: which types each index type covers, as Milvus documents them.

@@ -31,6 +31,10 @@ struct IndexSearchOptions: Sendable {
     var ef: Int?
     var nprobe: Int?
     var dropRatio: Double?
+    /// SCANN: how many candidates the refine step re-ranks (at least k).
+    var reorderK: Int?
+    /// HNSW_SQ/HNSW_PQ with a refine step: candidates re-ranked, as a multiple of k (>= 1).
+    var refineK: Double?
 }
 
 /// Building indexes of every kind, and their files.
@@ -50,7 +54,7 @@ enum IndexFile {
         switch plan.kind {
         case .exact:
             throw .unexpected("index type \(plan.indexType) has nothing to build")
-        case .hnsw, .ivf:
+        case .hnsw, .ivf, .hnswQuantized, .scann:
             return try FaissIndex.build(plan, segment: segment, field: field, threads: threads, progress: progress)
         case .binaryIVF(let nlist):
             var codes: [UInt8] = []
@@ -110,7 +114,7 @@ enum IndexFile {
         let index: any SegmentIndex
         switch plan.kind {
         case .exact: throw .unexpected("\(path): index type \(plan.indexType) has no index file")
-        case .hnsw, .ivf:
+        case .hnsw, .ivf, .hnswQuantized, .scann:
             guard let (offset, length) = try reader.nextVerifiedRange() else { throw .unexpected("\(path) is corrupt: no index body") }
             index = try FaissIndex.read(reader, at: offset, length: length, plan: plan, dim: dim, rows: rows)
         case .binaryIVF, .sparseInverted, .scalarSorted, .ngram:

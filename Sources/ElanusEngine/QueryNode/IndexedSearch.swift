@@ -112,7 +112,8 @@ struct IndexedSearch {
         if let exactPlan { return try exact(query, k: k, plan: exactPlan) }
         let wanted = min(k, allowed)
         // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
-        let options = IndexSearchOptions(ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio)
+        let options = IndexSearchOptions(
+            ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio, reorderK: request.reorderK, refineK: request.refineK)
         let found = try index.search(query, k: k, options: options, bitmap: bitmap)
         if found.count < wanted { return try exact(query, k: k) }
         return found.map { hit in

@@ -35,6 +35,9 @@ public struct SearchRequest: Sendable {
     public var nprobe: Int?
     /// Sparse inverted indexes: the share of the query's smallest values to skip.
     public var dropRatio: Double?
+    /// SCANN's `reorder_k` and HNSW_SQ/HNSW_PQ's `refine_k` (nil: the defaults).
+    public var reorderK: Int?
+    public var refineK: Double?
     /// Milvus's `ignore_growing`: search only flushed segments, leaving out rows that are still
     /// in memory (growing or sealed but not yet written), as a Milvus query node skips its
     /// growing segments.

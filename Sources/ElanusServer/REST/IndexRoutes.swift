@@ -1,7 +1,7 @@
 import ElanusCore
 import ElanusEngine
 
-/// `indexes/create|list|describe|drop`.
+/// `indexes/create|list|describe|drop|alter_properties|drop_properties`.
 enum IndexRoutes {
     static func register(into routes: inout [String: RouteHandler]) {
         routes["indexes/create"] = { context in
@@ -33,7 +33,9 @@ enum IndexRoutes {
             params += spec.params.map { ["key": .string($0.key), "value": .string($0.value)] }
             let item: JSON = .object([
                 ("indexName", .string(spec.indexName)), ("fieldName", .string(spec.fieldName)), ("indexType", .string(spec.indexType)),
-                ("metricType", .string(spec.metricType)), ("mmap.enabled", ""), ("indexoffsetcache.enabled", ""), ("warmup", ""),
+                // The configurable properties, as Milvus's handler picks them out of the params.
+                ("metricType", .string(spec.metricType)), ("mmap.enabled", .string(spec.params["mmap.enabled"] ?? "")),
+                ("indexoffsetcache.enabled", .string(spec.params["indexoffsetcache.enabled"] ?? "")), ("warmup", .string(spec.params["warmup"] ?? "")),
                 ("totalRows", .int(Int64(progress.totalRows))), ("pendingRows", .int(Int64(progress.pendingRows))),
                 ("indexedRows", .int(Int64(progress.indexedRows))), ("indexState", .string(progress.state)),
                 ("failReason", .string(progress.failReason)), ("minIndexVersion", 0), ("maxIndexVersion", 0), ("indexParams", .array(params)),
@@ -46,6 +48,28 @@ enum IndexRoutes {
             let name = try body.string("collectionName", required: true)!
             let indexName = try body.string("indexName", required: true)!
             try context.engine.dropIndex(database: database, collection: name, indexName: indexName)
+            return Envelope.success([:])
+        }
+        registerProperties(into: &routes)
+    }
+
+    static func registerProperties(into routes: inout [String: RouteHandler]) {
+        routes["indexes/alter_properties"] = { context in
+            let body = try context.body("IndexReqWithProperties")
+            let name = try body.string("collectionName", required: true)!
+            let indexName = try body.string("indexName", required: true)!
+            // Milvus's handler reads each value with fmt.Sprintf("%v").
+            var properties: [KeyValue] = []
+            for member in try body.map("properties")?.members ?? [] { properties.set(member.key, GoJSON.text(member.value)) }
+            try context.engine.catalog.alterIndexProperties(database: try context.database(body), collection: name, indexName: indexName, set: properties)
+            return Envelope.success([:])
+        }
+        routes["indexes/drop_properties"] = { context in
+            let body = try context.body("DropIndexPropertiesReq")
+            let name = try body.string("collectionName", required: true)!
+            let indexName = try body.string("indexName", required: true)!
+            try context.engine.catalog.dropIndexProperties(
+                database: try context.database(body), collection: name, indexName: indexName, keys: try body.stringArray("propertyKeys") ?? [])
             return Envelope.success([:])
         }
     }

@@ -99,6 +99,8 @@ enum QueryRoutes {
             ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536),
             dropRatio: try ReadRequest.dropRatio(body))
         request.ignoreGrowing = try ReadRequest.ignoreGrowing(body)
+        request.reorderK = try ReadRequest.intSearchParam(body, "reorder_k", 1...Int(Int32.max))
+        request.refineK = try ReadRequest.refineK(body)
         return request
     }
 

@@ -179,6 +179,13 @@ enum ReadRequest {
         return result
     }
 
+    /// `refine_k` for HNSW_SQ/HNSW_PQ with a refine step: at least 1, as knowhere's range.
+    static func refineK(_ body: RequestBody) throws(ElanusError) -> Double? {
+        guard let value = try searchParam(body, "refine_k") else { return nil }
+        guard value >= 1 else { throw .invalidParameter("search param refine_k (\(value)) should be in range [1, 3.4028234663852886e+38]") }
+        return value
+    }
+
     /// `drop_ratio_search` for sparse inverted indexes, in [0, 1).
     static func dropRatio(_ body: RequestBody) throws(ElanusError) -> Double? {
         guard let value = try searchParam(body, "drop_ratio_search") else { return nil }

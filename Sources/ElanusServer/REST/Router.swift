@@ -103,7 +103,6 @@ public final class RESTHandler: HTTPHandler {
     /// ("service unimplemented") rather than 404, so a client learns what is missing.
     public static let plannedRoutes: Set<String> = [
         "collections/add_function", "collections/alter_function", "collections/drop_function",
-        "indexes/alter_properties", "indexes/drop_properties",
     ]
 
     /// The privilege `route` needs when authentication is on (Milvus's name for it).
