@@ -265,3 +265,72 @@ def test_authentication_is_required(auth_server):
     root = MilvusClient(auth_server.uri, token="root:Milvus", timeout=10)
     assert root.list_collections() == []
     root.close()
+
+
+def test_hybrid_search_with_rrf_and_weighted(client):
+    from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("a", DataType.FLOAT_VECTOR, dim=4)
+    schema.add_field("b", DataType.FLOAT_VECTOR, dim=4)
+    index = client.prepare_index_params()
+    index.add_index("a", index_type="FLAT", metric_type="L2")
+    index.add_index("b", index_type="FLAT", metric_type="L2")
+    client.create_collection("hybrid", schema=schema, index_params=index)
+    client.insert("hybrid", [{"id": i, "a": [float(i), 0, 0, 0], "b": [float(20 - i), 0, 0, 0]} for i in range(21)])
+    reqs = [
+        AnnSearchRequest(data=[[0.0, 0, 0, 0]], anns_field="a", param={}, limit=5),
+        AnnSearchRequest(data=[[20.0, 0, 0, 0]], anns_field="b", param={}, limit=5, expr="id < 3"),
+    ]
+    rrf = client.hybrid_search("hybrid", reqs, RRFRanker(60), limit=3)
+    # id 0 is first in both searches; ids 1 and 2 are second and third in both.
+    assert [h["id"] for h in rrf[0]] == [0, 1, 2]
+    assert rrf[0][0]["distance"] == pytest.approx(2 / 61, rel=1e-4)
+    weighted = client.hybrid_search("hybrid", reqs, WeightedRanker(1.0, 0.0), limit=2, output_fields=["a"])
+    assert [h["id"] for h in weighted[0]] == [0, 1]
+    assert weighted[0][0]["entity"]["a"] == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(MilvusException) as e:
+        client.hybrid_search("hybrid", reqs, WeightedRanker(1.0), limit=2)
+    assert e.value.code == 1100
+    client.drop_collection("hybrid")
+
+
+def test_users_roles_and_grants_need_credentials(auth_server):
+    root = MilvusClient(auth_server.uri, token="root:Milvus", timeout=10)
+    root.create_user("alice", "Alice-pass-1")
+    assert "alice" in root.list_users()
+    root.create_role("reader")
+    root.grant_privilege("reader", "Collection", "Query", "*")
+    root.grant_role("alice", "reader")
+    assert "reader" in root.describe_user("alice")["roles"]
+    privileges = root.describe_role("reader")["privileges"]
+    assert any(p["privilege"] == "Query" and p["object_type"] == "Collection" for p in privileges)
+    root.create_privilege_group("pg_py")
+    root.add_privileges_to_group("pg_py", ["Query", "Search"])
+    groups = {g["privilege_group"]: g["privileges"] for g in root.list_privilege_groups()}
+    assert sorted(groups["pg_py"]) == ["Query", "Search"]
+    root.create_collection("guarded", dimension=4)
+    root.insert("guarded", [{"id": 1, "vector": [1.0, 0, 0, 0]}])
+
+    alice = MilvusClient(auth_server.uri, user="alice", password="Alice-pass-1", timeout=10)
+    assert alice.query("guarded", filter="id == 1", output_fields=["count(*)"])[0]["count(*)"] == 1
+    with pytest.raises(MilvusException) as e:
+        alice.insert("guarded", [{"id": 2, "vector": [1.0, 0, 0, 0]}])
+    assert e.value.code == 1401
+    with pytest.raises(MilvusException) as e:
+        alice.drop_collection("guarded")
+    assert e.value.code == 1401
+    alice.update_password("alice", "Alice-pass-1", "Alice-pass-2")
+    alice.close()
+    with pytest.raises(MilvusException):
+        MilvusClient(auth_server.uri, user="alice", password="Alice-pass-1", timeout=10).list_collections()
+
+    root.revoke_role("alice", "reader")
+    root.revoke_privilege("reader", "Collection", "Query", "*")
+    root.drop_role("reader")
+    root.drop_privilege_group("pg_py")
+    root.drop_user("alice")
+    assert "alice" not in root.list_users()
+    root.drop_collection("guarded")
+    root.close()

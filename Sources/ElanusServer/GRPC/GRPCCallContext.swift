@@ -78,6 +78,8 @@ struct GRPCCallContext: Sendable {
             if !named.dbName.isEmpty { names["dbName"] = named.dbName }
         } else if let named = request as? DatabaseNamedRequest, !named.dbName.isEmpty {
             names["dbName"] = named.dbName
+        } else if let named = request as? UserNamedRequest, !named.userName.isEmpty {
+            names["userName"] = named.userName
         }
         context.names = names
         try RoutePrivileges.authorize(route, context, user: user)
@@ -89,6 +91,17 @@ protocol CollectionNamedRequest {
     var collectionName: String { get }
     var dbName: String { get }
 }
+
+/// Requests that act on one user (self-service rules apply to them).
+protocol UserNamedRequest {
+    var userName: String { get }
+}
+
+extension Milvus_Proto_Milvus_CreateCredentialRequest: UserNamedRequest { var userName: String { username } }
+extension Milvus_Proto_Milvus_UpdateCredentialRequest: UserNamedRequest { var userName: String { username } }
+extension Milvus_Proto_Milvus_DeleteCredentialRequest: UserNamedRequest { var userName: String { username } }
+extension Milvus_Proto_Milvus_OperateUserRoleRequest: UserNamedRequest { var userName: String { username } }
+extension Milvus_Proto_Milvus_SelectUserRequest: UserNamedRequest { var userName: String { user.name } }
 
 /// Requests that name only a database.
 protocol DatabaseNamedRequest {

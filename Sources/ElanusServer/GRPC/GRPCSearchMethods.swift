@@ -11,24 +11,40 @@ enum GRPCSearchMethods {
         table.on(.search, route: "entities/search") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_SearchRequest) -> Milvus_Proto_Milvus_SearchResults in
             try search(context, request)
         }
+        table.on(.hybridSearch, route: "entities/hybrid_search") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_HybridSearchRequest) -> Milvus_Proto_Milvus_SearchResults in
+            try hybridSearch(context, request)
+        }
     }
 
     private static func search(_ context: GRPCCallContext, _ request: Milvus_Proto_Milvus_SearchRequest) throws(ElanusError) -> Milvus_Proto_Milvus_SearchResults {
         guard request.subReqs.isEmpty else {
-            throw ElanusError(.unimplemented, "service unimplemented: hybrid search through Search sub-requests is not available over gRPC yet")
+            throw ElanusError(.unimplemented, "service unimplemented: hybrid search through Search sub-requests is not available over gRPC yet; use HybridSearch")
         }
         if request.hasFunctionScore { throw ElanusError.invalidParameter("function_score rerankers are not supported by Elanus yet") }
         let info = try context.collection(request.dbName, request.collectionName)
+        let searchRequest = try self.searchRequest(context, request, info: info, partitions: request.partitionNames, allowGrouping: true)
+        let hits = try context.engine.search(info, searchRequest, cancellation: context.cancellation)
+        let roundDecimal = try GRPCEntityMethods.integerParam(request.searchParams, "round_decimal") ?? -1
+        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
+    }
+
+    /// A search's key/value parameters as the REST search body, decoded by the REST route's code.
+    static func searchRequest(
+        _ context: GRPCCallContext, _ request: Milvus_Proto_Milvus_SearchRequest, info: CollectionInfo, partitions: [String], allowGrouping: Bool
+    ) throws(ElanusError) -> SearchRequest {
         let params = request.searchParams
-        var members: [(key: String, value: JSON)] = [("collectionName", .string(request.collectionName))]
+        var members: [(key: String, value: JSON)] = [("collectionName", .string(info.name))]
         if let field = GRPCEntityMethods.param(params, "anns_field") { members.append(("annsField", .string(field))) }
-        members.append(("limit", .int(try GRPCEntityMethods.integerParam(params, "topk") ?? 0)))
+        // Sub-requests of a hybrid search carry `limit`; a search carries `topk`.
+        var limit = try GRPCEntityMethods.integerParam(params, "topk")
+        if limit == nil { limit = try GRPCEntityMethods.integerParam(params, "limit") }
+        members.append(("limit", .int(limit ?? 0)))
         if let offset = try GRPCEntityMethods.integerParam(params, "offset") { members.append(("offset", .int(offset))) }
         if !request.dsl.isEmpty { members.append(("filter", .string(request.dsl))) }
         if !request.exprTemplateValues.isEmpty {
             members.append(("exprParams", .object(try GRPCEntityMethods.templateValues(request.exprTemplateValues))))
         }
-        if !request.partitionNames.isEmpty { members.append(("partitionNames", .array(request.partitionNames.map { .string($0) }))) }
+        if !partitions.isEmpty { members.append(("partitionNames", .array(partitions.map { .string($0) }))) }
         if let group = GRPCEntityMethods.param(params, "group_by_field"), !group.isEmpty {
             members.append(("groupingField", .string(group)))
             if let size = try GRPCEntityMethods.integerParam(params, "group_size") { members.append(("groupSize", .int(size))) }
@@ -52,19 +68,45 @@ enum GRPCSearchMethods {
         }
         let body = RequestBody(members: members, structName: "SearchReqV2")
         let routeContext = context.routeContext()
-        let placeholder: Data?
-        if case .placeholderGroup(let bytes)? = request.searchInput { placeholder = bytes } else { placeholder = nil }
-        let searchRequest: SearchRequest
-        if let placeholder {
-            searchRequest = try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: true) { field throws(ElanusError) in
-                try vectors(placeholder, field: field)
-            }
-        } else {
-            searchRequest = try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: true)
+        guard case .placeholderGroup(let placeholder)? = request.searchInput else {
+            return try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: allowGrouping)
         }
-        let hits = try context.engine.search(info, searchRequest, cancellation: context.cancellation)
-        let roundDecimal = try GRPCEntityMethods.integerParam(params, "round_decimal") ?? -1
-        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
+        return try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: allowGrouping) { field throws(ElanusError) in
+            try vectors(placeholder, field: field)
+        }
+    }
+
+    /// HybridSearch: each sub-request decoded as a search, fused by the REST route's reranker.
+    private static func hybridSearch(_ context: GRPCCallContext, _ request: Milvus_Proto_Milvus_HybridSearchRequest) throws(ElanusError) -> Milvus_Proto_Milvus_SearchResults {
+        if request.hasFunctionScore { throw ElanusError.invalidParameter("function_score rerankers are not supported by Elanus yet; use RRFRanker or WeightedRanker") }
+        guard !request.requests.isEmpty else { throw ElanusError.invalidParameter("hybrid search needs at least one search request") }
+        guard request.requests.count <= 1024 else { throw ElanusError.invalidParameter("hybrid search takes at most 1024 search requests") }
+        let info = try context.collection(request.dbName, request.collectionName)
+        var searches: [SearchRequest] = []
+        for sub in request.requests {
+            searches.append(try searchRequest(context, sub, info: info, partitions: request.partitionNames, allowGrouping: false))
+        }
+        let nq = searches[0].vectors.count
+        guard searches.allSatisfy({ $0.vectors.count == nq }) else {
+            throw ElanusError.invalidParameter("every sub-search of a hybrid search needs the same number of query vectors")
+        }
+        let ranks = request.rankParams
+        if let group = GRPCEntityMethods.param(ranks, "group_by_field"), !group.isEmpty {
+            throw ElanusError.invalidParameter("group_by_field is not supported in hybrid search yet")
+        }
+        var rerank: [(key: String, value: JSON)] = [("strategy", .string(GRPCEntityMethods.param(ranks, "strategy") ?? "rrf"))]
+        if let text = GRPCEntityMethods.param(ranks, "params"), let parsed = try? JSON.parse(text) { rerank.append(("params", parsed)) }
+        let limit = try GRPCEntityMethods.integerParam(ranks, "limit") ?? 10
+        let offset = try GRPCEntityMethods.integerParam(ranks, "offset") ?? 0
+        let window = try ReadRequest.window(RequestBody(members: [("limit", .int(limit)), ("offset", .int(offset))], structName: "HybridSearchReq"))
+        let fuse = try QueryRoutes.reranker(RequestBody(members: [("rerank", .object(rerank))], structName: "HybridSearchReq"), searches: searches.count)
+        let hits = try QueryRoutes.fused(
+            searches, info: info, limit: window.limit, offset: window.offset, fuse: fuse, engine: context.engine, cancellation: context.cancellation)
+        var shape = searches[0]
+        shape.limit = window.limit
+        shape.grouping = nil
+        let roundDecimal = try GRPCEntityMethods.integerParam(ranks, "round_decimal") ?? -1
+        return try results(hits, request: shape, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
     }
 
     /// The query vectors of a serialized `PlaceholderGroup`, checked against the field searched.

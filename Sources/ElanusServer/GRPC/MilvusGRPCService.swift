@@ -40,6 +40,7 @@ public final class MilvusGRPCService: GRPCService {
         GRPCCollectionMethods.register(&table)
         GRPCEntityMethods.register(&table)
         GRPCSearchMethods.register(&table)
+        GRPCAccessMethods.register(&table)
         handlers = table.handlers
     }
 

@@ -39,8 +39,18 @@ extension QueryRoutes {
         }
         let (limit, offset) = try ReadRequest.window(body)
         let fuse = try reranker(body, searches: requests.count)
+        let results = try fused(requests, info: info, limit: limit, offset: offset, fuse: fuse, engine: context.engine, cancellation: context.cancellation)
+        return try render(results, info: info, body: body, context: context)
+    }
+
+    /// Runs every search and fuses their hits per query: the one implementation behind REST's
+    /// hybrid_search and gRPC's HybridSearch.
+    static func fused(
+        _ requests: [SearchRequest], info: CollectionInfo, limit: Int, offset: Int, fuse: Fuse, engine: Engine, cancellation: Cancellation?
+    ) throws(ElanusError) -> [[SearchHit]] {
+        let nq = requests[0].vectors.count
         var results: [[SearchHit]] = Array(repeating: [], count: nq)
-        let perSearch = try requests.map { request throws(ElanusError) in try context.engine.search(info, request, cancellation: context.cancellation) }
+        let perSearch = try requests.map { request throws(ElanusError) in try engine.search(info, request, cancellation: cancellation) }
         guard let primary = info.schema.primaryField else { throw ElanusError.unexpected("no primary key") }
         for q in 0..<nq {
             var fused: [PrimaryKey: (score: Float, hit: SearchHit)] = [:]
@@ -60,7 +70,7 @@ extension QueryRoutes {
             let ranked = order.compactMap { fused[$0] }.sorted { $0.score > $1.score }
             results[q] = ranked.dropFirst(offset).prefix(limit).map { SearchHit(score: $0.score, batch: $0.hit.batch, row: $0.hit.row) }
         }
-        return try render(results, info: info, body: body, context: context)
+        return results
     }
 
     typealias Fuse = (_ search: Int, _ rank: Int, _ score: Float, _ metric: Metric) -> Float
