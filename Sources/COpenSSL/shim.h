@@ -27,6 +27,23 @@ static inline void elanus_ssl_ctx_partial_writes(SSL_CTX *ctx) {
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
 
+/// ALPN on the server: h2 when the client offers it (gRPC over TLS requires it), else
+/// http/1.1; a client that offers neither goes on without ALPN, as before.
+static inline int elanus_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                                     const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl;
+    (void)arg;
+    static const unsigned char protocols[] = "\x02h2\x08http/1.1";
+    unsigned char *selected = NULL;
+    if (SSL_select_next_proto(&selected, outlen, protocols, sizeof(protocols) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static inline void elanus_ssl_ctx_alpn_server(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, elanus_alpn_select, NULL); }
+
 static inline int elanus_tls1_1_version(void) { return TLS1_1_VERSION; }
 static inline int elanus_tls1_2_version(void) { return TLS1_2_VERSION; }
 

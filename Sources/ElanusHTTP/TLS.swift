@@ -19,6 +19,9 @@ public final class TLSContext: @unchecked Sendable {
         self.context = context
         isServer = true
         try configure()
+        // gRPC clients (pymilvus with secure=True) insist on ALPN h2; HTTPS clients get http/1.1.
+        // Either way the first bytes after the handshake decide, as on the plain port.
+        elanus_ssl_ctx_alpn_server(context)
         guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else { throw TLSContext.failure("loading the certificate \(certificate)") }
         guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else { throw TLSContext.failure("loading the private key \(key)") }
         guard SSL_CTX_check_private_key(context) == 1 else { throw TLSContext.failure("the private key \(key) does not match the certificate \(certificate)") }

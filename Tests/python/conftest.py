@@ -22,21 +22,25 @@ def free_port():
 
 
 class Server:
-    def __init__(self, auth=False):
+    def __init__(self, auth=False, extra_args=(), scheme="http", ca=None):
         self.data = tempfile.mkdtemp(prefix="elanus-py-")
         self.port = free_port()
         self.auth = auth
+        self.extra_args = list(extra_args)
+        self.scheme = scheme
+        self.ca = ca
         self.log = open(os.path.join(self.data, "server.log"), "wb")
         self.process = None
 
     @property
     def uri(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self):
         args = [BINARY, "serve", "--data-dir", os.path.join(self.data, "data"), "--port", str(self.port), "--log-level", "info"]
         if self.auth:
             args.append("--auth")
+        args += self.extra_args
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -44,7 +48,8 @@ class Server:
                 raise RuntimeError(f"elanus exited with {self.process.returncode}; log in {self.log.name}")
             try:
                 headers = {"Authorization": "Bearer root:Milvus"} if self.auth else {}
-                r = requests.post(self.uri + "/v2/vectordb/collections/list", json={}, headers=headers, timeout=1)
+                base = f"{self.scheme}://localhost:{self.port}" if self.ca else self.uri
+                r = requests.post(base + "/v2/vectordb/collections/list", json={}, headers=headers, timeout=1, verify=self.ca or True)
                 if r.json().get("code") == 0:
                     return self
             except (requests.ConnectionError, requests.Timeout, ValueError):
