@@ -76,6 +76,12 @@ public struct CollectionInfo: Codable, Equatable, Sendable {
     public var partitions: [PartitionInfo]
     public var indexes: [IndexSpec]
     public var createdAt: UInt64
+    /// When the schema last changed (a field added or altered), in the same milliseconds as
+    /// `createdAt`; nil until it first does. Clients holding an older schema are told so.
+    public var schemaUpdatedAt: UInt64?
+
+    /// The schema's version as Milvus's `update_timestamp`: a hybrid timestamp.
+    public var schemaTimestamp: UInt64 { (schemaUpdatedAt ?? createdAt) << UInt64(HybridTimestamp.logicalBits) }
 
     /// A collection is loaded when any of its partitions is (Milvus reports partial loads so).
     public var loaded: Bool { partitions.contains(where: \.loaded) }

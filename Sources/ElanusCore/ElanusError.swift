@@ -27,6 +27,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case collectionNotLoaded = 101
     /// Milvus's ErrCollectionLoaded: the change needs the collection released first.
     case collectionLoaded = 104
+    case collectionSchemaMismatch = 107
     case partitionNotFound = 200
     case partitionNotLoaded = 201
     case resourceGroupNotFound = 300

@@ -334,3 +334,56 @@ def test_users_roles_and_grants_need_credentials(auth_server):
     assert "alice" not in root.list_users()
     root.drop_collection("guarded")
     root.close()
+
+
+def test_schema_and_index_changes_cluster_and_replicas(client):
+    client.create_collection("evolve", dimension=4, metric_type="L2")
+    client.insert("evolve", [{"id": i, "vector": [float(i), 0, 0, 0]} for i in range(5)])
+    client.add_collection_field("evolve", field_name="score", data_type=DataType.INT64, nullable=True, default_value=42)
+    client.insert("evolve", [{"id": 10, "vector": [1.0, 0, 0, 0], "score": 7}])
+    got = {r["id"]: r["score"] for r in client.query("evolve", filter="id in [0, 10]", output_fields=["score"])}
+    assert got == {0: 42, 10: 7}
+    names = [f["name"] for f in client.describe_collection("evolve")["fields"]]
+    assert names == ["id", "vector", "score"]
+    client.release_collection("evolve")
+    client.alter_index_properties("evolve", "vector", properties={"mmap.enabled": True})
+    assert str(client.describe_index("evolve", "vector")["mmap.enabled"]).lower() == "true"
+    client.drop_index_properties("evolve", "vector", property_keys=["mmap.enabled"])
+    with pytest.raises(MilvusException) as e:
+        client.alter_index_properties("evolve", "vector", properties={"no.such.key": 1})
+    assert e.value.code == 1100
+    client.load_collection("evolve")
+    replicas = client.describe_replica("evolve")
+    assert len(replicas) == 1 and replicas[0].resource_group == "__default_resource_group"
+    assert client.list_resource_groups() == ["__default_resource_group"]
+    group = client.describe_resource_group("__default_resource_group")
+    assert group.num_loaded_replica.get("evolve") == 1
+    client.drop_collection("evolve")
+
+
+def test_bulk_insert_through_the_import_rpcs(server, client):
+    import json
+    import os
+    import time
+
+    client.create_collection("bulk", dimension=4)
+    directory = os.path.join(server.data, "data", "import")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "rows.json"), "w") as f:
+        json.dump({"rows": [{"id": i, "vector": [float(i), 1.0, 0.0, 0.0]} for i in range(50)]}, f)
+    connections.connect(alias="bulk", uri=server.uri)
+    try:
+        task = utility.do_bulk_insert("bulk", files=["rows.json"], using="bulk")
+        deadline = time.time() + 60
+        while True:
+            state = utility.get_bulk_insert_state(task, using="bulk")
+            if state.state_name in ("Completed", "Failed") or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert state.state_name == "Completed", state
+        assert state.row_count == 50
+        assert any(t.task_id == task for t in utility.list_bulk_insert_tasks(collection_name="bulk", using="bulk"))
+    finally:
+        connections.disconnect("bulk")
+    assert client.query("bulk", filter="id >= 0", output_fields=["count(*)"])[0]["count(*)"] == 50
+    client.drop_collection("bulk")

@@ -23,6 +23,7 @@ extension Catalog {
             var added = field
             added.fieldID = info.schema.nextFieldID
             info.schema.fields.append(added)
+            info.schemaUpdatedAt = max(clock(), (info.schemaUpdatedAt ?? info.createdAt) + 1)
             try store.commit([.put(Keys.collection(info.id), try Keys.encode(info))])
             beforePublish(info)
             s.collections[info.id] = info
@@ -49,6 +50,7 @@ extension Catalog {
                 throw .invalidParameter("field \(name) does not exist in collection")
             }
             for kv in properties { info.schema.fields[index].typeParams.set(kv.key, kv.value) }
+            info.schemaUpdatedAt = max(clock(), (info.schemaUpdatedAt ?? info.createdAt) + 1)
         }
     }
 

@@ -140,6 +140,11 @@ extension Milvus_Proto_Milvus_CreateAliasRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_AlterAliasRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_ListAliasesRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_ManualCompactionRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_AddCollectionFieldRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_AlterCollectionFieldRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_AlterIndexRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_GetReplicasRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_ImportRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_ShowCollectionsRequest: DatabaseNamedRequest {}
 extension Milvus_Proto_Milvus_CreateDatabaseRequest: DatabaseNamedRequest {}
 extension Milvus_Proto_Milvus_DropDatabaseRequest: DatabaseNamedRequest {}

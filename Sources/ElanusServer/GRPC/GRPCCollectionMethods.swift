@@ -29,32 +29,7 @@ enum GRPCCollectionMethods {
             return MilvusStatus.success
         }
         table.on(.describeCollection, route: "collections/describe") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_DescribeCollectionRequest) -> Milvus_Proto_Milvus_DescribeCollectionResponse in
-            let database = context.database(request.dbName)
-            let info: CollectionInfo
-            if request.collectionName.isEmpty && request.collectionID != 0 {
-                guard let found = context.engine.catalog.collection(id: request.collectionID) else {
-                    throw ElanusError(.collectionNotFound, "can't find collection[database=\(database)][collectionID=\(request.collectionID)]")
-                }
-                info = found
-            } else {
-                info = try context.engine.catalog.collection(database: database, name: request.collectionName)
-            }
-            var response = Milvus_Proto_Milvus_DescribeCollectionResponse()
-            response.schema = GRPCSchemaCodec.encode(info.schema, name: info.name)
-            response.collectionID = info.id
-            response.collectionName = info.name
-            response.dbName = database
-            response.dbID = info.databaseID
-            response.shardsNum = Int32(clamping: info.shardsNum)
-            response.virtualChannelNames = ["by-dev-rootcoord-dml_0_\(info.id)v0"]
-            response.physicalChannelNames = ["by-dev-rootcoord-dml_0"]
-            response.createdTimestamp = info.createdAt
-            response.createdUtcTimestamp = physicalMs(info.createdAt)
-            response.consistencyLevel = GRPCSchemaCodec.proto(info.consistencyLevel)
-            response.properties = GRPCServerMethods.proto(info.properties)
-            response.numPartitions = Int64(info.partitions.count)
-            response.aliases = try context.engine.catalog.listAliases(database: database, collection: info.name)
-            return response
+            try describe(context, request)
         }
         table.on(.hasCollection, route: "collections/has") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_HasCollectionRequest) -> Milvus_Proto_Milvus_BoolResponse in
             var response = Milvus_Proto_Milvus_BoolResponse()
@@ -68,8 +43,8 @@ enum GRPCCollectionMethods {
                 guard let info = try? context.engine.catalog.collection(database: database, name: name) else { continue }
                 response.collectionNames.append(info.name)
                 response.collectionIds.append(info.id)
-                response.createdTimestamps.append(info.createdAt)
-                response.createdUtcTimestamps.append(physicalMs(info.createdAt))
+                response.createdTimestamps.append(hybrid(info.createdAt))
+                response.createdUtcTimestamps.append(info.createdAt)
                 response.queryServiceAvailable.append(info.loaded)
                 response.shardsNum.append(Int32(clamping: info.shardsNum))
             }
@@ -146,6 +121,36 @@ enum GRPCCollectionMethods {
         }
     }
 
+    static func describe(_ context: GRPCCallContext, _ request: Milvus_Proto_Milvus_DescribeCollectionRequest) throws(ElanusError) -> Milvus_Proto_Milvus_DescribeCollectionResponse {
+        let database = context.database(request.dbName)
+        let info: CollectionInfo
+        if request.collectionName.isEmpty && request.collectionID != 0 {
+            guard let found = context.engine.catalog.collection(id: request.collectionID) else {
+                throw ElanusError(.collectionNotFound, "can't find collection[database=\(database)][collectionID=\(request.collectionID)]")
+            }
+            info = found
+        } else {
+            info = try context.engine.catalog.collection(database: database, name: request.collectionName)
+        }
+        var response = Milvus_Proto_Milvus_DescribeCollectionResponse()
+        response.schema = GRPCSchemaCodec.encode(info.schema, name: info.name)
+        response.collectionID = info.id
+        response.collectionName = info.name
+        response.dbName = database
+        response.dbID = info.databaseID
+        response.shardsNum = Int32(clamping: info.shardsNum)
+        response.virtualChannelNames = ["by-dev-rootcoord-dml_0_\(info.id)v0"]
+        response.physicalChannelNames = ["by-dev-rootcoord-dml_0"]
+        response.createdTimestamp = hybrid(info.createdAt)
+        response.createdUtcTimestamp = info.createdAt
+        response.updateTimestamp = info.schemaTimestamp
+        response.consistencyLevel = GRPCSchemaCodec.proto(info.consistencyLevel)
+        response.properties = GRPCServerMethods.proto(info.properties)
+        response.numPartitions = Int64(info.partitions.count)
+        response.aliases = try context.engine.catalog.listAliases(database: database, collection: info.name)
+        return response
+    }
+
     private static func registerPartitions(_ table: inout MethodTable) {
         table.on(.createPartition, route: "partitions/create") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_CreatePartitionRequest) -> Milvus_Proto_Common_Status in
             try context.engine.catalog.createPartition(database: context.database(request.dbName), collection: request.collectionName, name: request.partitionName)
@@ -167,8 +172,8 @@ enum GRPCCollectionMethods {
             for partition in info.partitions where wanted.isEmpty || wanted.contains(partition.name) {
                 response.partitionNames.append(partition.name)
                 response.partitionIds.append(partition.id)
-                response.createdTimestamps.append(partition.createdAt)
-                response.createdUtcTimestamps.append(physicalMs(partition.createdAt))
+                response.createdTimestamps.append(hybrid(partition.createdAt))
+                response.createdUtcTimestamps.append(partition.createdAt)
                 response.inMemoryPercentages.append(partition.loaded ? 100 : 0)
             }
             return response
@@ -318,10 +323,14 @@ enum GRPCCollectionMethods {
             description.indexName = spec.indexName
             description.fieldName = spec.fieldName
             var params = [KeyValue("index_type", spec.indexType), KeyValue("metric_type", spec.metricType)]
-            if !spec.params.isEmpty {
-                let object = JSON.object(spec.params.map { (key: $0.key, value: JSON.string($0.value)) })
+            // Index properties (mmap.enabled, ...) travel as their own pairs, the build
+            // parameters as one JSON object under `params`, as Milvus describes them.
+            let build = spec.params.filter { !Catalog.indexProperties.contains($0.key) }
+            if !build.isEmpty {
+                let object = JSON.object(build.map { (key: $0.key, value: JSON.string($0.value)) })
                 params.append(KeyValue("params", object.serialized()))
             }
+            params += spec.params.filter { Catalog.indexProperties.contains($0.key) }
             description.params = GRPCServerMethods.proto(params)
             description.indexedRows = Int64(progress.indexedRows)
             description.totalRows = Int64(progress.totalRows)
@@ -366,6 +375,6 @@ enum GRPCCollectionMethods {
         }
     }
 
-    /// The physical part (milliseconds) of a hybrid timestamp.
-    static func physicalMs(_ ts: UInt64) -> UInt64 { ts >> UInt64(HybridTimestamp.logicalBits) }
+    /// A catalog time (milliseconds) as a hybrid timestamp, as Milvus reports creation times.
+    static func hybrid(_ ms: UInt64) -> UInt64 { ms << UInt64(HybridTimestamp.logicalBits) }
 }

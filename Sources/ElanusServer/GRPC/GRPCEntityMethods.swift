@@ -9,6 +9,7 @@ enum GRPCEntityMethods {
     static func register(_ table: inout MethodTable) {
         table.on(.insert, route: "entities/insert") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_InsertRequest) -> Milvus_Proto_Milvus_MutationResult in
             let info = try context.collection(request.dbName, request.collectionName)
+            try checkSchemaVersion(request.schemaTimestamp, info)
             let generated = info.schema.primaryField?.autoID ?? false
             let decoded = try GRPCFieldDataCodec.decode(
                 request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(generatedPrimaryKey: generated))
@@ -17,6 +18,7 @@ enum GRPCEntityMethods {
         }
         table.on(.upsert, route: "entities/upsert") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_UpsertRequest) -> Milvus_Proto_Milvus_MutationResult in
             let info = try context.collection(request.dbName, request.collectionName)
+            try checkSchemaVersion(request.schemaTimestamp, info)
             guard request.fieldOps.isEmpty else { throw ElanusError.invalidParameter("field_ops (ARRAY_APPEND / ARRAY_REMOVE) are not supported yet") }
             let decoded = try GRPCFieldDataCodec.decode(
                 request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(partialUpdate: request.partialUpdate))
@@ -50,6 +52,13 @@ enum GRPCEntityMethods {
         // The write is acknowledged once durable; a timestamp after it reads it (Strong reads always do).
         result.timestamp = try context.engine.allocateTimestamp()
         return result
+    }
+
+    /// A client that built its rows from an older schema (pymilvus caches DescribeCollection and
+    /// sends its `update_timestamp` back) is told so; pymilvus then describes again and retries.
+    static func checkSchemaVersion(_ timestamp: UInt64, _ info: CollectionInfo) throws(ElanusError) {
+        guard timestamp != 0, timestamp < info.schemaTimestamp else { return }
+        throw ElanusError(.collectionSchemaMismatch, "collection schema mismatch[collection=\(info.name)]: the schema changed after the client read it")
     }
 
     /// `expr_template_values` as the filter's `{placeholders}` (REST's exprParams).

@@ -41,6 +41,7 @@ public final class MilvusGRPCService: GRPCService {
         GRPCEntityMethods.register(&table)
         GRPCSearchMethods.register(&table)
         GRPCAccessMethods.register(&table)
+        GRPCAdminMethods.register(&table)
         handlers = table.handlers
     }
 

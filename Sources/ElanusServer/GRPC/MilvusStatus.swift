@@ -31,6 +31,7 @@ enum MilvusStatus {
     private static func legacyCode(_ code: ErrorCode) -> Milvus_Proto_Common_ErrorCode {
         switch code {
         case .collectionNotFound: .collectionNotExists
+        case .collectionSchemaMismatch: .schemaMismatch
         case .indexNotFound: .indexNotExist
         case .notReady: .notReadyServe
         case .rateLimited: .rateLimit

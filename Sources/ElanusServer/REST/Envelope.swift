@@ -28,7 +28,7 @@ enum Envelope {
         case .notReady: 503
         // As Milvus's REST timeout middleware answers.
         case .timeout: 408
-        case .collectionNotFound, .collectionNotLoaded, .collectionLoaded, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
+        case .collectionNotFound, .collectionNotLoaded, .collectionLoaded, .collectionSchemaMismatch, .partitionNotFound, .partitionNotLoaded, .indexNotFound, .databaseNotFound,
             .databaseNumLimit, .databaseInvalidName, .invalidParameter, .parameterMissing, .parameterTooLarge, .invalidPrivilegeGroupName,
             .fieldNotFound, .invalidJSON, .missingRequired, .insertData, .invalidPrimaryKey, .rateLimited, .importFailed,
             .aliasNotFound, .aliasConflict, .aliasAlreadyExists, .resourceGroupNotFound, .segmentNotFound,
