@@ -387,3 +387,100 @@ def test_bulk_insert_through_the_import_rpcs(server, client):
         connections.disconnect("bulk")
     assert client.query("bulk", filter="id >= 0", output_fields=["count(*)"])[0]["count(*)"] == 50
     client.drop_collection("bulk")
+
+
+def test_grpc_and_rest_read_each_others_writes(server, client):
+    import requests
+
+    def rest(route, body):
+        return requests.post(f"{server.uri}/v2/vectordb/{route}", json=body, timeout=30).json()
+
+    schema = client.create_schema(enable_dynamic_field=True)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=3)
+    schema.add_field("name", DataType.VARCHAR, max_length=20, nullable=True)
+    schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=3, max_length=8)
+    schema.add_field("meta", DataType.JSON)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="IP")
+    client.create_collection("cross", schema=schema, index_params=index)
+    grpc_rows = [{"id": i, "v": [0.5, i, -1.0], "name": None if i == 2 else f"n{i}", "tags": ["x", "y"][: i % 3],
+                  "meta": {"k": i, "s": "é"}, "extra": i * 10} for i in range(4)]
+    client.insert("cross", grpc_rows)
+    rest_rows = [{"id": 100 + i, "v": [0.25, i, 2.0], "name": f"r{i}", "tags": ["z"], "meta": {"k": -i}, "extra": -i} for i in range(3)]
+    assert rest("entities/insert", {"collectionName": "cross", "data": rest_rows})["code"] == 0
+    fields = ["id", "v", "name", "tags", "meta", "extra"]
+    over_grpc = sorted(client.query("cross", filter="id >= 0", output_fields=fields), key=lambda r: r["id"])
+    over_rest = sorted(rest("entities/query", {"collectionName": "cross", "filter": "id >= 0", "outputFields": fields, "limit": 100})["data"], key=lambda r: r["id"])
+    assert [r["id"] for r in over_grpc] == [r["id"] for r in over_rest] == [0, 1, 2, 3, 100, 101, 102]
+    for g, r in zip(over_grpc, over_rest):
+        assert g["v"] == pytest.approx(r["v"])
+        assert g["name"] == r["name"]
+        # REST shows an Array field in Milvus's proto wrapper: {"Data": {"StringData": {"data": [...]}}}.
+        assert list(g["tags"]) == r["tags"]["Data"]["StringData"]["data"]
+        assert g["meta"] == requests.models.complexjson.loads(r["meta"]) if isinstance(r["meta"], str) else r["meta"]
+        assert g["extra"] == r["extra"]
+    # Searches agree too (IP: higher is better).
+    grpc_hits = client.search("cross", data=[[0.0, 1.0, 0.0]], limit=3, output_fields=["name"])[0]
+    rest_hits = rest("entities/search", {"collectionName": "cross", "data": [[0.0, 1.0, 0.0]], "limit": 3, "outputFields": ["name"]})["data"]
+    assert [h["id"] for h in grpc_hits] == [h["id"] for h in rest_hits]
+    assert [h["distance"] for h in grpc_hits] == pytest.approx([h["distance"] for h in rest_hits])
+    client.drop_collection("cross")
+
+
+def test_partition_key_and_every_metric(client):
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tenant", DataType.VARCHAR, max_length=16, is_partition_key=True)
+    schema.add_field("l2", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("ip", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("cos", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("jac", DataType.BINARY_VECTOR, dim=8)
+    index = client.prepare_index_params()
+    index.add_index("l2", index_type="HNSW", metric_type="L2", params={"M": 8, "efConstruction": 32})
+    index.add_index("ip", index_type="IVF_FLAT", metric_type="IP", params={"nlist": 2})
+    index.add_index("cos", index_type="AUTOINDEX", metric_type="COSINE")
+    index.add_index("jac", index_type="BIN_FLAT", metric_type="JACCARD")
+    client.create_collection("metrics", schema=schema, index_params=index, num_partitions=4)
+    assert len(client.list_partitions("metrics")) == 4
+    rows = [{"id": i, "tenant": f"t{i % 3}", "l2": [i, 0.0], "ip": [1.0, i], "cos": [1.0, i / 10], "jac": bytes([i])} for i in range(1, 20)]
+    client.insert("metrics", rows)
+    assert client.search("metrics", data=[[5.0, 0.0]], anns_field="l2", limit=1)[0][0]["id"] == 5
+    assert client.search("metrics", data=[[0.0, 1.0]], anns_field="ip", limit=1)[0][0]["id"] == 19
+    assert client.search("metrics", data=[[1.0, 0.5]], anns_field="cos", limit=1)[0][0]["id"] == 5
+    assert client.search("metrics", data=[bytes([7])], anns_field="jac", limit=1)[0][0]["id"] == 7
+    only = client.search("metrics", data=[[5.0, 0.0]], anns_field="l2", limit=10, filter='tenant == "t1"', output_fields=["tenant"])
+    assert {h["entity"]["tenant"] for h in only[0]} == {"t1"}
+    with pytest.raises(MilvusException) as e:
+        client.search("metrics", data=[[5.0, 0.0]], anns_field="l2", limit=1, search_params={"metric_type": "IP"})
+    assert e.value.code == 1100 and "metric type not match" in e.value.message
+    client.drop_collection("metrics")
+
+
+def test_error_codes_and_messages_match_rest(server, client):
+    import requests
+
+    def rest(route, body):
+        return requests.post(f"{server.uri}/v2/vectordb/{route}", json=body, timeout=30).json()
+
+    cases = [
+        (lambda: client.describe_collection("ghost"), ("collections/describe", {"collectionName": "ghost"})),
+        (lambda: client.drop_partition("ghost", "p"), ("partitions/drop", {"collectionName": "ghost", "partitionName": "p"})),
+        (lambda: client.describe_alias("ghost_alias"), ("aliases/describe", {"aliasName": "ghost_alias"})),
+    ]
+    for call, (route, body) in cases:
+        with pytest.raises(MilvusException) as e:
+            call()
+        answer = rest(route, body)
+        assert (e.value.code, e.value.message) == (answer["code"], answer["message"]), route
+    client.create_collection("errs2", dimension=4)
+    with pytest.raises(MilvusException) as e:
+        client.insert("errs2", [{"id": 1, "vector": [1.0, 2.0, 3.0]}])
+    assert e.value.code in (1, 1100)
+    with pytest.raises(MilvusException) as e:
+        client.query("errs2", filter="id > 0", limit=20000)
+    assert e.value.code == 1100 and "16384" in e.value.message
+    with pytest.raises(MilvusException) as e:
+        client.query("errs2", filter="")
+    assert e.value.code == 1100 and "empty expression should be used with limit" in e.value.message
+    client.drop_collection("errs2")

@@ -180,3 +180,36 @@ def test_graceful_shutdown_sends_goaway(tmp_path):
         assert s.process.wait(20) == 0
     finally:
         s.cleanup()
+
+
+def test_randomized_frames_never_take_the_server_down(server):
+    import random
+
+    rng = random.Random(20261205)
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    hpack = [bytes([0x83, 0x86, 0x84]), bytes([0x83, 0x86, 0x84, 0x5f, 0x10]) + b"application/grpc", bytes([0x3f, 0xe1, 0x1f]), b"\xff" * 8]
+    for connection in range(150):
+        frames = [frame(4, 0, 0)] if rng.random() < 0.8 else []
+        for _ in range(rng.randint(1, 40)):
+            kind = rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, rng.randint(10, 255)])
+            flags = rng.choice([0, 1, 4, 5, 8, 0x20, rng.randint(0, 255)])
+            stream = rng.choice([0, 1, 3, 5, 2, rng.randint(0, 1 << 31)])
+            if kind == 1:
+                payload = rng.choice(hpack)
+            elif kind == 4:
+                payload = b"".join(struct.pack(">HI", rng.randint(0, 8), rng.choice([0, 1, 100, 1 << 14, 1 << 31, rng.randint(0, 1 << 32 - 1)])) for _ in range(rng.randint(0, 4)))
+            elif kind == 8:
+                payload = struct.pack(">I", rng.choice([0, 1, 1 << 31 - 1, rng.randint(0, (1 << 32) - 1)]))
+            else:
+                payload = bytes(rng.randint(0, 255) for _ in range(rng.choice([0, 1, 4, 8, 13, 100])))
+            frames.append(frame(kind, flags, stream, payload))
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            try:
+                s.sendall(preface + b"".join(frames))
+                read_frames(s, 0.05)
+            except OSError:
+                pass
+    assert server.process.poll() is None
+    ch = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    assert unary(ch, "GetVersion", milvus_pb2.GetVersionRequest(), milvus_pb2.GetVersionResponse, timeout=10).version
+    ch.close()
