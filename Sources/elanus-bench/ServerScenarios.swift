@@ -42,10 +42,11 @@ struct ServerScenarios {
             """#
         try expectSuccess(client.post("/v2/vectordb/collections/create", json: create), "create the collection")
 
-        try insert(server, client)
+        let restInsertRate = try insert(server, client)
         try search(server, baseline)
         try filteredSearch(server, baseline)
         try query(server, client)
+        try grpc(server, client, baseline, restInsertRowsPerSecond: restInsertRate)
         // The issue's figures are for one 1M-row HNSW collection: the FLAT one leaves memory
         // (its keys stay, as for any released collection) before that scenario starts.
         try expectSuccess(client.post("/v2/vectordb/collections/release", json: #"{"collectionName":"bench"}"#), "release the FLAT collection")
@@ -71,7 +72,8 @@ struct ServerScenarios {
 
     // MARK: insert
 
-    func insert(_ server: ServerUnderTest, _ client: HTTPClient) throws {
+    /// Returns the rows per second reached, the gRPC insert's baseline.
+    func insert(_ server: ServerUnderTest, _ client: HTTPClient) throws -> Double {
         let batches = (rows + options.batch - 1) / options.batch
         let scenario = "insert (\(options.clients) clients, \(options.batch) rows per request, durable)"
         // The client builds each body as it goes; its cost per request is measured here so that
@@ -101,6 +103,7 @@ struct ServerScenarios {
             guard seconds(since: lastAck) < 600 else { throw BenchError("rows never became visible: \(count.text)") }
         }
         report.add(scenario, "last insert to searchable", seconds(since: lastAck) * 1000, "ms", note: "growing rows are searched exactly at once")
+        return rowsPerSecond
     }
 
     /// Rows per second that the row decoder reaches on one thread over the same bodies.
