@@ -42,6 +42,8 @@ final class HTTP2Session: @unchecked Sendable {
     private let completions = Mutex<[(UInt32, Completion)]>([])
     private var incoming: [UInt32: Incoming] = [:]
     private var outgoing: [UInt32: Outgoing] = [:]
+    /// Bytes of request bodies received and not yet handed to workers, over all streams.
+    private var bufferedBodyBytes = 0
     /// Streams handed to workers, with the token that cancels their work.
     private var running: [UInt32: Cancellation] = [:]
     private var logger: Logger { server.logger }
@@ -151,6 +153,16 @@ final class HTTP2Session: @unchecked Sendable {
     }
 
     private func handle(_ events: [HTTP2Event]) {
+        defer {
+            // Streams the connection reset itself (a peer's stream error) leave no event: their
+            // half-received requests are dropped here, so a peer cannot pile them up.
+            if incoming.count > h2.activeStreamCount {
+                for id in incoming.keys where !h2.isActive(streamID: id) {
+                    bufferedBodyBytes -= incoming[id]?.body.count ?? 0
+                    incoming[id] = nil
+                }
+            }
+        }
         for event in events {
             switch event {
             case .request(let stream, let headers, let endStream):
@@ -159,17 +171,25 @@ final class HTTP2Session: @unchecked Sendable {
             case .data(let stream, let bytes, let endStream):
                 h2.consumed(streamID: stream, byteCount: bytes.count)
                 guard var request = incoming[stream] else { continue }
-                if request.body.count + bytes.count > server.configuration.maxBodyBytes {
+                // One request body, and all the bodies a connection is receiving at once, stay
+                // within maxBodyBytes: credit goes back as data arrives, so this is the bound on
+                // what a connection's streams can make the server hold.
+                if request.body.count + bytes.count > server.configuration.maxBodyBytes
+                    || bufferedBodyBytes + bytes.count > server.configuration.maxBodyBytes
+                {
+                    bufferedBodyBytes -= request.body.count
                     request.tooLarge = true
                     request.body = []
                 } else if !request.tooLarge {
                     request.body.append(contentsOf: bytes)
+                    bufferedBodyBytes += bytes.count
                 }
                 incoming[stream] = request
                 if endStream { dispatch(stream) }
             case .trailers(let stream, _):
                 dispatch(stream)
             case .reset(let stream, _):
+                bufferedBodyBytes -= incoming[stream]?.body.count ?? 0
                 incoming[stream] = nil
                 outgoing[stream] = nil
                 running[stream]?.cancel()
@@ -182,6 +202,7 @@ final class HTTP2Session: @unchecked Sendable {
     /// The request on `stream` is complete: refuse it, or hand it to a worker.
     private func dispatch(_ stream: UInt32) {
         guard let request = incoming.removeValue(forKey: stream) else { return }
+        bufferedBodyBytes -= request.body.count
         let isGRPC = request.headers.first("content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
         if request.tooLarge {
             if isGRPC {

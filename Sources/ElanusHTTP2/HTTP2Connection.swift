@@ -156,6 +156,9 @@ public final class HTTP2Connection {
     /// Streams currently open or half-closed.
     public var activeStreamCount: Int { streams.count }
 
+    /// Whether stream `id` is open or half-closed (not reset, not finished).
+    public func isActive(streamID id: UInt32) -> Bool { streams[id] != nil }
+
     // MARK: - Errors
 
     func handle(_ error: HTTP2ProtocolError) {

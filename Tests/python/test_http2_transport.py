@@ -49,9 +49,9 @@ def test_unknown_method_is_unimplemented(channel):
 
 def test_method_not_built_answers_a_milvus_status(channel):
     # A method of the service that Elanus does not build: OK at the gRPC level, Milvus code 10.
-    response = unary(channel, "GetReplicas", milvus_pb2.GetReplicasRequest(collectionID=1), milvus_pb2.GetReplicasResponse)
+    response = unary(channel, "GetMetrics", milvus_pb2.GetMetricsRequest(request='{"metric_type":"system_info"}'), milvus_pb2.GetMetricsResponse)
     assert response.status.code == 10
-    assert "GetReplicas" in response.status.reason
+    assert "GetMetrics" in response.status.reason
 
 
 def test_compression_is_refused_clearly(server):
