@@ -89,3 +89,8 @@ def auth_server():
     s = Server(auth=True).start()
     yield s
     s.cleanup()
+
+
+def pytest_configure(config):
+    # pymilvus marks its ORM deprecated; the ORM is tested because applications still use it.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning")
