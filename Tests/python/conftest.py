@@ -94,3 +94,4 @@ def auth_server():
 def pytest_configure(config):
     # pymilvus marks its ORM deprecated; the ORM is tested because applications still use it.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore::FutureWarning")
