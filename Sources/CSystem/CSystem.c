@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sys/eventfd.h>
 #include <malloc.h>
+#include <string.h>
 #include "CSystem.h"
 
 #include <arpa/inet.h>
@@ -40,6 +41,15 @@ int csys_set_nonblocking(int fd, int on) {
 }
 
 int csys_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int csys_set_thread_name(const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof(shortened) - 1);
+    shortened[sizeof(shortened) - 1] = 0;
+    return pthread_setname_np(pthread_self(), shortened);
+}
+
+int csys_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }
 
 int csys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 

@@ -11,19 +11,28 @@ import Synchronization
 /// bodies, `Expect: 100-continue`, caps on connections (in all and per client address) and on
 /// requests in flight, size limits and timeouts.
 ///
-/// Threads: one reactor thread owns the listening socket and every idle connection (epoll,
-/// one-shot), reads and parses; complete requests go to a fixed worker pool, which runs the
-/// handler synchronously, writes the response and hands the connection back. A connection has
-/// at most one request in flight, so pipelined requests are answered in order.
+/// Threads: `workerThreads` event-loop threads share one epoll set (every fd one-shot). The
+/// thread that takes a connection's event owns it: it reads, parses, runs the handler, writes
+/// the answer and any pipelined ones, and re-arms the connection, with no hand-off and no other
+/// thread woken on the way. The listener is one-shot too, so one thread at a time accepts. A
+/// long request holds only its own thread; so that some thread is always left to accept, read
+/// and refuse at once, the last free loop thread hands a request to the worker pool instead of
+/// running it. A housekeeping thread sweeps the timeouts. A connection has at most one request
+/// in flight, so pipelined requests are answered in order.
+///
+/// Ownership: a connection is owned by whoever set `busy` under the table lock: a loop thread
+/// servicing it, or a worker answering it. Idle connections are armed in epoll and owned by no
+/// one; the sweeper and the admission close only those, under the same lock.
 ///
 /// Cancellation: each request carries a `Cancellation` with the `handlerTimeoutMs` deadline.
-/// While a worker holds the connection, epoll still watches it for the peer's hang-up (and for
-/// nothing else, so the reactor never reads what the worker owns), and a hang-up cancels the
-/// token so that the handler's work stops. At the FIN a close and a half-close look the same, so
-/// both cancel, as Go's net/http (and so Milvus's REST API) does; the short answer is still
-/// written, for a client that only half-closed, unless the socket reports it is gone (`EPOLLHUP`,
-/// `EPOLLERR`); then nothing is written. A client that has pipelined a further request is not
-/// watched for a half-close: it has sent everything and reads the answers.
+/// While a request runs, epoll still watches its connection for the peer's hang-up (and for
+/// nothing else, so no other thread reads what the owner owns), and a hang-up, taken by another
+/// loop thread, cancels the token so that the handler's work stops. At the FIN a close and a
+/// half-close look the same, so both cancel, as Go's net/http (and so Milvus's REST API) does;
+/// the short answer is still written, for a client that only half-closed, unless the socket
+/// reports it is gone (`EPOLLHUP`, `EPOLLERR`); then nothing is written. A client that has
+/// pipelined a further request is not watched for a half-close: it has sent everything and reads
+/// the answers.
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: Configuration
     let handler: any HTTPHandler
@@ -42,7 +51,10 @@ public final class HTTPServer: @unchecked Sendable {
     private let table = Mutex(ConnectionTable())
     var workers: WorkerPool!
     let stopping = Atomic<Bool>(false)
-    private let reactorDone = DispatchSemaphore(value: 0)
+    /// Every loop thread and the housekeeper, until they return.
+    private let threadsDone = DispatchGroup()
+    /// Loop threads not running a handler: the last one hands requests to the workers.
+    private let freeLoops = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     /// HTTP/2 connections, each run by its own thread until it ends.
     let http2Sessions = Atomic<Int>(0)
@@ -55,7 +67,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.limits = HTTPRequestParser.Limits(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
     }
 
-    /// Binds, listens and starts the reactor and the workers. Returns the bound port.
+    /// Binds, listens and starts the loop threads, the housekeeper and the workers. Returns the bound port.
     @discardableResult
     public func start() throws -> Int {
         let (fd, boundPort) = try Socket.listen(host: configuration.host, port: configuration.port)
@@ -63,16 +75,36 @@ public final class HTTPServer: @unchecked Sendable {
         port = boundPort
         epollFD = csys_epoll_create()
         guard epollFD >= 0 else { throw SocketError(operation: "epoll_create", errno: errno) }
-        guard csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, EPOLLIN.rawValue) == 0 else {
+        // One-shot: the thread that takes the listener's event accepts everything pending, then
+        // re-arms it, so accepts never race each other for the admission's room.
+        guard csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, EPOLLIN.rawValue | EPOLLONESHOT.rawValue) == 0 else {
             throw SocketError(operation: "epoll_ctl", errno: errno)
         }
-        workers = WorkerPool(threads: configuration.workerThreads, name: "elanus-http-worker")
-        let reactor = Thread { [self] in
-            self.runReactor()
-            self.reactorDone.signal()
+        workers = WorkerPool(threads: configuration.workerThreads, name: "elanus-worker")
+        let loops = max(2, configuration.workerThreads)
+        freeLoops.store(loops, ordering: .releasing)
+        for i in 0..<loops {
+            threadsDone.enter()
+            let thread = Thread { [self] in
+                // The kernel's thread name (15 characters at most), for `top -H` and tests.
+                ThreadName.set("elanus-loop-\(i)")
+                self.runLoop()
+                self.threadsDone.leave()
+            }
+            thread.name = "elanus-http-loop-\(i)"
+            thread.stackSize = 8 << 20
+            thread.start()
         }
-        reactor.name = "elanus-http-reactor"
-        reactor.start()
+        threadsDone.enter()
+        let housekeeper = Thread { [self] in
+            while !self.stopping.load(ordering: .acquiring) {
+                usleep(100_000)
+                self.sweepTimeouts(now: MonotonicClock.nowMs())
+            }
+            self.threadsDone.leave()
+        }
+        housekeeper.name = "elanus-http-housekeeper"
+        housekeeper.start()
         logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
         return port
     }
@@ -84,7 +116,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// connection and stops all threads. Idle keep-alive connections are closed at once.
     public func shutdown(graceMs: Int = 10_000) {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        reactorDone.wait()
+        // The loop threads stop taking events within their 100 ms wait; one that is running a
+        // handler finishes it (and closes its connection) first. No new connection is accepted.
+        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0)
+        // Idle keep-alive connections close at once; a loop thread that wakes for one later
+        // finds it gone from the table.
+        table.withLock { connections in
+            for c in connections.byFD.values where !c.busy && !c.closed { closeLocked(c, in: &connections) }
+        }
         let deadline = MonotonicClock.nowMs() + graceMs
         while inFlight.load(ordering: .acquiring) > 0 && MonotonicClock.nowMs() < deadline {
             usleep(10_000)
@@ -114,7 +153,9 @@ public final class HTTPServer: @unchecked Sendable {
             }
             while http2Sessions.load(ordering: .acquiring) > 0 { usleep(10_000) }
         }
+        threadsDone.wait()
         workers.stop(threads: configuration.workerThreads)
+        close(listenFD)
         table.withLock { connections in
             for (_, c) in connections.byFD where !c.closed {
                 c.closed = true
@@ -126,44 +167,40 @@ public final class HTTPServer: @unchecked Sendable {
         logger.info("http server stopped")
     }
 
-    // MARK: - Reactor
+    // MARK: - Event loops
 
-    private func runReactor() {
-        var fds = [Int32](repeating: 0, count: 256)
-        var events = [UInt32](repeating: 0, count: 256)
-        var lastSweep = MonotonicClock.nowMs()
+    /// One loop thread: takes one event at a time (a thread busy with a long request then holds
+    /// no other connection's event), and handles it to the end.
+    private func runLoop() {
+        var fds = [Int32](repeating: 0, count: 1)
+        var events = [UInt32](repeating: 0, count: 1)
         while !stopping.load(ordering: .acquiring) {
-            let n = csys_epoll_wait(epollFD, &fds, &events, 256, 100)
+            let n = csys_epoll_wait(epollFD, &fds, &events, 1, 100)
             if n < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 break
             }
-            var listenerReady = false
-            for i in 0..<max(0, Int(n)) {
-                if fds[i] == listenFD {
-                    listenerReady = true
-                    continue
+            guard n == 1, !stopping.load(ordering: .acquiring) else { continue }
+            if fds[0] == listenFD {
+                acceptPending()
+                if !stopping.load(ordering: .acquiring) {
+                    _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, listenFD, EPOLLIN.rawValue | EPOLLONESHOT.rawValue)
                 }
-                // Only the reactor sets `busy`, so a connection seen idle here stays the reactor's.
-                let (connection, busy) = table.withLock { t -> (Connection?, Bool) in (t[fds[i]], t[fds[i]]?.busy ?? false) }
-                guard let connection else { continue }
-                if busy { noticeHangup(connection, events: events[i]) } else { serviceReadable(connection) }
+                continue
             }
-            // Accepting last: admission may close an idle connection, and its fd number may go to
-            // the connection accepted next. An event for the old fd later in this batch would then
-            // be taken for the new connection, which could be dispatched twice.
-            if listenerReady { acceptPending() }
-            let now = MonotonicClock.nowMs()
-            if now - lastSweep >= 100 {
-                sweepTimeouts(now: now)
-                lastSweep = now
+            // Taking a connection is setting `busy` under the lock. An event for a connection
+            // someone owns is a hang-up while its request runs. The fd may even belong to a newer
+            // connection than the event (closed and reused meanwhile): then this is a spurious
+            // wake-up of that one, which reading finds empty, and its own event finds it owned.
+            let (connection, taken) = table.withLock { t -> (Connection?, Bool) in
+                guard let c = t[fds[0]], !c.closed else { return (nil, false) }
+                if c.busy { return (c, false) }
+                c.busy = true
+                return (c, true)
             }
+            guard let connection else { continue }
+            if taken { serviceReadable(connection) } else { noticeHangup(connection, events: events[0]) }
         }
-        // Stop accepting, and close every connection the reactor owns (idle or half-received).
-        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0)
-        close(listenFD)
-        let idle = table.withLock { $0.byFD.values.filter { !$0.busy } }
-        for connection in idle { closeConnection(connection) }
     }
 
     private func acceptPending() {
@@ -196,7 +233,7 @@ public final class HTTPServer: @unchecked Sendable {
                     continue
                 }
             }
-            // Only the reactor adds connections, so the room made above is still there.
+            // One thread accepts at a time (the listener is one-shot), so the room made above is still there.
             table.withLock { connections in
                 let connection = Connection(fd: fd, peer: peer, limits: limits, now: MonotonicClock.nowMs(), tls: session)
                 connections.insert(connection)
@@ -208,14 +245,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// Why a new connection from `peer` may not open, or nil after making room for it. At the
     /// global cap the connection idle longest is closed to admit the new one, so silent
     /// connections cannot keep a working client out; only when every connection is busy or
-    /// mid-request is the new one refused. Runs on the reactor, under the table lock.
+    /// mid-request is the new one refused. Runs on the accepting thread, under the table lock.
     private func admissionRefusal(peer: String, in connections: inout ConnectionTable) -> String? {
         if connections.connections(from: peer) >= configuration.maxConnectionsPerAddress {
             return "too many connections from \(peer): the server allows \(configuration.maxConnectionsPerAddress) per client address"
         }
         guard connections.count >= configuration.maxConnections else { return nil }
         for candidate in connections.idleLongestFirst() {
-            // Bytes already waiting mean a request has arrived that the reactor has not read
+            // Bytes already waiting mean a request has arrived that no loop thread has read
             // yet: closing now would drop it unanswered, so the next candidate goes instead.
             var byte: UInt8 = 0
             if recv(candidate.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { continue }
@@ -239,7 +276,7 @@ public final class HTTPServer: @unchecked Sendable {
         close(fd)
     }
 
-    /// Reads and parses on the reactor; a complete request goes to a worker.
+    /// Reads and parses on the loop thread that owns the connection; a complete request runs there.
     private func serviceReadable(_ connection: Connection) {
         if connection.handshaking {
             guard continueHandshake(connection) else { return }
@@ -266,7 +303,7 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.protocolChecked = true
             }
         }
-        advance(connection, onReactor: true)
+        advance(connection, onLoop: true)
     }
 
     /// Hands a connection that opened with the HTTP/2 preface to a thread of its own for the
@@ -286,7 +323,7 @@ public final class HTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Advances a TLS handshake on the reactor. Returns true once it is done and HTTP may be
+    /// Advances a TLS handshake on the owning loop thread. Returns true once it is done and HTTP may be
     /// read; otherwise the connection has been re-armed or closed.
     private func continueHandshake(_ connection: Connection) -> Bool {
         // A TLS client opens with a handshake record (0x16). Anything else is most likely plain
@@ -312,7 +349,7 @@ public final class HTTPServer: @unchecked Sendable {
             return false
         }
         // The socket's send buffer is empty at this point, so the handshake's writes rarely
-        // have to wait; when they do, the reactor waits briefly rather than track write interest.
+        // have to wait; when they do, the thread waits briefly rather than track write interest.
         for _ in 0..<20 {
             switch connection.tls!.handshake() {
             case .done:
@@ -339,10 +376,11 @@ public final class HTTPServer: @unchecked Sendable {
         return false
     }
 
-    /// Runs the parser over buffered bytes. On the reactor it dispatches a complete request; on a
-    /// worker (after a response) it handles the next pipelined request in place.
+    /// Runs the parser over buffered bytes and answers each complete request in place: on a loop
+    /// thread (`onLoop`) after the in-flight cap, or handed to a worker when this is the last
+    /// free loop thread; on a worker, the next pipelined request after a response.
     /// Returns only once the connection has been re-armed, dispatched or closed.
-    private func advance(_ connection: Connection, onReactor: Bool) {
+    private func advance(_ connection: Connection, onLoop: Bool) {
         while true {
             let event: HTTPRequestParser.Event
             do {
@@ -369,18 +407,25 @@ public final class HTTPServer: @unchecked Sendable {
                     method: head.method, target: head.target, headers: head.headers, body: body, keepAlive: head.keepAlive, peer: connection.peer,
                     cancellation: work)
                 connection.requestStartMs = connection.parser.hasPartialRequest ? MonotonicClock.nowMs() : nil
-                if onReactor {
-                    // Over the cap, the request is refused on the reactor, never queued: a
-                    // flood then costs one short reply each instead of unbounded memory and wait.
+                if onLoop {
+                    // Over the cap, the request is refused at once, never queued: a flood then
+                    // costs one short reply each instead of unbounded memory and wait.
                     guard inFlight.load(ordering: .acquiring) < configuration.maxInFlight else {
                         refuseOverloaded(connection)
                         return
                     }
-                    table.withLock { _ in
-                        connection.busy = true
-                        watchForHangup(connection, work)
-                    }
+                    table.withLock { _ in watchForHangup(connection, work) }
                     inFlight.add(1, ordering: .acquiringAndReleasing)
+                    // The common case: this thread runs the request. Only when it is the last
+                    // free loop thread does the request go to a worker, so that a thread always
+                    // remains to accept, read and refuse while long requests run.
+                    if freeLoops.subtract(1, ordering: .acquiringAndReleasing).newValue >= 1 {
+                        let open = respondInPlace(connection, to: request)
+                        freeLoops.add(1, ordering: .acquiringAndReleasing)
+                        guard open else { return }
+                        continue
+                    }
+                    freeLoops.add(1, ordering: .acquiringAndReleasing)
                     workers.submit { [self] in
                         self.respond(connection, to: request)
                     }
@@ -405,7 +450,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func respond(_ connection: Connection, to request: HTTPRequest) {
         guard respondInPlace(connection, to: request) else { return }
-        advance(connection, onReactor: false)
+        advance(connection, onLoop: false)
     }
 
     /// While a worker runs `work`, epoll reports only the peer's hang-up (`EPOLLHUP` and `EPOLLERR`
@@ -418,11 +463,14 @@ public final class HTTPServer: @unchecked Sendable {
         _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, halfClose | EPOLLONESHOT.rawValue)
     }
 
-    /// An event for a connection a worker holds: the peer hung up, so its request is cancelled.
-    /// On the reactor; the connection itself stays the worker's to answer and close.
+    /// An event for a connection someone owns: the peer hung up, so its request is cancelled.
+    /// The connection itself stays its owner's to answer and close.
     private func noticeHangup(_ connection: Connection, events: UInt32) {
         let work: Cancellation? = table.withLock { _ in
             guard !connection.closed, connection.busy, let work = connection.work else { return nil }
+            // Only hang-up events count: a readable event here is a stale one for an earlier
+            // connection with the same fd (see runLoop), never this one's.
+            guard events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 else { return nil }
             if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
                 connection.hungUp = true
             } else {
@@ -496,24 +544,26 @@ public final class HTTPServer: @unchecked Sendable {
     /// Closes connections that sat idle too long and answers 408 to requests that arrive too slowly
     /// (slow-loris clients), so that stalled peers cannot hold connection slots forever.
     private func sweepTimeouts(now: Int) {
-        let expired: [(Connection, Bool)] = table.withLock { connections in
-            var out: [(Connection, Bool)] = []
-            for connection in connections.byFD.values where !connection.busy {
+        // Decided and done under the lock: a loop thread may take any idle connection the
+        // moment it becomes readable, and one it has taken must not be closed under it.
+        // The 408 is one attempt that never waits, so holding the lock for it is short.
+        table.withLock { connections in
+            var expired: [(Connection, Bool)] = []
+            for connection in connections.byFD.values where !connection.busy && !connection.closed {
                 if let start = connection.requestStartMs {
                     let limit = connection.parser.isReadingHead ? configuration.headerTimeoutMs : configuration.requestTimeoutMs
-                    if now - start > limit { out.append((connection, true)) }
+                    if now - start > limit { expired.append((connection, true)) }
                 } else if now - connection.lastActivityMs > configuration.idleTimeoutMs {
-                    out.append((connection, false))
+                    expired.append((connection, false))
                 }
             }
-            return out
-        }
-        for (connection, slowRequest) in expired {
-            if slowRequest {
-                let response = HTTPResponse.text(408, "request was not received in time\n")
-                connection.trySend(response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+            for (connection, slowRequest) in expired {
+                if slowRequest {
+                    let response = HTTPResponse.text(408, "request was not received in time\n")
+                    connection.trySend(response.serialized(keepAlive: false, extraHeaders: configuration.extraHeaders))
+                }
+                closeLocked(connection, in: &connections)
             }
-            closeConnection(connection)
         }
     }
 }

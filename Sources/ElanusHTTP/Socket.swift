@@ -103,3 +103,14 @@ public enum MonotonicClock {
         return Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec)
     }
 }
+
+/// The kernel's name of the calling thread (`top -H`, `/proc/<pid>/task/*/comm`): at most 15 bytes.
+public enum ThreadName {
+    public static func set(_ name: String) { _ = csys_set_thread_name(name) }
+
+    public static var current: String {
+        var buffer = [CChar](repeating: 0, count: 32)
+        _ = csys_thread_name(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

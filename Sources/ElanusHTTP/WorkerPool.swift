@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 
 /// A fixed set of threads that run submitted jobs in order of arrival. Handlers may block (disk
@@ -14,6 +15,7 @@ final class WorkerPool: Sendable {
         for i in 0..<max(1, threads) {
             finished.enter()
             let thread = Thread { [self] in
+                ThreadName.set("\(name)-\(i)")
                 self.run()
                 self.finished.leave()
             }

@@ -183,6 +183,39 @@ final class EchoServer {
         #expect(try HTTPClient(port: port).post("/after", json: "").status == 200)
     }
 
+    /// The request path has no hand-off: the loop thread that read a request runs its handler.
+    /// Long requests hold only their own threads: with three of four loop threads busy, the
+    /// last one still reads, and hands the next request to a worker rather than run it, so a
+    /// quick request is answered while the slow ones run.
+    @Test func theReadingThreadRunsTheRequestAndLongOnesStallNobody() throws {
+        let release = DispatchSemaphore(value: 0)
+        let threads = Mutex<[String]>([])
+        var configuration = HTTPServer.Configuration()
+        configuration.port = 0
+        configuration.workerThreads = 4
+        let server = HTTPServer(configuration: configuration, handler: HTTPHandlerFunction { request in
+            threads.withLock { $0.append(ThreadName.current) }
+            if request.path == "/block" { release.wait() }
+            return HTTPResponse(status: 200, body: Array(request.path.utf8))
+        })
+        let port = try server.start()
+        defer { server.shutdown(graceMs: 1000) }
+        #expect(try HTTPClient(port: port).post("/first", json: "").text == "/first")
+        #expect(threads.withLock { $0 } .allSatisfy { $0.hasPrefix("elanus-loop") }, "\(threads.withLock { $0 })")
+
+        let blocked = (0..<3).map { _ in HTTPClient(port: port) }
+        for client in blocked { try client.sendRaw(Array("POST /block HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8)) }
+        usleep(200_000)
+        let start = Date()
+        #expect(try HTTPClient(port: port).post("/quick", json: "").text == "/quick")
+        #expect(Date().timeIntervalSince(start) < 1, "a quick request is not held behind the slow ones")
+        let names = threads.withLock { $0 }
+        #expect(names.filter { $0.hasPrefix("elanus-loop") }.count == 4, "\(names)")
+        #expect(names.last?.hasPrefix("elanus-worker") == true, "the last free loop thread handed the quick request on: \(names)")
+        for _ in blocked { release.signal() }
+        for client in blocked { #expect(try client.readResponse().text == "/block") }
+    }
+
     @Test func shutdownFinishesRequestsInFlight() throws {
         let echo = try EchoServer()
         let port = echo.port

@@ -27,6 +27,10 @@ int csys_set_nonblocking(int fd, int on);
 /// A non-blocking, close-on-exec eventfd (a thread's wake-up counter), or -1.
 int csys_eventfd(void);
 
+/// Names the calling thread (at most 15 bytes are kept), and reads that name back.
+int csys_set_thread_name(const char *name);
+int csys_thread_name(char *buffer, size_t length);
+
 int csys_epoll_create(void);
 
 /// epoll_ctl with the given events and the fd stored as the event's user data.
