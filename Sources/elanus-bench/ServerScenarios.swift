@@ -159,6 +159,10 @@ struct ServerScenarios {
         report.add(scenario, "latency p50", sequential.p50, "ms", baseline: percentile(inProcess.latencies, 0.5))
         report.add(scenario, "latency p99", sequential.p99, "ms", baseline: percentile(inProcess.latencies, 0.99))
         report.add(scenario, "recall@\(k)", recall(found: found, truth: truth[0], k: k), "", baseline: recall(found: inProcess.ids, truth: truth[0], k: k))
+        // Issue 23's figure: what a request costs beyond the search itself (median over median).
+        let overhead = (percentile(sequential.latencies, 0.5) - percentile(inProcess.latencies, 0.5)) * 1000
+        report.add("per-request overhead", "REST search nq=1, \(rows) rows FLAT, 1 client", overhead, "us",
+                   note: "server p50 minus in-process faiss p50 (target <= 30 us at 10,000 x 128: --rows 10000)")
 
         // nq = 1 from several clients at once.
         let cores = ProcessInfo.processInfo.activeProcessorCount
