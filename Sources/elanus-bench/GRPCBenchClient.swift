@@ -23,6 +23,8 @@ final class GRPCBenchClient {
     private var peerInitialWindow = 65_535
     private var peerMaxFrame = HTTP2Constants.defaultMaxFrameSize
     private var received = 0
+    /// One receive buffer for the connection's life (not a fresh one per read).
+    private var readBuffer = [UInt8](repeating: 0, count: 256 << 10)
     private let authority: String
 
     init(port: Int) throws {
@@ -55,23 +57,29 @@ final class GRPCBenchClient {
             HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path), HTTP2Header(":authority", authority),
             HTTP2Header("content-type", "application/grpc"), HTTP2Header("te", "trailers"),
         ]
+        // HEADERS and the DATA that fits go out in one write, as gRPC's own clients coalesce them.
         var out: [UInt8] = []
         HTTP2FrameEncoder.encode(
             HTTP2Frame(streamID: stream, payload: .headers(block: encoder.encode(headers), endStream: false, endHeaders: true, priority: nil, padding: nil)),
             into: &out)
-        try write(out)
         let message = GRPCMessageEncoder.encode(try request.serializedBytes() as [UInt8])
         streamSendWindow = peerInitialWindow
         var offset = 0
         while offset < message.count {
-            while min(sendWindow, streamSendWindow) <= 0 { try readFrame(stream: stream, body: nil) }
+            if min(sendWindow, streamSendWindow) <= 0 {
+                try write(out)
+                out.removeAll(keepingCapacity: true)
+                while min(sendWindow, streamSendWindow) <= 0 { try readFrame(stream: stream, body: nil) }
+            }
             let size = min(message.count - offset, peerMaxFrame, sendWindow, streamSendWindow)
             let end = offset + size
-            try write(HTTP2FrameEncoder.encode(HTTP2Frame(streamID: stream, payload: .data(bytes: Array(message[offset..<end]), endStream: end == message.count, padding: nil))))
+            HTTP2FrameEncoder.encode(
+                HTTP2Frame(streamID: stream, payload: .data(bytes: Array(message[offset..<end]), endStream: end == message.count, padding: nil)), into: &out)
             sendWindow -= size
             streamSendWindow -= size
             offset = end
         }
+        try write(out)
         var body: [UInt8] = []
         var status: String?
         var statusMessage = ""
@@ -92,10 +100,9 @@ final class GRPCBenchClient {
     private func readFrame(stream: UInt32, body: UnsafeMutablePointer<[UInt8]>?) throws -> [HTTP2Header]? {
         while true {
             if let frame = try decoder.nextFrame() { return try handle(frame, stream: stream, body: body) }
-            var chunk = [UInt8](repeating: 0, count: 256 << 10)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            let n = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             guard n > 0 else { throw CallError(description: "the server closed the connection") }
-            decoder.append(chunk[0..<n])
+            decoder.append(readBuffer[0..<n])
         }
     }
 
