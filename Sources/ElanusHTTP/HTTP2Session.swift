@@ -3,14 +3,15 @@ import ElanusCore
 import ElanusHTTP2
 import Glibc
 import Logging
+import Foundation
 import Synchronization
 
 /// One HTTP/2 connection (h2c with prior knowledge, or h2 inside TLS), from the preface to the
-/// close, run by a thread of its own. The thread owns the socket and the HTTP2Connection state
-/// machine: it reads, feeds, writes, and hands each complete request to the worker pool, so
-/// many streams of one connection are answered concurrently. Workers never touch the
-/// connection: they post their answers to `completions` and wake the thread through an
-/// eventfd, and the thread sends them.
+/// close, run by a thread of its own. The thread reads and feeds the HTTP2Connection state
+/// machine and hands each complete request to the worker pool, so many streams of one
+/// connection are answered concurrently; the worker that ran a call sends its answer itself,
+/// so no thread is woken to do it. The state machine, the stream tables and the socket's I/O
+/// are guarded by `lock`, which nobody holds while waiting for input.
 ///
 /// Requests are gRPC calls (`content-type: application/grpc`, answered by the server's
 /// GRPCService) or plain HTTP requests (answered by the HTTP handler, so REST works over h2c).
@@ -38,12 +39,18 @@ final class HTTP2Session: @unchecked Sendable {
     private unowned let server: HTTPServer
     private let connection: Connection
     private let h2: HTTP2Connection
-    private let wakeFD: Int32
-    private let completions = Mutex<[(UInt32, Completion)]>([])
+    /// Guards everything below, and every read and write of the socket (a TLS session must not
+    /// be read and written at once).
+    private let lock = NSLock()
+    /// Set (under the lock) when the session ends: a late answer is then dropped, never written
+    /// to a descriptor that may already belong to another connection.
+    private var ended = false
     private var incoming: [UInt32: Incoming] = [:]
     private var outgoing: [UInt32: Outgoing] = [:]
     /// Bytes of request bodies received and not yet handed to workers, over all streams.
     private var bufferedBodyBytes = 0
+    /// Calls answered so far (the idle clock restarts at each).
+    private var answeredCount = 0
     /// Streams handed to workers, with the token that cancels their work.
     private var running: [UInt32: Cancellation] = [:]
     private var logger: Logger { server.logger }
@@ -59,67 +66,64 @@ final class HTTP2Session: @unchecked Sendable {
         var limits = HTTP2Limits()
         limits.maxConcurrentStreams = 100
         h2 = HTTP2Connection(limits: limits)
-        wakeFD = csys_eventfd()
-    }
-
-    deinit {
-        if wakeFD >= 0 { close(wakeFD) }
     }
 
     /// Runs the connection to its end; `initial` holds the bytes already read (the preface onwards).
     func run(initial: [UInt8]) {
         defer {
-            for (_, token) in running { token.cancel() }
+            lock.withLock {
+                ended = true
+                for (_, token) in running { token.cancel() }
+            }
             server.closeConnection(connection)
             server.http2Sessions.subtract(1, ordering: .acquiringAndReleasing)
         }
-        guard wakeFD >= 0 else { return }
-        handle(h2.feed(initial))
+        lock.withLock { handle(h2.feed(initial)) }
         var lastActivity = MonotonicClock.nowMs()
         var goingAway = false
+        var answered = 0
         while true {
-            pump()
-            guard flush() else { return }
-            if h2.isFinished && running.isEmpty { return }
-            if server.stopping.load(ordering: .acquiring) && !goingAway {
-                // Graceful shutdown: no new streams; those in flight are answered first.
-                goingAway = true
-                h2.beginGracefulShutdown()
-                continue
+            enum Next { case wait, stop, again }
+            let next: Next = lock.withLock {
+                pump()
+                guard flush() else { return .stop }
+                if h2.isFinished && running.isEmpty { return .stop }
+                if server.stopping.load(ordering: .acquiring) && !goingAway {
+                    // Graceful shutdown: no new streams; those in flight are answered first.
+                    goingAway = true
+                    h2.beginGracefulShutdown()
+                    return .again
+                }
+                if goingAway && running.isEmpty && outgoing.isEmpty { return .stop }
+                if answered != answeredCount {
+                    answered = answeredCount
+                    lastActivity = MonotonicClock.nowMs()
+                }
+                if running.isEmpty && incoming.isEmpty && outgoing.isEmpty
+                    && MonotonicClock.nowMs() - lastActivity > server.configuration.idleTimeoutMs
+                {
+                    h2.goAway(code: .noError, debugMessage: "idle timeout")
+                    _ = flush()
+                    return .stop
+                }
+                return .wait
             }
-            if goingAway && running.isEmpty && outgoing.isEmpty { return }
-            var fds = [
-                pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-            ]
-            // A TLS session may hold decrypted bytes the socket no longer shows.
-            let timeout: Int32 = (connection.tls?.pending ?? 0) > 0 ? 0 : 200
-            let n = poll(&fds, 2, timeout)
+            if next == .stop { return }
+            if next == .again { continue }
+            // A TLS session may hold decrypted bytes the socket no longer shows. The wait is
+            // short so that shutdown, idle time and window updates for queued answers are seen.
+            var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+            let pending = lock.withLock { (connection.tls?.pending ?? 0) > 0 }
+            let n = poll(&fd, 1, pending ? 0 : 200)
             if n < 0 && errno != EINTR { return }
-            if fds[1].revents != 0 {
-                var counter: UInt64 = 0
-                _ = read(wakeFD, &counter, 8)
-            }
-            let finished = completions.withLock { list -> [(UInt32, Completion)] in
-                defer { list = [] }
-                return list
-            }
-            for (stream, completion) in finished { respond(stream, completion) }
-            if fds[0].revents != 0 || (connection.tls?.pending ?? 0) > 0 {
-                guard readAvailable() else { return }
+            if fd.revents != 0 || pending {
+                guard lock.withLock({ readAvailable() }) else { return }
                 lastActivity = MonotonicClock.nowMs()
-            } else if running.isEmpty && incoming.isEmpty && outgoing.isEmpty
-                && MonotonicClock.nowMs() - lastActivity > server.configuration.idleTimeoutMs
-            {
-                h2.goAway(code: .noError, debugMessage: "idle timeout")
-                _ = flush()
-                return
             }
-            if !finished.isEmpty { lastActivity = MonotonicClock.nowMs() }
         }
     }
 
-    /// Reads what the socket has and feeds it; false at the end of the stream or an error.
+    /// Reads what the socket has and feeds it; false at the end of the stream or an error. Under the lock.
     private func readAvailable() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
@@ -276,16 +280,21 @@ final class HTTP2Session: @unchecked Sendable {
         server.inFlight.add(1, ordering: .acquiringAndReleasing)
         server.workers.submit { [self] in
             let completion = work()
-            // In flight until the answer is posted; the session thread sends it.
-            self.completions.withLock { $0.append((stream, completion)) }
+            // The worker sends the answer: the session thread is not woken for it.
+            self.lock.withLock {
+                guard !self.ended else { return }
+                self.respond(stream, completion)
+                self.pump()
+                _ = self.flush()
+            }
+            // In flight until the answer is handed to the connection.
             self.server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
-            var one: UInt64 = 1
-            _ = write(self.wakeFD, &one, 8)
         }
     }
 
+    /// Answers `stream`. Under the lock.
     private func respond(_ stream: UInt32, _ completion: Completion) {
-        running.removeValue(forKey: stream)
+        if running.removeValue(forKey: stream) != nil { answeredCount += 1 }
         do {
             switch completion {
             case .grpc(let reply):
