@@ -63,7 +63,8 @@ public final class MilvusGRPCService: GRPCService {
         } catch {
             outcome = .failure(error)
         }
-        let ms = String(format: "%.2f", Double(MonotonicClock.nowNs() - start) / 1e6)
+        // Formatted only when a line is written: this runs on every call.
+        var ms: String { String(format: "%.2f", Double(MonotonicClock.nowNs() - start) / 1e6) }
         switch outcome {
         case .success(let response):
             if logger.logLevel <= .info {
@@ -75,7 +76,7 @@ public final class MilvusGRPCService: GRPCService {
             return .ok(bytes)
         case .failure(var error):
             if error.isCallerFault {
-                logger.info("call", metadata: ["method": "\(method.rawValue)", "code": "\(error.code.rawValue)", "ms": "\(ms)", "user": "\(user ?? "")"])
+                if logger.logLevel <= .info { logger.info("call", metadata: ["method": "\(method.rawValue)", "code": "\(error.code.rawValue)", "ms": "\(ms)", "user": "\(user ?? "")"]) }
             } else {
                 logger.error("call failed", metadata: ["method": "\(method.rawValue)", "error": "\(error)"])
                 if let engine = slot.engine { error = RESTHandler.withoutServerPaths(error, engine.configuration) }
