@@ -185,6 +185,9 @@ import Testing
         #expect(try rest.call("jobs/import/create", #"{"collectionName":"nope","files":[["rows.json"]]}"#).code == 100)
         #expect(try rest.call("jobs/import/create", #"{"collectionName":"docs","files":"rows.json"}"#).code == 1801)
         #expect(try rest.call("jobs/import/describe", #"{"jobId":"12345"}"#).code == 1100)
+        // Milvus's backup mode (binlog segments) is refused by name, before any file is looked at.
+        let backup = try rest.call("jobs/import/create", #"{"collectionName":"docs","files":[["bucket/root/insert_log/1/"]],"options":{"backup":"true"}}"#)
+        #expect(backup.code == 1100 && backup.message.contains("invalid import option backup=true"), "\(backup.body.serialized())")
         // An autoID key is generated for imported rows, and a file that gives one is refused.
         #expect(try rest.call("collections/create", #"{"collectionName":"auto","dimension":2,"autoID":true}"#).code == 0)
         try (0..<300).map { #"{"vector":[\#($0),1]}"# }.joined(separator: "\n").write(toFile: imports + "/auto.jsonl", atomically: true, encoding: .utf8)

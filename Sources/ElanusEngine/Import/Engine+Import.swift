@@ -90,6 +90,11 @@ extension Engine {
 
     private func importOptions(_ options: [String: String], schema: CollectionSchema) throws(ElanusError) -> ImportReader {
         var reader = ImportReader(schema: schema)
+        // Milvus's backup mode imports its own binlog segments (what milvus-backup writes); Elanus
+        // has no binlog reader, so the option is refused by name rather than read as a file list.
+        if let backup = options["backup"], ["1", "t", "true"].contains(backup.lowercased()) {
+            throw .invalidParameter("invalid import option backup=\(backup): importing Milvus binlog files (backup mode) is not supported by Elanus; import JSON, CSV or NumPy files")
+        }
         if let sep = options["sep"] {
             guard sep.utf8.count == 1, let byte = sep.utf8.first, byte != UInt8(ascii: "\""), byte != 0x0A, byte != 0x0D else {
                 throw .invalidParameter("option sep must be one character other than a quote or a line break, got \"\(sep)\"")
