@@ -32,6 +32,10 @@ float vf_inner_product_scalar(const float *x, const float *y, size_t d);
 /// OpenMP threads for faiss calls made from the calling thread (omp_set_num_threads is per thread).
 void vf_set_omp_threads(int n);
 
+/// OpenBLAS threads for every BLAS call of the process (OpenBLAS keeps one global count). The
+/// engine sets 1: its matrix products run on the searching thread, beside other searches.
+void vf_set_blas_threads(int n);
+
 /// Metric ids, as faiss numbers them.
 enum { VF_METRIC_INNER_PRODUCT = 0, VF_METRIC_L2 = 1 };
 
