@@ -33,11 +33,16 @@ struct ScanPlan {
     init(_ filtered: [(segment: Segment, mask: [UInt8]?)]) {
         var parts: [Part] = []
         for (segment, mask) in filtered {
+            // Without a filter or a dead row, every chunk is scanned whole: no bitmap is read.
+            if mask == nil && segment.deadRows == 0 {
+                for chunk in segment.chunks where chunk.batch.rowCount > 0 { parts.append(Part(batch: chunk.batch, rows: nil)) }
+                continue
+            }
             var base = 0
             for chunk in segment.chunks {
                 let n = chunk.batch.rowCount
                 defer { base += n }
-                let allLive = chunk.dead.allSatisfy { $0 == 0 }
+                let allLive = segment.deadRows == 0 || chunk.dead.allSatisfy { $0 == 0 }
                 if mask == nil && allLive {
                     parts.append(Part(batch: chunk.batch, rows: nil))
                     continue
