@@ -1,4 +1,3 @@
-import CFaiss
 import CSystem
 import ElanusCore
 import ElanusStorage
@@ -82,10 +81,9 @@ public final class Engine: Sendable {
     public init(configuration: Configuration, stores: Stores? = nil, logger: Logger = Logger(label: "elanus.engine")) throws(ElanusError) {
         self.configuration = configuration
         self.logger = logger
-        // OpenBLAS keeps one thread count for the process. The exact scan's matrix products run
-        // on the searching thread, one group of queries a core (ExactSearch+Kernel): OpenBLAS's
-        // own threads beside them, or beside other searches, would only oversubscribe the cores.
-        vf_set_blas_threads(1)
+        // OpenBLAS keeps one thread count for the process: 1 for searches, more during index
+        // builds (see BLASThreads).
+        BLASThreads.pinForSearch()
         let root = configuration.dataDirectory
         do {
             for sub in ["", "meta", "wal", "objects"] {

@@ -31,7 +31,7 @@ extension ExactSearch {
             return try Engine.parallelMap(vectors.count) { i throws(ElanusError) in try run(vectors[i]) }
         }
         // Each group reads every row once for all its queries: groups of at least 8 queries,
-        // at most one group a core (OpenBLAS runs on the calling thread; see Engine.init).
+        // at most one group a core (OpenBLAS runs on the calling thread; see BLASThreads).
         let groups = max(1, min(ProcessInfo.processInfo.activeProcessorCount, dense.count / 8))
         let size = (dense.count + groups - 1) / groups
         let parts = try Engine.parallelMap(groups) { g throws(ElanusError) in
