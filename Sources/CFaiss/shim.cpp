@@ -343,6 +343,10 @@ float vf_inner_product_scalar(const float *x, const float *y, size_t d) {
 
 void vf_set_omp_threads(int n) { omp_set_num_threads(n); }
 
+extern "C" void openblas_set_num_threads(int n);
+
+void vf_set_blas_threads(int n) { openblas_set_num_threads(n); }
+
 int vf_index_factory(int d, const char *description, int metric, vf_index **out) {
     *out = nullptr;
     return guarded([&] {

@@ -88,7 +88,7 @@ extension Engine {
         if indexed.isEmpty {
             let search = ExactSearch(
                 request: request, plan: try ScanPlan(scanned, predicate: request.predicate, cancellation: cancellation), cancellation: cancellation)
-            return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in try search.run(request.vectors[i]) }
+            return try search.runAll(request.vectors)
         }
         let k = request.limit + request.offset
         var whole = request
@@ -114,14 +114,16 @@ extension Engine {
             }
             return [merge(parts)]
         }
-        // Several vectors: each segment's bitmap is built once and shared by every vector.
+        // Several vectors: each segment's bitmap is built once and shared by every vector, and
+        // the scanned segments are scanned for all of them at once (a batch of matrix products).
         let searches = try indexed.map { s throws(ElanusError) in
             try IndexedSearch(segment: s.segment, index: s.index, request: request, cancellation: cancellation)
         }
+        let scannedHits = try exact?.runAll(request.vectors)
         return try Engine.parallelMap(request.vectors.count) { i throws(ElanusError) in
             var parts: [[SearchHit]] = []
             for segment in searches { parts.append(try segment.run(request.vectors[i], k: k)) }
-            parts.append(try exact?.run(request.vectors[i]) ?? [])
+            parts.append(scannedHits?[i] ?? [])
             return merge(parts)
         }
     }

@@ -81,6 +81,9 @@ public final class Engine: Sendable {
     public init(configuration: Configuration, stores: Stores? = nil, logger: Logger = Logger(label: "elanus.engine")) throws(ElanusError) {
         self.configuration = configuration
         self.logger = logger
+        // OpenBLAS keeps one thread count for the process: 1 for searches, more during index
+        // builds (see BLASThreads).
+        BLASThreads.pinForSearch()
         let root = configuration.dataDirectory
         do {
             for sub in ["", "meta", "wal", "objects"] {

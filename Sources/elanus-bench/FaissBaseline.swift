@@ -76,10 +76,14 @@ final class FaissBaseline: @unchecked Sendable {
         return Run(seconds: seconds(since: start), queries: count, latencies: [], ids: [])
     }
 
-    /// Batches of `nq` queries in one call, with faiss free to use every core.
-    func batched(_ queries: [Float], nq: Int, batches: Int, k: Int) throws -> Run {
-        vf_set_omp_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
-        defer { vf_set_omp_threads(1) }
+    /// Batches of `nq` queries in one call, with faiss free to use `threads` cores (default:
+    /// every core). faiss's exact search of 20 or more queries is one BLAS matrix product per
+    /// block, so the cores go to OpenBLAS and OpenMP keeps one thread: OpenMP threads spinning
+    /// beside as many OpenBLAS threads oversubscribed the machine (6 q/s on 16 cores).
+    func batched(_ queries: [Float], nq: Int, batches: Int, k: Int, threads: Int? = nil) throws -> Run {
+        vf_set_omp_threads(1)
+        vf_set_blas_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        defer { vf_set_blas_threads(1) }
         let n = queries.count / dim
         var ids: [[Int64]] = []
         let start = DispatchTime.now().uptimeNanoseconds

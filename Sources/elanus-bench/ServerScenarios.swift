@@ -183,7 +183,7 @@ struct ServerScenarios {
         let batched = try LoadGenerator(port: server.port, path: path, keepResponses: true).run(requests: rounds) { batches[$0 % batchCount] }
         let batchFound = try (0..<batchCount).flatMap { try hitIDs(batched.responses[$0]!, nq: nq) }
         let inProcessBatched = try baseline.batched(queries, nq: nq, batches: rounds, k: k)
-        report.add(batchScenario, "queries/s", Double(rounds * nq) / batched.seconds, "q/s", baseline: inProcessBatched.qps, note: "baseline: faiss Flat batch, \(cores) threads")
+        report.add(batchScenario, "queries/s", Double(rounds * nq) / batched.seconds, "q/s", baseline: inProcessBatched.qps, note: "baseline: faiss Flat batch, OpenBLAS on \(cores) threads, OpenMP 1")
         report.add(batchScenario, "request latency p50", batched.p50, "ms")
         report.add(batchScenario, "recall@\(k)", recall(found: batchFound, truth: truth[0], k: k), "", baseline: recall(found: inProcessBatched.ids, truth: truth[0], k: k))
     }

@@ -8,7 +8,7 @@ import CSystem
 /// Speed targets live here, never in unit tests.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Kernels.self], defaultSubcommand: RunAll.self)
+        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Scan.self, Kernels.self], defaultSubcommand: RunAll.self)
 }
 
 struct RunAll: ParsableCommand {
@@ -54,6 +54,26 @@ struct RunAll: ParsableCommand {
         let path = json ?? "\(dataFolder)/results/\(stamp).json"
         try report.write(to: path)
         print("\nreport: \(path)")
+    }
+}
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Only the engine's in-process exact scan: against the raw kernel, faiss Flat (filtered and batched), and the scalar index.")
+
+    @Option(help: "Rows scanned (1,000 to 1,000,000).") var rows = 100_000
+    @Option(help: "Vector dimension.") var dim = 128
+    @Option(help: "Query vectors.") var queries = 200
+    @Option(help: "Dataset seed.") var seed: UInt64 = 1
+    @Option(help: "Where datasets are cached.") var dataFolder = "bench-data"
+
+    func run() throws {
+        csys_line_buffer_stdio()
+        vf_set_omp_threads(1)
+        let spec = Dataset.Spec(dim: dim, rows: rows, queries: queries, seed: seed)
+        guard spec.rows >= 1000, spec.queries >= 10 else { throw BenchError("need at least 1,000 rows and 10 queries") }
+        print("elanus-bench scan: \(spec)")
+        try ScanScenario(report: Report(), dataset: try Dataset.load(spec, folder: dataFolder), rows: spec.rows).run()
     }
 }
 

@@ -32,6 +32,37 @@ float vf_inner_product_scalar(const float *x, const float *y, size_t d);
 /// OpenMP threads for faiss calls made from the calling thread (omp_set_num_threads is per thread).
 void vf_set_omp_threads(int n);
 
+/// OpenBLAS threads for every BLAS call of the process (OpenBLAS keeps one global count). The
+/// engine sets 1: its matrix products run on the searching thread, beside other searches.
+void vf_set_blas_threads(int n);
+
+/// The exact scan's top-k heap, owned by the caller: `k` slots of keys and labels, `count` of
+/// them filled. Keys are smaller-is-better (L2 distances, negated similarities) with the worst
+/// kept at keys[0]: a max-heap pushed exactly as ElanusQuery's TopK pushes, so a scan here keeps
+/// the candidates, in the slots, that the Swift heap would.
+typedef struct vf_topk {
+    float *keys;
+    int64_t *labels;
+    size_t count;
+    size_t k;
+} vf_topk;
+
+/// The scan's metrics.
+enum { VF_SCAN_L2 = 0, VF_SCAN_IP = 1, VF_SCAN_COSINE = 2 };
+
+/// Scores rows of `base` (row-major, `d` floats a row) against `query` and pushes each into
+/// `heap` with label `label_base + row`: the `n` rows listed in `rows`, or rows 0..<n when `rows`
+/// is NULL. Scores are those of vf_l2sqr, vf_inner_product and, for cosine, the inner product
+/// over (|x| * query_norm), 0 for a zero row. Safe to call concurrently on different heaps.
+void vf_scan_topk(int metric, const float *query, float query_norm, const float *base, size_t d, const int32_t *rows,
+                  size_t n, int64_t label_base, vf_topk *heap);
+/// The same for `nq` queries at once (row-major, nq x d; `heaps[i]` for query i; `query_norms`
+/// for cosine, NULL otherwise), through one BLAS matrix product per block of rows. Keys come from
+/// the product (L2 as |q|^2 + |x|^2 - 2 q.x, clamped at 0), so they differ from vf_scan_topk's by
+/// float rounding: re-score the kept rows where exact scores matter.
+void vf_scan_topk_batch(int metric, const float *queries, const float *query_norms, size_t nq, const float *base, size_t d,
+                        const int32_t *rows, size_t n, int64_t label_base, vf_topk *heaps);
+
 /// Metric ids, as faiss numbers them.
 enum { VF_METRIC_INNER_PRODUCT = 0, VF_METRIC_L2 = 1 };
 

@@ -47,6 +47,12 @@ struct Segment: Sendable {
     var state: State
     private(set) var chunks: [Chunk]
     private(set) var rowCount = 0
+    /// Rows whose dead bit is set, kept with every change to the bitmaps: a search learns that
+    /// nothing is deleted without reading a bitmap.
+    private(set) var deadRows = 0
+    /// Where each chunk starts in the segment's row numbering (the numbering of its indexes),
+    /// kept as chunks are appended so that a search allocates nothing to map rows.
+    private(set) var chunkOffsets: [Int] = []
     /// Approximate bytes of column data, for the seal policy.
     private(set) var byteSize = 0
     /// When the first row arrived (monotonic nanoseconds), for the seal policy's age limit.
@@ -140,7 +146,9 @@ struct Segment: Sendable {
     var lastPosition: UInt64? { chunks.last?.position }
 
     mutating func markDead(chunk: Int, row: Int) {
-        chunks[chunk].dead[row >> 6] |= 1 << UInt64(row & 63)
+        let bit: UInt64 = 1 << UInt64(row & 63)
+        if chunks[chunk].dead[row >> 6] & bit == 0 { deadRows += 1 }
+        chunks[chunk].dead[row >> 6] |= bit
     }
 
     /// Appends a batch and returns its chunk index.
@@ -151,7 +159,9 @@ struct Segment: Sendable {
 
     private mutating func append(_ chunk: Chunk) {
         chunks.append(chunk)
+        chunkOffsets.append(rowCount)
         rowCount += chunk.batch.rowCount
+        deadRows += chunk.batch.rowCount - chunk.liveCount
         byteSize += chunk.batch.estimatedBytes
     }
 
@@ -160,17 +170,7 @@ struct Segment: Sendable {
         for (c, bitmap) in bitmaps.enumerated() where c < chunks.count && bitmap.count == chunks[c].dead.count {
             chunks[c].dead = bitmap
         }
-    }
-
-    /// Where each chunk starts in the segment's row numbering (the numbering of its indexes).
-    var chunkOffsets: [Int] {
-        var offsets: [Int] = []
-        var total = 0
-        for chunk in chunks {
-            offsets.append(total)
-            total += chunk.batch.rowCount
-        }
-        return offsets
+        deadRows = rowCount - liveRowCount
     }
 
     /// The filter's state (FilterEvaluator's yes, no, unknown) for every row, in the segment's

@@ -55,7 +55,10 @@ enum IndexFile {
         case .exact:
             throw .unexpected("index type \(plan.indexType) has nothing to build")
         case .hnsw, .ivf, .hnswQuantized, .scann:
-            return try FaissIndex.build(plan, segment: segment, field: field, threads: threads, progress: progress)
+            // IVF and PQ training multiply through BLAS: the build's threads go to OpenBLAS too.
+            return try BLASThreads.duringBuild(threads: threads) { () throws(ElanusError) in
+                try FaissIndex.build(plan, segment: segment, field: field, threads: threads, progress: progress)
+            }
         case .binaryIVF(let nlist):
             var codes: [UInt8] = []
             for chunk in segment.chunks { if case .binaryVector(let bytes)? = chunk.batch.column(field.fieldID)?.values { codes += bytes } }

@@ -3,8 +3,9 @@ import ElanusCore
 import ElanusQuery
 
 /// Brute-force search over a ScanPlan: every allowed row's score against each query vector,
-/// kept in a top-k heap. Dense float distances go through our SIMD kernels (the batched form
-/// when a whole chunk is allowed); binary and sparse scores are computed here.
+/// kept in a top-k heap. Float vectors without range or grouping are scanned in C
+/// (ExactSearch+Kernel); the rest (half-precision, range, grouping) go through our SIMD kernels
+/// here (the batched form when a whole chunk is allowed); binary and sparse scores are computed here.
 struct ExactSearch {
     let request: SearchRequest
     let plan: ScanPlan
@@ -14,6 +15,7 @@ struct ExactSearch {
     /// The hits of one query vector, best first: `limit` of them after `offset`, or, when the
     /// request groups, the hits of `limit` groups after `offset` groups.
     func run(_ query: QueryVector) throws(ElanusError) -> [SearchHit] {
+        if scansInKernel, case .dense(let q) = query { return try kernelRun(q) }
         let k = request.grouping == nil ? request.limit + request.offset : Int.max
         var heap = TopK<(EntityBatch, Int)>(k: request.grouping == nil ? k : max(1, plan.rowCount))
         let metric = request.metric
@@ -67,7 +69,7 @@ struct ExactSearch {
         }
     }
 
-    private var stopped: Bool { cancellation?.isCancelled == true }
+    var stopped: Bool { cancellation?.isCancelled == true }
 
     private func eachRow(_ part: ScanPlan.Part, _ body: (Int) -> Void) {
         if let rows = part.rows { for r in rows { body(Int(r)) } } else { for r in 0..<part.batch.rowCount { body(r) } }
@@ -118,7 +120,7 @@ struct ExactSearch {
         }
     }
 
-    @inline(__always) private func denseScore(_ q: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int, _ queryNorm: Float) -> Float {
+    @inline(__always) func denseScore(_ q: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ d: Int, _ queryNorm: Float) -> Float {
         switch request.metric {
         case .l2: return vf_l2sqr(q, x, d)
         case .ip: return vf_inner_product(q, x, d)

@@ -38,8 +38,9 @@ struct IndexedSearch {
         // A filter stopped part way leaves its mask incomplete: never used.
         try cancellation?.check()
         self.mask = mask
-        // The common case, no filter and no dead row, needs no per-row work at all.
-        if mask == nil && segment.chunks.allSatisfy({ $0.dead.allSatisfy { $0 == 0 } }) {
+        // The common case, no filter and no dead row, needs no per-row or per-chunk work at all:
+        // the segment counts its dead rows as they die.
+        if mask == nil && segment.deadRows == 0 {
             bitmap = nil
             allowed = segment.rowCount
             exactPlan = nil

@@ -33,28 +33,54 @@ struct ScanPlan {
     init(_ filtered: [(segment: Segment, mask: [UInt8]?)]) {
         var parts: [Part] = []
         for (segment, mask) in filtered {
+            // Without a filter or a dead row, every chunk is scanned whole: no bitmap is read.
+            if mask == nil && segment.deadRows == 0 {
+                for chunk in segment.chunks where chunk.batch.rowCount > 0 { parts.append(Part(batch: chunk.batch, rows: nil)) }
+                continue
+            }
             var base = 0
             for chunk in segment.chunks {
                 let n = chunk.batch.rowCount
                 defer { base += n }
-                let allLive = chunk.dead.allSatisfy { $0 == 0 }
+                guard n > 0 else { continue }
+                let allLive = segment.deadRows == 0 || chunk.dead.allSatisfy { $0 == 0 }
                 if mask == nil && allLive {
                     parts.append(Part(batch: chunk.batch, rows: nil))
                     continue
                 }
-                var rows: [Int32] = []
                 let yes = FilterEvaluator.yes
-                // Every row of every chunk per request: raw pointers, no bounds checks.
-                chunk.dead.withUnsafeBufferPointer { dead in
-                    func live(_ r: Int) -> Bool { dead[r >> 6] & (1 << UInt64(r & 63)) == 0 }
-                    if let mask {
-                        mask.withUnsafeBufferPointer { m in
-                            let states = m.baseAddress! + base
-                            for r in 0..<n where states[r] == yes && live(r) { rows.append(Int32(r)) }
+                // Every row of every chunk per request: raw pointers, and no branch per row (a
+                // 10% filter mispredicted one in ten): each row's number is written, and the
+                // count moves past it only when the row is kept. States are 0 (no), 1 (yes) or
+                // 2 (unknown), so the low bit is the filter's answer.
+                let rows = [Int32](unsafeUninitializedCapacity: n) { out, initialized in
+                    var count = 0
+                    chunk.dead.withUnsafeBufferPointer { deadWords in
+                        let dead = deadWords.baseAddress!
+                        @inline(__always) func live(_ r: Int) -> Int { Int(truncatingIfNeeded: (dead[r >> 6] >> UInt64(r & 63)) & 1 ^ 1) }
+                        if let mask {
+                            mask.withUnsafeBufferPointer { m in
+                                let states = m.baseAddress! + base
+                                if allLive {
+                                    for r in 0..<n {
+                                        out[count] = Int32(truncatingIfNeeded: r)
+                                        count &+= Int(states[r] & yes)
+                                    }
+                                } else {
+                                    for r in 0..<n {
+                                        out[count] = Int32(truncatingIfNeeded: r)
+                                        count &+= Int(states[r] & yes) & live(r)
+                                    }
+                                }
+                            }
+                        } else {
+                            for r in 0..<n {
+                                out[count] = Int32(truncatingIfNeeded: r)
+                                count &+= live(r)
+                            }
                         }
-                    } else {
-                        for r in 0..<n where live(r) { rows.append(Int32(r)) }
                     }
+                    initialized = count
                 }
                 if !rows.isEmpty { parts.append(Part(batch: chunk.batch, rows: rows)) }
             }
