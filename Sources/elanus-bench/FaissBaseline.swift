@@ -60,7 +60,7 @@ final class FaissBaseline: @unchecked Sendable {
     }
 
     /// `count` single queries spread over `threads` threads: the in-process throughput limit.
-    func concurrent(_ queries: [Float], count: Int, k: Int, threads: Int) throws -> Run {
+    func concurrent(_ queries: [Float], count: Int, k: Int, threads: Int, ef: Int = 0) throws -> Run {
         let n = queries.count / dim
         let failure = Mutex<String?>(nil)
         let start = DispatchTime.now().uptimeNanoseconds
@@ -68,7 +68,7 @@ final class FaissBaseline: @unchecked Sendable {
             vf_set_omp_threads(1)
             var i = t
             while i < count {
-                do { _ = try search(queries, from: i % n, count: 1, k: k, bitmap: nil) } catch { failure.withLock { $0 = "\(error)" } }
+                do { _ = try search(queries, from: i % n, count: 1, k: k, bitmap: nil, ef: ef) } catch { failure.withLock { $0 = "\(error)" } }
                 i += threads
             }
         }

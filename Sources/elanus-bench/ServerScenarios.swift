@@ -275,6 +275,8 @@ struct ServerScenarios {
             report.add(scenario, "smallest ef with recall >= 0.95", 0, "", note: "none in the sweep")
         }
 
+        try concurrencySweep(server, baseline)
+
         let filter = Dataset.filters[0]
         var bitmap = [UInt8](repeating: 0, count: (rows + 7) / 8)
         for id in 0..<rows where dataset.passes(id, filter: 0) { bitmap[id >> 3] |= 1 << UInt8(id & 7) }
@@ -284,6 +286,38 @@ struct ServerScenarios {
         let inProcess = try baseline.sequential(queries, count: queryCount, k: options.k, bitmap: bitmap, ef: 64)
         report.add(scenario, "1% filter, ef=64 QPS", result.requestsPerSecond, "q/s", baseline: inProcess.qps, note: "baseline: faiss HNSW with a bitmap selector")
         report.add(scenario, "1% filter, ef=64 recall@\(options.k)", recall(found: found, truth: truth[1], k: options.k), "", baseline: recall(found: inProcess.ids, truth: truth[1], k: options.k))
+    }
+
+    /// Issue 23's sweep: c = 1, 2, 4, ... up to 4x the cores (at least 64) concurrent clients at
+    /// ef=64 and ef=128, each beside faiss on min(c, cores) threads, with p50/p99 latency. The
+    /// shape past the core count is the point: throughput must not fall as clients grow.
+    func concurrencySweep(_ server: ServerUnderTest, _ baseline: FaissBaseline) throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let top = max(64, 4 * cores)
+        var counts: [Int] = []
+        var c = 1
+        while c <= top {
+            counts.append(c)
+            c *= 2
+        }
+        let queries = dataset.allQueries()
+        for ef in [64, 128] {
+            let scenario = "HNSW concurrency sweep, ef=\(ef), k=\(options.k)"
+            let bodies = (0..<queryCount).map { searchBody($0..<($0 + 1), collection: "hnsw", ef: ef) }
+            var peak = 0.0, last = 0.0
+            for clients in counts {
+                let requests = max(queryCount, clients * 40)
+                let result = try LoadGenerator(port: server.port, connections: clients, path: "/v2/vectordb/entities/search").run(requests: requests) {
+                    bodies[$0 % bodies.count]
+                }
+                let inProcess = try baseline.concurrent(queries, count: requests, k: options.k, threads: min(clients, cores), ef: ef)
+                peak = max(peak, result.requestsPerSecond)
+                last = result.requestsPerSecond
+                report.add(scenario, "c=\(clients) QPS", result.requestsPerSecond, "q/s", baseline: inProcess.qps,
+                           note: "baseline: faiss on \(min(clients, cores)) threads; p50 \(String(format: "%.2f", result.p50)) ms, p99 \(String(format: "%.2f", result.p99)) ms")
+            }
+            report.add(scenario, "QPS at c=\(counts.last!) over the peak", peak > 0 ? last / peak : 0, "", note: "target >= 0.95")
+        }
     }
 
     // MARK: helpers
