@@ -51,6 +51,10 @@ final class HTTP2Session: @unchecked Sendable {
     private var bufferedBodyBytes = 0
     /// Calls answered so far (the idle clock restarts at each).
     private var answeredCount = 0
+    /// A quick call the session thread runs itself once its read is handled (see `submit`).
+    private var inlineCall: (stream: UInt32, work: @Sendable () -> Completion)?
+    /// Until then every call goes to the workers: the connection was seen sending concurrently.
+    private var concurrentUntilMs = 0
     /// Streams handed to workers, with the token that cancels their work.
     private var running: [UInt32: Cancellation] = [:]
     private var logger: Logger { server.logger }
@@ -74,11 +78,17 @@ final class HTTP2Session: @unchecked Sendable {
             lock.withLock {
                 ended = true
                 for (_, token) in running { token.cancel() }
+                // A call kept for this thread that will not run now: it leaves the in-flight count.
+                if inlineCall != nil {
+                    inlineCall = nil
+                    server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+                }
             }
             server.closeConnection(connection)
             server.http2Sessions.subtract(1, ordering: .acquiringAndReleasing)
         }
         lock.withLock { handle(h2.feed(initial)) }
+        runInlineCall()
         var lastActivity = MonotonicClock.nowMs()
         var goingAway = false
         var answered = 0
@@ -119,6 +129,7 @@ final class HTTP2Session: @unchecked Sendable {
             if fd.revents != 0 || pending {
                 guard lock.withLock({ readAvailable() }) else { return }
                 lastActivity = MonotonicClock.nowMs()
+                runInlineCall()
             }
         }
     }
@@ -257,7 +268,8 @@ final class HTTP2Session: @unchecked Sendable {
                     path: "/\(head.service)/\(head.method)", metadata: metadata, message: messages[0], peer: connection.peer,
                     cancellation: Cancellation(timeoutMs: deadlineMs))
             }
-            submit(stream, call.cancellation) { [server] in
+            let quick = HTTP2Session.quickMethods.contains(String(call.path.split(separator: "/").last ?? ""))
+            submit(stream, call.cancellation, inlineEligible: quick) { [server] in
                 guard let service = server.grpc else {
                     return .grpc(.failure(GRPCStatus.Code.unimplemented.rawValue, "this server does not serve gRPC"))
                 }
@@ -275,9 +287,58 @@ final class HTTP2Session: @unchecked Sendable {
         }
     }
 
-    private func submit(_ stream: UInt32, _ token: Cancellation, _ work: @escaping @Sendable () -> Completion) {
+    /// Milvus methods that read and answer in milliseconds: the session thread may run one of
+    /// these itself (see `submit`). Writes, flushes, loads and builds always go to a worker.
+    static let quickMethods: Set<String> = [
+        "Search", "Query", "HybridSearch", "GetVersion", "CheckHealth", "DescribeCollection", "HasCollection", "ShowCollections",
+        "GetLoadState", "GetLoadingProgress", "DescribeIndex", "GetIndexState", "GetCollectionStatistics", "ShowPartitions", "HasPartition",
+        "DescribeDatabase", "ListDatabases", "DescribeAlias", "ListAliases", "AllocTimestamp", "GetFlushState",
+    ]
+
+    /// Hands a complete request to a worker, or keeps it for the session thread itself. A client
+    /// that sends one call at a time (the common case for one application thread) is answered
+    /// by the thread that read its call, as HTTP/1.1 requests are, with no hand-off: that is
+    /// when nothing else of the connection is running, no other request came in the same read,
+    /// and the method is a quick read. While such a call runs the connection is not read, so a
+    /// connection seen sending calls concurrently (two in one read, or input waiting when an
+    /// inline call ends) is served only through the workers for the next second. Under the lock.
+    private func submit(_ stream: UInt32, _ token: Cancellation, inlineEligible: Bool = false, _ work: @escaping @Sendable () -> Completion) {
         running[stream] = token
         server.inFlight.add(1, ordering: .acquiringAndReleasing)
+        if let planned = inlineCall {
+            // A second request in the same read: the connection is concurrent.
+            inlineCall = nil
+            concurrentUntilMs = MonotonicClock.nowMs() + 1_000
+            toWorker(planned.stream, planned.work)
+        } else if inlineEligible && running.count == 1 && MonotonicClock.nowMs() >= concurrentUntilMs {
+            inlineCall = (stream, work)
+            return
+        }
+        toWorker(stream, work)
+    }
+
+    /// Runs the call kept by `submit` on this (the session) thread, outside the lock. Returns
+    /// false when the connection ended meanwhile.
+    private func runInlineCall() {
+        guard let call = lock.withLock({ () -> (stream: UInt32, work: @Sendable () -> Completion)? in
+            defer { inlineCall = nil }
+            return inlineCall
+        }) else { return }
+        let completion = call.work()
+        lock.withLock {
+            guard !ended else { return }
+            respond(call.stream, completion)
+            pump()
+            _ = flush()
+        }
+        server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+        // Input that arrived while the call ran means the client did not wait for the answer:
+        // it sends concurrently, and its calls go to the workers for a while.
+        var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+        if poll(&fd, 1, 0) > 0 { lock.withLock { concurrentUntilMs = MonotonicClock.nowMs() + 1_000 } }
+    }
+
+    private func toWorker(_ stream: UInt32, _ work: @escaping @Sendable () -> Completion) {
         server.workers.submit { [self] in
             let completion = work()
             // The worker sends the answer: the session thread is not woken for it.
