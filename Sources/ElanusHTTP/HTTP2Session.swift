@@ -55,6 +55,8 @@ final class HTTP2Session: @unchecked Sendable {
     private var inlineCall: (stream: UInt32, work: @Sendable () -> Completion)?
     /// Until then every call goes to the workers: the connection was seen sending concurrently.
     private var concurrentUntilMs = 0
+    /// Requests (HEADERS that open a stream) received so far.
+    private var requestsSeen = 0
     /// Streams handed to workers, with the token that cancels their work.
     private var running: [UInt32: Cancellation] = [:]
     private var logger: Logger { server.logger }
@@ -88,7 +90,7 @@ final class HTTP2Session: @unchecked Sendable {
             server.http2Sessions.subtract(1, ordering: .acquiringAndReleasing)
         }
         lock.withLock { handle(h2.feed(initial)) }
-        runInlineCall()
+        guard runInlineCall() else { return }
         var lastActivity = MonotonicClock.nowMs()
         var goingAway = false
         var answered = 0
@@ -129,7 +131,7 @@ final class HTTP2Session: @unchecked Sendable {
             if fd.revents != 0 || pending {
                 guard lock.withLock({ readAvailable() }) else { return }
                 lastActivity = MonotonicClock.nowMs()
-                runInlineCall()
+                guard runInlineCall() else { return }
             }
         }
     }
@@ -181,6 +183,7 @@ final class HTTP2Session: @unchecked Sendable {
         for event in events {
             switch event {
             case .request(let stream, let headers, let endStream):
+                requestsSeen += 1
                 incoming[stream] = Incoming(headers: headers)
                 if endStream { dispatch(stream) }
             case .data(let stream, let bytes, let endStream):
@@ -317,25 +320,39 @@ final class HTTP2Session: @unchecked Sendable {
         toWorker(stream, work)
     }
 
-    /// Runs the call kept by `submit` on this (the session) thread, outside the lock. Returns
-    /// false when the connection ended meanwhile.
-    private func runInlineCall() {
-        guard let call = lock.withLock({ () -> (stream: UInt32, work: @Sendable () -> Completion)? in
+    /// Runs the call kept by `submit` on this (the session) thread, outside the lock, then
+    /// handles what arrived meanwhile. Returns false when the connection ended.
+    private func runInlineCall() -> Bool {
+        while let call = lock.withLock({ () -> (stream: UInt32, work: @Sendable () -> Completion)? in
             defer { inlineCall = nil }
             return inlineCall
-        }) else { return }
-        let completion = call.work()
-        lock.withLock {
-            guard !ended else { return }
-            respond(call.stream, completion)
-            pump()
-            _ = flush()
+        }) {
+            let completion = call.work()
+            lock.withLock {
+                guard !ended else { return }
+                respond(call.stream, completion)
+                pump()
+                _ = flush()
+            }
+            server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            // A request that arrived while the call ran means the client did not wait for the
+            // answer: it sends concurrently, and its calls go to the workers for a while.
+            // (Control frames, such as a client's PINGs, say nothing about that.)
+            let open = lock.withLock { () -> Bool in
+                let before = requestsSeen
+                guard readAvailable() else { return false }
+                if requestsSeen > before {
+                    concurrentUntilMs = MonotonicClock.nowMs() + 1_000
+                    if let planned = inlineCall {
+                        inlineCall = nil
+                        toWorker(planned.stream, planned.work)
+                    }
+                }
+                return true
+            }
+            guard open else { return false }
         }
-        server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
-        // Input that arrived while the call ran means the client did not wait for the answer:
-        // it sends concurrently, and its calls go to the workers for a while.
-        var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
-        if poll(&fd, 1, 0) > 0 { lock.withLock { concurrentUntilMs = MonotonicClock.nowMs() + 1_000 } }
+        return true
     }
 
     private func toWorker(_ stream: UInt32, _ work: @escaping @Sendable () -> Completion) {
