@@ -336,6 +336,40 @@ def test_users_roles_and_grants_need_credentials(auth_server):
     root.close()
 
 
+def test_privileges_follow_the_collection_not_the_callers_database(auth_server):
+    root = MilvusClient(auth_server.uri, token="root:Milvus", timeout=10)
+    root.create_database("vault")
+    root.create_collection("movable", dimension=4)
+    root.create_user("mover", "Mover-pass-1")
+    root.create_role("renamer")
+    # RenameCollection is a cluster privilege (as in Milvus): granted, it moves collections
+    # between databases.
+    root.grant_privilege_v2("renamer", "RenameCollection", "*", db_name="*")
+    root.grant_role("mover", "renamer")
+    mover = MilvusClient(auth_server.uri, user="mover", password="Mover-pass-1", timeout=10)
+    mover.rename_collection("movable", "moved", target_db="vault")
+    root.using_database("vault")
+    assert root.has_collection("moved")
+    root.using_database("default")
+    # flush_all from a user with Flush in one database flushes only that database.
+    with pytest.raises(MilvusException) as e:
+        mover.flush_all()
+    assert e.value.code == 1401
+    root.grant_privilege_v2("renamer", "Flush", "*", db_name="default")
+    mover.flush_all()
+    mover.close()
+    root.revoke_role("mover", "renamer")
+    root.revoke_privilege_v2("renamer", "RenameCollection", "*", db_name="*")
+    root.revoke_privilege_v2("renamer", "Flush", "*", db_name="default")
+    root.drop_role("renamer")
+    root.drop_user("mover")
+    root.using_database("vault")
+    root.drop_collection("moved")
+    root.using_database("default")
+    root.drop_database("vault")
+    root.close()
+
+
 def test_schema_and_index_changes_cluster_and_replicas(client):
     client.create_collection("evolve", dimension=4, metric_type="L2")
     client.insert("evolve", [{"id": i, "vector": [float(i), 0, 0, 0]} for i in range(5)])

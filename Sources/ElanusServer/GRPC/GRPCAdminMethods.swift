@@ -69,6 +69,8 @@ enum GRPCAdminMethods {
             if !request.collectionName.isEmpty {
                 info = try context.collection(request.dbName, request.collectionName)
             } else if let found = context.engine.catalog.collection(id: request.collectionID) {
+                try context.authorize(
+                    "collections/get_load_state", database: context.engine.catalog.databaseName(id: found.databaseID) ?? "", collection: found.name)
                 info = found
             } else {
                 throw ElanusError(.collectionNotFound, "can't find collection[collectionID=\(request.collectionID)]")
@@ -114,7 +116,13 @@ enum GRPCAdminMethods {
             return response
         }
         table.on(.flushAll, route: "collections/flush") { (context: GRPCCallContext, _: Milvus_Proto_Milvus_FlushAllRequest) -> Milvus_Proto_Milvus_FlushAllResponse in
-            for info in context.engine.catalog.allCollections() { try context.engine.flush(info) }
+            // Every database's collections; with authentication on, a user other than root flushes
+            // only the database the call addresses (its privilege was checked there).
+            let database = context.database("")
+            let scoped = context.user != nil && context.user != AccessCatalog.root
+            for info in context.engine.catalog.allCollections() where !scoped || context.engine.catalog.databaseName(id: info.databaseID) == database {
+                try context.engine.flush(info)
+            }
             return Milvus_Proto_Milvus_FlushAllResponse()
         }
         table.on(.getFlushAllState) { (_: GRPCCallContext, _: Milvus_Proto_Milvus_GetFlushAllStateRequest) -> Milvus_Proto_Milvus_GetFlushAllStateResponse in

@@ -68,6 +68,15 @@ struct GRPCCallContext: Sendable {
         return members.first(where: { $0.key == "data" })?.value ?? .null
     }
 
+    /// Checks `route`'s privilege on one collection found some other way than by the request's
+    /// names (by ID): its own database and name count, never the caller's current database.
+    func authorize(_ route: String, database: String, collection: String) throws(ElanusError) {
+        guard let user else { return }
+        var context = routeContext()
+        context.names = ["dbName": database, "collectionName": collection]
+        try RoutePrivileges.authorize(route, context, user: user)
+    }
+
     /// Checks the privilege of REST route `route` (the same table and rules as REST) for the
     /// objects the request names.
     func authorize(_ route: String, request: any SwiftProtobuf.Message, user: String) throws(ElanusError) {
@@ -145,7 +154,14 @@ extension Milvus_Proto_Milvus_AlterCollectionFieldRequest: CollectionNamedReques
 extension Milvus_Proto_Milvus_AlterIndexRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_GetReplicasRequest: CollectionNamedRequest {}
 extension Milvus_Proto_Milvus_ImportRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_TruncateCollectionRequest: CollectionNamedRequest {}
+extension Milvus_Proto_Milvus_RenameCollectionRequest: CollectionNamedRequest { var collectionName: String { oldName } }
 extension Milvus_Proto_Milvus_ShowCollectionsRequest: DatabaseNamedRequest {}
+extension Milvus_Proto_Milvus_DropAliasRequest: DatabaseNamedRequest {}
+extension Milvus_Proto_Milvus_DescribeAliasRequest: DatabaseNamedRequest {}
+extension Milvus_Proto_Milvus_BatchDescribeCollectionRequest: DatabaseNamedRequest {}
+extension Milvus_Proto_Milvus_ListImportTasksRequest: DatabaseNamedRequest {}
+extension Milvus_Proto_Milvus_FlushAllRequest: DatabaseNamedRequest {}
 extension Milvus_Proto_Milvus_CreateDatabaseRequest: DatabaseNamedRequest {}
 extension Milvus_Proto_Milvus_DropDatabaseRequest: DatabaseNamedRequest {}
 extension Milvus_Proto_Milvus_DescribeDatabaseRequest: DatabaseNamedRequest {}

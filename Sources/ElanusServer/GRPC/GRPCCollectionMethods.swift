@@ -55,6 +55,10 @@ enum GRPCCollectionMethods {
             return MilvusStatus.success
         }
         table.on(.renameCollection, route: "collections/rename") { (context: GRPCCallContext, request: Milvus_Proto_Milvus_RenameCollectionRequest) -> Milvus_Proto_Common_Status in
+            if !request.newDbname.isEmpty {
+                // Moving into another database needs the same privilege there.
+                try context.authorize("collections/rename", database: request.newDbname, collection: request.newName)
+            }
             try context.engine.catalog.renameCollection(
                 database: context.database(request.dbName), name: request.oldName, newDatabase: request.newDbname.isEmpty ? nil : request.newDbname,
                 newName: request.newName)
@@ -128,6 +132,8 @@ enum GRPCCollectionMethods {
             guard let found = context.engine.catalog.collection(id: request.collectionID) else {
                 throw ElanusError(.collectionNotFound, "can't find collection[database=\(database)][collectionID=\(request.collectionID)]")
             }
+            // Found by ID: its own database and name are what the caller must be allowed to see.
+            try context.authorize("collections/describe", database: context.engine.catalog.databaseName(id: found.databaseID) ?? database, collection: found.name)
             info = found
         } else {
             info = try context.engine.catalog.collection(database: database, name: request.collectionName)
