@@ -11,7 +11,15 @@ import Synchronization
 /// machine and hands each complete request to the worker pool, so many streams of one
 /// connection are answered concurrently; the worker that ran a call sends its answer itself,
 /// so no thread is woken to do it. The state machine, the stream tables and the socket's I/O
-/// are guarded by `lock`, which nobody holds while waiting for input.
+/// are guarded by `lock`, which nobody holds while waiting, for input or for the peer to read:
+/// writes never block. What the socket does not take waits in `unsent`, the session thread
+/// finishes it when the socket drains, and while `unsent` is over `maxUnsentBytes` the session
+/// reads nothing more, so a peer that sends and never reads is held back by its own input.
+///
+/// Every wait has an end: no call made or answered for `idleTimeoutMs` (PINGs do not count),
+/// a request whose body has not finished in `requestTimeoutMs` (reset), and answers the peer
+/// does not read, or gives no flow-control window for, within `writeTimeoutMs` (the connection
+/// ends).
 ///
 /// Requests are gRPC calls (`content-type: application/grpc`, answered by the server's
 /// GRPCService) or plain HTTP requests (answered by the HTTP handler, so REST works over h2c).
@@ -26,6 +34,8 @@ final class HTTP2Session: @unchecked Sendable {
         var headers: [HTTP2Header]
         var body: [UInt8] = []
         var tooLarge = false
+        /// When the request's headers arrived (its body must finish within requestTimeoutMs).
+        var startedMs: Int
     }
 
     /// A response whose body is still being handed to the connection as its queue drains.
@@ -45,6 +55,19 @@ final class HTTP2Session: @unchecked Sendable {
     /// Set (under the lock) when the session ends: a late answer is then dropped, never written
     /// to a descriptor that may already belong to another connection.
     private var ended = false
+    /// Set (under the lock) when a write failed: the socket is shut down, so the session thread
+    /// wakes and ends, and nothing more is written.
+    private var broken = false
+    /// Bytes taken from the state machine that the socket has not accepted yet (from `unsentOffset`).
+    private var unsent: [UInt8] = []
+    private var unsentOffset = 0
+    /// When output last moved (bytes to the socket, a body chunk to the state machine, a new
+    /// answer); with output pending and no move for `writeTimeoutMs`, the peer is not reading.
+    private var lastOutputProgressMs = 0
+    /// Wakes the session thread out of poll when a worker leaves bytes unsent.
+    private let wakeFD: Int32
+    /// Whether the session thread is in poll without POLLOUT (a worker then wakes it).
+    private var pollingForInputOnly = false
     private var incoming: [UInt32: Incoming] = [:]
     private var outgoing: [UInt32: Outgoing] = [:]
     /// Bytes of request bodies received and not yet handed to workers, over all streams.
@@ -52,7 +75,7 @@ final class HTTP2Session: @unchecked Sendable {
     /// Calls answered so far (the idle clock restarts at each).
     private var answeredCount = 0
     /// A quick call the session thread runs itself once its read is handled (see `submit`).
-    private var inlineCall: (stream: UInt32, work: @Sendable () -> Completion)?
+    private var inlineCall: (stream: UInt32, token: Cancellation, work: @Sendable () -> Completion)?
     /// Until then every call goes to the workers: the connection was seen sending concurrently.
     private var concurrentUntilMs = 0
     /// Requests (HEADERS that open a stream) received so far.
@@ -65,6 +88,10 @@ final class HTTP2Session: @unchecked Sendable {
     /// waits for the peer to read: responses bigger than the connection's send queue go out in
     /// pieces instead of failing.
     private static let chunkBytes = 64 << 10
+    /// Unsent bytes past which the session stops reading the peer (see the type's comment).
+    private static let maxUnsentBytes = 1 << 20
+    /// Bytes read per hold of the lock, so workers with answers are not kept waiting by a fast sender.
+    private static let readBytesPerHold = 1 << 20
 
     init(server: HTTPServer, connection: Connection) {
         self.server = server
@@ -72,7 +99,10 @@ final class HTTP2Session: @unchecked Sendable {
         var limits = HTTP2Limits()
         limits.maxConcurrentStreams = 100
         h2 = HTTP2Connection(limits: limits)
+        wakeFD = csys_eventfd()
     }
+
+    deinit { if wakeFD >= 0 { close(wakeFD) } }
 
     /// Runs the connection to its end; `initial` holds the bytes already read (the preface onwards).
     func run(initial: [UInt8]) {
@@ -94,8 +124,9 @@ final class HTTP2Session: @unchecked Sendable {
         var lastActivity = MonotonicClock.nowMs()
         var goingAway = false
         var answered = 0
+        var seen = 0
         while true {
-            enum Next { case wait, stop, again }
+            enum Next { case wait(Int16, Bool), stop, again }
             let next: Next = lock.withLock {
                 pump()
                 guard flush() else { return .stop }
@@ -106,40 +137,85 @@ final class HTTP2Session: @unchecked Sendable {
                     h2.beginGracefulShutdown()
                     return .again
                 }
-                if goingAway && running.isEmpty && outgoing.isEmpty { return .stop }
-                if answered != answeredCount {
+                if goingAway && running.isEmpty && outgoing.isEmpty && !hasUnsent { return .stop }
+                let now = MonotonicClock.nowMs()
+                // Only calls restart the idle clock: a peer's PINGs and window updates keep a
+                // connection open no longer than silence would.
+                if answered != answeredCount || seen != requestsSeen {
                     answered = answeredCount
-                    lastActivity = MonotonicClock.nowMs()
+                    seen = requestsSeen
+                    lastActivity = now
                 }
-                if running.isEmpty && incoming.isEmpty && outgoing.isEmpty
-                    && MonotonicClock.nowMs() - lastActivity > server.configuration.idleTimeoutMs
+                if running.isEmpty && incoming.isEmpty && outgoing.isEmpty && !hasUnsent
+                    && now - lastActivity > server.configuration.idleTimeoutMs
                 {
                     h2.goAway(code: .noError, debugMessage: "idle timeout")
                     _ = flush()
                     return .stop
                 }
-                return .wait
+                if outputPending && now - lastOutputProgressMs > server.configuration.writeTimeoutMs {
+                    logger.info("HTTP/2 peer reads no answers; closing", metadata: ["peer": "\(connection.peer)"])
+                    return .stop
+                }
+                expireStalledRequests(now)
+                guard flush() else { return .stop }
+                var events: Int16 = 0
+                if unsent.count - unsentOffset < Self.maxUnsentBytes { events |= Int16(POLLIN) }
+                if hasUnsent { events |= Int16(POLLOUT) }
+                pollingForInputOnly = !hasUnsent
+                return .wait(events, (connection.tls?.pending ?? 0) > 0 && events & Int16(POLLIN) != 0)
             }
-            if next == .stop { return }
-            if next == .again { continue }
+            guard case .wait(let events, let pending) = next else {
+                if case .stop = next { return }
+                continue
+            }
             // A TLS session may hold decrypted bytes the socket no longer shows. The wait is
-            // short so that shutdown, idle time and window updates for queued answers are seen.
-            var fd = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
-            let pending = lock.withLock { (connection.tls?.pending ?? 0) > 0 }
-            let n = poll(&fd, 1, pending ? 0 : 200)
+            // short so that shutdown, idle time and the timeouts above are seen.
+            var fds = [pollfd(fd: connection.fd, events: events, revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+            let n = poll(&fds, wakeFD >= 0 ? 2 : 1, pending ? 0 : 200)
+            lock.withLock { pollingForInputOnly = false }
             if n < 0 && errno != EINTR { return }
-            if fd.revents != 0 || pending {
+            if fds[1].revents != 0 {
+                var counter: UInt64 = 0
+                _ = read(wakeFD, &counter, 8)
+            }
+            let revents = fds[0].revents
+            // Hung up while this thread is not reading (the peer stopped reading first): nothing
+            // will drain, and poll would report it again at once.
+            if revents & Int16(POLLHUP | POLLERR) != 0 && events & Int16(POLLIN) == 0 { return }
+            if revents & Int16(POLLOUT) != 0 {
+                guard lock.withLock({ flush() }) else { return }
+            }
+            if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || pending {
                 guard lock.withLock({ readAvailable() }) else { return }
-                lastActivity = MonotonicClock.nowMs()
                 guard runInlineCall() else { return }
             }
+        }
+    }
+
+    private var hasUnsent: Bool { unsentOffset < unsent.count }
+    /// Answer bytes not yet on the socket: unsent, queued for flow-control window, or not yet queued.
+    private var outputPending: Bool { hasUnsent || !outgoing.isEmpty || h2.queuedBytesTotal > 0 }
+
+    /// Resets requests whose bodies have not finished within requestTimeoutMs (a slow-loris on
+    /// one stream holds its buffered body and a worker's turn otherwise). Under the lock.
+    private func expireStalledRequests(_ now: Int) {
+        let limit = server.configuration.requestTimeoutMs
+        guard limit > 0 else { return }
+        for (id, request) in incoming where now - request.startedMs > limit {
+            bufferedBodyBytes -= request.body.count
+            incoming[id] = nil
+            h2.resetStream(streamID: id, code: .cancel)
         }
     }
 
     /// Reads what the socket has and feeds it; false at the end of the stream or an error. Under the lock.
     private func readAvailable() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
+        var total = 0
+        // Stops at the per-hold budget, or while the peer is not reading what it is sent: the
+        // socket keeps the rest, and the session thread comes back for it.
+        while total < Self.readBytesPerHold && unsent.count - unsentOffset < Self.maxUnsentBytes {
             let count: Int
             if let tls = connection.tls {
                 switch chunk.withUnsafeMutableBytes({ tls.read($0) }) {
@@ -156,17 +232,68 @@ final class HTTP2Session: @unchecked Sendable {
                 }
                 count = n
             }
+            total += count
             handle(h2.feed(chunk[0..<count]))
             // Answer control frames (SETTINGS ACK, PING) as they come, so a flood is throttled
             // by the socket rather than by memory.
             guard flush() else { return false }
         }
+        return true
     }
 
+    /// Moves the state machine's output to the socket as far as it takes without waiting; the
+    /// rest stays in `unsent` for the session thread. False once the connection is broken. Under the lock.
     private func flush() -> Bool {
+        guard !broken else { return false }
         let bytes = h2.takeOutput()
-        guard !bytes.isEmpty else { return true }
-        return connection.send(bytes, timeoutMs: server.configuration.writeTimeoutMs)
+        if !bytes.isEmpty {
+            if hasUnsent {
+                unsent.removeFirst(unsentOffset)
+                unsent.append(contentsOf: bytes)
+            } else {
+                unsent = bytes
+            }
+            unsentOffset = 0
+        }
+        while hasUnsent {
+            let written = unsent.withUnsafeBytes { raw -> Int in
+                let rest = UnsafeRawBufferPointer(rebasing: raw[unsentOffset...])
+                if let tls = connection.tls {
+                    switch tls.write(rest) {
+                    case .done(let n): return n
+                    case .wantWrite, .wantRead: return 0
+                    case .closed, .failed: return -1
+                    }
+                }
+                while true {
+                    let n = send(connection.fd, rest.baseAddress!, rest.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    if n >= 0 { return n }
+                    if errno == EINTR { continue }
+                    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1
+                }
+            }
+            if written < 0 {
+                // The peer is gone. shutdown(2), not close(2): the session thread owns the
+                // descriptor; shutting it down wakes that thread's poll, and it ends the session.
+                broken = true
+                Glibc.shutdown(connection.fd, Int32(SHUT_RDWR))
+                return false
+            }
+            if written == 0 {
+                // The socket is full: the session thread waits for POLLOUT. If it is polling for
+                // input only, it must be woken to watch for that.
+                if pollingForInputOnly && wakeFD >= 0 {
+                    var one: UInt64 = 1
+                    _ = write(wakeFD, &one, 8)
+                }
+                return true
+            }
+            unsentOffset += written
+            lastOutputProgressMs = MonotonicClock.nowMs()
+        }
+        unsent.removeAll(keepingCapacity: unsent.capacity <= Self.chunkBytes * 2)
+        unsentOffset = 0
+        return true
     }
 
     private func handle(_ events: [HTTP2Event]) {
@@ -184,7 +311,7 @@ final class HTTP2Session: @unchecked Sendable {
             switch event {
             case .request(let stream, let headers, let endStream):
                 requestsSeen += 1
-                incoming[stream] = Incoming(headers: headers)
+                incoming[stream] = Incoming(headers: headers, startedMs: MonotonicClock.nowMs())
                 if endStream { dispatch(stream) }
             case .data(let stream, let bytes, let endStream):
                 h2.consumed(streamID: stream, byteCount: bytes.count)
@@ -314,7 +441,7 @@ final class HTTP2Session: @unchecked Sendable {
             concurrentUntilMs = MonotonicClock.nowMs() + 1_000
             toWorker(planned.stream, planned.work)
         } else if inlineEligible && running.count == 1 && MonotonicClock.nowMs() >= concurrentUntilMs {
-            inlineCall = (stream, work)
+            inlineCall = (stream, token, work)
             return
         }
         toWorker(stream, work)
@@ -323,11 +450,14 @@ final class HTTP2Session: @unchecked Sendable {
     /// Runs the call kept by `submit` on this (the session) thread, outside the lock, then
     /// handles what arrived meanwhile. Returns false when the connection ended.
     private func runInlineCall() -> Bool {
-        while let call = lock.withLock({ () -> (stream: UInt32, work: @Sendable () -> Completion)? in
+        while let call = lock.withLock({ () -> (stream: UInt32, token: Cancellation, work: @Sendable () -> Completion)? in
             defer { inlineCall = nil }
             return inlineCall
         }) {
+            // Visible to shutdown, which cancels it if the grace period runs out.
+            server.setWork(connection, call.token)
             let completion = call.work()
+            server.setWork(connection, nil)
             lock.withLock {
                 guard !ended else { return }
                 respond(call.stream, completion)
@@ -373,6 +503,8 @@ final class HTTP2Session: @unchecked Sendable {
     /// Answers `stream`. Under the lock.
     private func respond(_ stream: UInt32, _ completion: Completion) {
         if running.removeValue(forKey: stream) != nil { answeredCount += 1 }
+        // The write deadline runs from the answer's start when nothing else was being sent.
+        if !outputPending { lastOutputProgressMs = MonotonicClock.nowMs() }
         do {
             switch completion {
             case .grpc(let reply):
@@ -402,16 +534,22 @@ final class HTTP2Session: @unchecked Sendable {
         }
     }
 
-    /// Hands response bodies to the connection as far as its send queues allow.
+    /// Hands response bodies to the connection as far as its send queues allow, and no further
+    /// while the socket has not taken what it was given: the bytes an unread answer holds stay
+    /// bounded by the stream queues plus `maxUnsentBytes`.
     private func pump() {
         for (stream, var pending) in outgoing {
+            guard unsent.count - unsentOffset < Self.maxUnsentBytes else { return }
             var done = false
             do {
-                while pending.offset < pending.bytes.count && h2.queuedBytes(streamID: stream) < Self.chunkBytes * 4 {
+                while pending.offset < pending.bytes.count && h2.queuedBytes(streamID: stream) < Self.chunkBytes * 4
+                    && unsent.count - unsentOffset + h2.pendingOutputCount < Self.maxUnsentBytes
+                {
                     let end = min(pending.offset + Self.chunkBytes, pending.bytes.count)
                     let last = end == pending.bytes.count
                     try h2.sendData(streamID: stream, bytes: pending.bytes[pending.offset..<end], endStream: last && pending.trailers == nil)
                     pending.offset = end
+                    lastOutputProgressMs = MonotonicClock.nowMs()
                 }
                 if pending.offset == pending.bytes.count {
                     if let trailers = pending.trailers { try h2.sendTrailers(streamID: stream, headers: trailers) }

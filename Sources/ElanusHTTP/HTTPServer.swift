@@ -151,13 +151,21 @@ public final class HTTPServer: @unchecked Sendable {
             table.withLock {
                 for (fd, c) in $0.byFD where c.busy && c.protocolChecked { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
             }
-            while http2Sessions.load(ordering: .acquiring) > 0 { usleep(10_000) }
+            // A session thread running a call itself ends when the call does (its token was
+            // cancelled when its socket closed); one that outlives this wait is left to the
+            // process's exit, and its connection is not closed under it below.
+            let last = MonotonicClock.nowMs() + 5_000
+            while http2Sessions.load(ordering: .acquiring) > 0 && MonotonicClock.nowMs() < last { usleep(10_000) }
+            if http2Sessions.load(ordering: .acquiring) > 0 {
+                logger.warning("HTTP/2 sessions still running at shutdown", metadata: ["sessions": "\(http2Sessions.load(ordering: .acquiring))"])
+            }
         }
+        let sessionsLeft = http2Sessions.load(ordering: .acquiring) > 0
         threadsDone.wait()
         workers.stop(threads: configuration.workerThreads)
         close(listenFD)
         table.withLock { connections in
-            for (_, c) in connections.byFD where !c.closed {
+            for (_, c) in connections.byFD where !c.closed && !(sessionsLeft && c.busy) {
                 c.closed = true
                 close(c.fd)
             }
@@ -311,15 +319,25 @@ public final class HTTPServer: @unchecked Sendable {
     /// over) and out of epoll: only its session reads it.
     private func startHTTP2(_ connection: Connection) {
         let initial = Array(connection.parser.unreadBytes)
-        table.withLock { _ in
+        // The check and the count share the table lock with stop()'s first pass over the table,
+        // which comes after `stopping` is set: either stop() sees this session in the count and
+        // waits for it, or this sees `stopping` and the connection closes instead.
+        let started = table.withLock { _ -> Bool in
+            guard !stopping.load(ordering: .acquiring) else { return false }
             connection.busy = true
             connection.protocolChecked = true
             _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, 0)
+            http2Sessions.add(1, ordering: .acquiringAndReleasing)
+            return true
         }
-        http2Sessions.add(1, ordering: .acquiringAndReleasing)
+        guard started else {
+            closeConnection(connection)
+            return
+        }
         let session = HTTP2Session(server: self, connection: connection)
         let thread = Thread { session.run(initial: initial) }
         thread.name = "elanus-http2"
+        thread.stackSize = 8 << 20
         thread.start()
     }
 
@@ -526,6 +544,12 @@ public final class HTTPServer: @unchecked Sendable {
         }
         // A connection handed back after shutdown began is closed by whoever holds it.
         if stopping.load(ordering: .acquiring) { closeConnection(connection) }
+    }
+
+    /// Records the token of the call a connection's own thread is running (an HTTP/2 session's
+    /// inline call), so that shutdown can cancel it when the grace period runs out.
+    func setWork(_ connection: Connection, _ token: Cancellation?) {
+        table.withLock { _ in connection.work = token }
     }
 
     func closeConnection(_ connection: Connection) {

@@ -22,13 +22,14 @@ def free_port():
 
 
 class Server:
-    def __init__(self, auth=False, extra_args=(), scheme="http", ca=None):
+    def __init__(self, auth=False, extra_args=(), scheme="http", ca=None, env=None):
         self.data = tempfile.mkdtemp(prefix="elanus-py-")
         self.port = free_port()
         self.auth = auth
         self.extra_args = list(extra_args)
         self.scheme = scheme
         self.ca = ca
+        self.env = dict(os.environ, **(env or {}))
         self.log = open(os.path.join(self.data, "server.log"), "wb")
         self.process = None
 
@@ -41,7 +42,7 @@ class Server:
         if self.auth:
             args.append("--auth")
         args += self.extra_args
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:

@@ -213,3 +213,108 @@ def test_randomized_frames_never_take_the_server_down(server):
     ch = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     assert unary(ch, "GetVersion", milvus_pb2.GetVersionRequest(), milvus_pb2.GetVersionResponse, timeout=10).version
     ch.close()
+
+
+def hpack_literal(name, value):
+    """A header field as an HPACK literal without indexing, new name, no Huffman (short strings)."""
+    assert len(name) < 127 and len(value) < 127
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def rest_headers(path):
+    return b"".join(hpack_literal(n, v) for n, v in [
+        (b":method", b"POST"), (b":scheme", b"http"), (b":path", path), (b":authority", b"127.0.0.1"),
+        (b"content-type", b"application/json")])
+
+
+@pytest.fixture(scope="module")
+def impatient_server():
+    from conftest import Server
+
+    s = Server(env={"ELANUS_SERVER_IDLE_TIMEOUT_SECONDS": "2", "ELANUS_SERVER_REQUEST_TIMEOUT_SECONDS": "2",
+                    "ELANUS_SERVER_WRITE_TIMEOUT_SECONDS": "2"}).start()
+    yield s
+    s.cleanup()
+
+
+def test_pings_do_not_keep_an_idle_connection_open(impatient_server):
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", impatient_server.port)) as s:
+        s.sendall(preface + frame(4, 0, 0))
+        start = time.time()
+        frames = []
+        closed = False
+        while time.time() - start < 8 and not closed:
+            try:
+                s.sendall(frame(6, 0, 0, b"keepaliv"))
+            except OSError:
+                break
+            s.settimeout(0.3)
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        closed = True
+                        break
+                    frames.append(chunk)
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+        elapsed = time.time() - start
+        assert closed and elapsed < 6, f"an idle connection sending only PINGs stayed open {elapsed:.1f} s"
+        assert b"idle timeout" in b"".join(frames)
+
+
+def test_a_request_body_that_never_finishes_is_reset(impatient_server):
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", impatient_server.port)) as s:
+        # HEADERS without END_STREAM, then a few body bytes, then nothing.
+        s.sendall(preface + frame(4, 0, 0) + frame(1, 0x4, 1, rest_headers(b"/v2/vectordb/collections/list")) + frame(0, 0, 1, b"{"))
+        frames = read_frames(s, 5)
+        resets = [f for f in frames if f[0] == 3 and f[2] == 1]
+        assert resets and int.from_bytes(resets[0][3], "big") == 8  # CANCEL
+
+
+def test_a_peer_that_does_not_read_is_cut_off_and_blocks_nobody(impatient_server):
+    client = MilvusClient(impatient_server.uri, timeout=60)
+    client.create_collection("h2_unread", dimension=128)
+    client.insert("h2_unread", [{"id": i, "vector": [0.5] * 128} for i in range(3000)])
+    body = b'{"collectionName":"h2_unread","filter":"id >= 0","outputFields":["vector"],"limit":3000}'
+    answer_bytes = len(requests.post(f"{impatient_server.uri}/v2/vectordb/entities/query", data=body, timeout=30).content)
+    streams = 8
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    # Settings: the largest stream window; the connection window opened as far as it goes.
+    settings = frame(4, 0, 0, struct.pack(">HI", 4, (1 << 31) - 1))
+    window = frame(8, 0, 0, struct.pack(">I", (1 << 31) - 1 - 65535))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", impatient_server.port))
+    try:
+        requests_ = b"".join(frame(1, 0x4, 2 * i + 1, rest_headers(b"/v2/vectordb/entities/query")) + frame(0, 0x1, 2 * i + 1, body) for i in range(streams))
+        s.sendall(preface + settings + window + requests_)
+        time.sleep(0.5)
+        # Other clients are answered at once while the answers wait on a peer that reads nothing.
+        began = time.time()
+        for _ in range(5):
+            assert requests.post(f"{impatient_server.uri}/v2/vectordb/collections/list", json={}, timeout=5).json()["code"] == 0
+        assert time.time() - began < 2
+        assert client.query("h2_unread", filter="id == 7", output_fields=["id"])[0]["id"] == 7
+        time.sleep(3)
+        # The server gave up on this peer: what it reads now ends, well short of the whole answers
+        # (what it gets is what the kernel's buffers held).
+        s.settimeout(10)
+        total = 0
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                total += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert total < streams * answer_bytes // 2, f"read {total} of {streams * answer_bytes} bytes: the answers were not cut off"
+    finally:
+        s.close()
+    client.drop_collection("h2_unread")
+    client.close()
