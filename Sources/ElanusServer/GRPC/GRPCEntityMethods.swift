@@ -152,6 +152,9 @@ enum GRPCEntityMethods {
                 batch, row throws(ElanusError) in
                 refs.append((batch, row))
                 for field in selection.fields { bytes += approximateBytes(batch.column(field.fieldID)?.value(at: row)) }
+                // The dynamic field's document goes out too (all of it, or the keys asked for:
+                // counting all of it keeps the bound safe).
+                if info.schema.enableDynamicField, let document = batch.dynamic?[row] { bytes += document.approximateByteCount }
                 if bytes > ReadRequest.maxOutputBytes { throw ElanusError.badRequest("query results exceed the maxOutputSize Limit \(ReadRequest.maxOutputBytes)") }
                 return refs.count < cap
             }
