@@ -53,20 +53,20 @@ int csys_thread_name(char *buffer, size_t length) { return pthread_getname_np(pt
 
 int csys_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
-int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
+int csys_epoll_ctl(int epfd, int op, int fd, uint32_t tag, uint32_t events) {
     struct epoll_event ev;
     ev.events = events;
-    ev.data.u64 = 0;
-    ev.data.fd = fd;
+    ev.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)tag << 32);
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
-int csys_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max, int timeout_ms) {
+int csys_epoll_wait(int epfd, int32_t *fds, uint32_t *tags, uint32_t *events, int max, int timeout_ms) {
     struct epoll_event evs[256];
     if (max > 256) max = 256;
     int n = epoll_wait(epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) {
-        fds[i] = evs[i].data.fd;
+        fds[i] = (int32_t)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
+        tags[i] = (uint32_t)(evs[i].data.u64 >> 32);
         events[i] = evs[i].events;
     }
     return n;

@@ -7,6 +7,9 @@ import Glibc
 /// The hand-over goes through the server's table lock, which orders every access.
 final class Connection: @unchecked Sendable {
     let fd: Int32
+    /// Tells this connection's epoll events from those of an earlier connection on the same fd
+    /// number (never 0, the listener's tag).
+    let generation: UInt32
     /// The client's numeric IP address ("127.0.0.1", "2001:db8::1"); "" when unknown.
     let peer: String
     var parser: HTTPRequestParser
@@ -33,8 +36,9 @@ final class Connection: @unchecked Sendable {
     /// The socket reported `EPOLLHUP` or `EPOLLERR` (a reset, both sides shut): nothing can be sent.
     var hungUp = false
 
-    init(fd: Int32, peer: String = "", limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil) {
+    init(fd: Int32, peer: String = "", limits: HTTPRequestParser.Limits, now: Int, tls: TLSSession? = nil, generation: UInt32 = 1) {
         self.fd = fd
+        self.generation = generation
         self.peer = peer
         self.parser = HTTPRequestParser(limits: limits)
         self.lastActivityMs = now

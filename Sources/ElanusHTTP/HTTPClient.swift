@@ -1,3 +1,4 @@
+import CSystem
 import Glibc
 
 /// A small blocking HTTP/1.1 client with one keep-alive connection, for tests and the benchmark's

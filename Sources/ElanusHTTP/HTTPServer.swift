@@ -49,6 +49,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// this lock, so a closed fd number cannot be reused by accept while someone still acts on
     /// the old one.
     private let table = Mutex(ConnectionTable())
+    /// The last connection generation handed out; changed only by the accepting thread (one at
+    /// a time: the listener is one-shot), under the table lock.
+    private var nextGeneration: UInt32 = 0
     var workers: WorkerPool!
     let stopping = Atomic<Bool>(false)
     /// Every loop thread and the housekeeper, until they return.
@@ -77,7 +80,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard epollFD >= 0 else { throw SocketError(operation: "epoll_create", errno: errno) }
         // One-shot: the thread that takes the listener's event accepts everything pending, then
         // re-arms it, so accepts never race each other for the admission's room.
-        guard csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, EPOLLIN.rawValue | EPOLLONESHOT.rawValue) == 0 else {
+        guard csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, 0, EPOLLIN.rawValue | EPOLLONESHOT.rawValue) == 0 else {
             throw SocketError(operation: "epoll_ctl", errno: errno)
         }
         workers = WorkerPool(threads: configuration.workerThreads, name: "elanus-worker")
@@ -118,7 +121,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // The loop threads stop taking events within their 100 ms wait; one that is running a
         // handler finishes it (and closes its connection) first. No new connection is accepted.
-        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0)
+        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0, 0)
         // Idle keep-alive connections close at once; a loop thread that wakes for one later
         // finds it gone from the table.
         table.withLock { connections in
@@ -182,8 +185,9 @@ public final class HTTPServer: @unchecked Sendable {
     private func runLoop() {
         var fds = [Int32](repeating: 0, count: 1)
         var events = [UInt32](repeating: 0, count: 1)
+        var tags = [UInt32](repeating: 0, count: 1)
         while !stopping.load(ordering: .acquiring) {
-            let n = csys_epoll_wait(epollFD, &fds, &events, 1, 100)
+            let n = csys_epoll_wait(epollFD, &fds, &tags, &events, 1, 100)
             if n < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 break
@@ -192,16 +196,16 @@ public final class HTTPServer: @unchecked Sendable {
             if fds[0] == listenFD {
                 acceptPending()
                 if !stopping.load(ordering: .acquiring) {
-                    _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, listenFD, EPOLLIN.rawValue | EPOLLONESHOT.rawValue)
+                    _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, listenFD, 0, EPOLLIN.rawValue | EPOLLONESHOT.rawValue)
                 }
                 continue
             }
             // Taking a connection is setting `busy` under the lock. An event for a connection
-            // someone owns is a hang-up while its request runs. The fd may even belong to a newer
-            // connection than the event (closed and reused meanwhile): then this is a spurious
-            // wake-up of that one, which reading finds empty, and its own event finds it owned.
+            // someone owns is a hang-up while its request runs. An event whose tag is not the
+            // connection's generation was for an older connection on the same fd number (closed
+            // and the number reused meanwhile): it says nothing about this one and is dropped.
             let (connection, taken) = table.withLock { t -> (Connection?, Bool) in
-                guard let c = t[fds[0]], !c.closed else { return (nil, false) }
+                guard let c = t[fds[0]], !c.closed, c.generation == tags[0] else { return (nil, false) }
                 if c.busy { return (c, false) }
                 c.busy = true
                 return (c, true)
@@ -243,9 +247,10 @@ public final class HTTPServer: @unchecked Sendable {
             }
             // One thread accepts at a time (the listener is one-shot), so the room made above is still there.
             table.withLock { connections in
-                let connection = Connection(fd: fd, peer: peer, limits: limits, now: MonotonicClock.nowMs(), tls: session)
+                nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+                let connection = Connection(fd: fd, peer: peer, limits: limits, now: MonotonicClock.nowMs(), tls: session, generation: nextGeneration)
                 connections.insert(connection)
-                _ = csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
+                _ = csys_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, connection.generation, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
             }
         }
     }
@@ -326,7 +331,7 @@ public final class HTTPServer: @unchecked Sendable {
             guard !stopping.load(ordering: .acquiring) else { return false }
             connection.busy = true
             connection.protocolChecked = true
-            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, 0)
+            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, 0, 0)
             http2Sessions.add(1, ordering: .acquiringAndReleasing)
             return true
         }
@@ -478,7 +483,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard !connection.closed else { return }
         connection.work = work
         let halfClose = connection.parser.hasPartialRequest ? 0 : EPOLLRDHUP.rawValue
-        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, halfClose | EPOLLONESHOT.rawValue)
+        _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, connection.generation, halfClose | EPOLLONESHOT.rawValue)
     }
 
     /// An event for a connection someone owns: the peer hung up, so its request is cancelled.
@@ -540,7 +545,7 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             }
             connection.busy = false
-            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
+            _ = csys_epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, connection.generation, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
         }
         // A connection handed back after shutdown began is closed by whoever holds it.
         if stopping.load(ordering: .acquiring) { closeConnection(connection) }

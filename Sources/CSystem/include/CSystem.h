@@ -33,11 +33,12 @@ int csys_thread_name(char *buffer, size_t length);
 
 int csys_epoll_create(void);
 
-/// epoll_ctl with the given events and the fd stored as the event's user data.
-int csys_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/// epoll_ctl with the given events; the event's user data holds the fd and `tag` (a connection's
+/// generation, so an event that outlived its connection is told from one for a reused fd).
+int csys_epoll_ctl(int epfd, int op, int fd, uint32_t tag, uint32_t events);
 
-/// epoll_wait that writes up to `max` ready fds and their event masks. Returns the count or -1.
-int csys_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max, int timeout_ms);
+/// epoll_wait that writes up to `max` ready fds, their tags and event masks. Returns the count or -1.
+int csys_epoll_wait(int epfd, int32_t *fds, uint32_t *tags, uint32_t *events, int max, int timeout_ms);
 
 /// Makes stdout and stderr line-buffered, so a crash loses no earlier log line.
 void csys_line_buffer_stdio(void);
