@@ -70,7 +70,7 @@ public enum DataType: String, CaseIterable, Codable, Sendable {
     public var isSupportedFieldType: Bool {
         switch self {
         case .bool, .int8, .int16, .int32, .int64, .float, .double, .varChar, .array, .json,
-            .binaryVector, .floatVector, .float16Vector, .bfloat16Vector, .sparseFloatVector:
+            .binaryVector, .floatVector, .float16Vector, .bfloat16Vector, .sparseFloatVector, .int8Vector:
             true
         default: false
         }

@@ -264,6 +264,8 @@ extension FieldValue {
                 throw FieldConversionError("a value is out of the float16 range (65504)")
             }
             return .halfVector(bits)
+        case .int8Vector:
+            return .int8Vector(try int8s(json, count: field.dim ?? 0))
         case .binaryVector:
             let count = (field.dim ?? 0) / 8
             let bytes: [UInt8]
@@ -330,6 +332,33 @@ extension FieldValue {
             out.append(Float(d))
         }
         return out
+    }
+
+    /// An Int8Vector's values: an array of integers in -128...127, or a base64 string of `count`
+    /// bytes, each read as a signed byte (two's complement, as numpy's int8 `tobytes()` gives).
+    static func int8s(_ json: JSON, count: Int) throws(FieldConversionError) -> [Int8] {
+        switch json {
+        case .string(let text):
+            guard let bytes = Base64.decode(text) else { throw FieldConversionError("the string is not valid base64") }
+            guard bytes.count == count else {
+                throw FieldConversionError("the dimension is \(count), so \(count) bytes are expected, but the base64 string holds \(bytes.count)")
+            }
+            return bytes.map { Int8(bitPattern: $0) }
+        case .array(let elements):
+            guard elements.count == count else {
+                throw FieldConversionError("the dimension is \(count) but the vector has \(elements.count) elements")
+            }
+            var out: [Int8] = []
+            out.reserveCapacity(count)
+            for (i, element) in elements.enumerated() {
+                guard case .int(let v) = element else { throw FieldConversionError("element \(i) is not an integer: \(excerpt(element))") }
+                guard let byte = Int8(exactly: v) else { throw FieldConversionError("element \(i) (\(v)) is out of range for int8 [-128, 127]") }
+                out.append(byte)
+            }
+            return out
+        default:
+            throw wrongType(json, "an array of \(count) integers in [-128, 127] or a base64 string")
+        }
     }
 
     static func arrayValue(_ json: JSON, _ field: FieldSchema) throws(FieldConversionError) -> JSON {

@@ -214,6 +214,10 @@ struct Segment: Sendable {
             case .halfVector(let bits)?:
                 let values = bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }
                 try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
+            case .int8Vector(let bytes)?:
+                // Converted one chunk at a time: only the index build sees floats, the segment keeps int8.
+                let values = bytes.map { Float($0) }
+                try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
             default: break
             }
         }

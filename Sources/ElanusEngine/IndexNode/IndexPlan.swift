@@ -127,7 +127,7 @@ public struct IndexPlan: Sendable, Equatable {
         let metricName = spec.metricType.isEmpty ? defaultMetric(field.dataType) : spec.metricType.uppercased()
         // Metrics the exact scan does not compute (SUBSTRUCTURE, BM25, ...) are refused at search.
         let metric = Metric(rawValue: metricName) ?? Metric(rawValue: defaultMetric(field.dataType))!
-        let isFloat = [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType)
+        let isFloat = [.floatVector, .float16Vector, .bfloat16Vector, .int8Vector].contains(field.dataType)
         let kind: Kind
         switch spec.indexType.uppercased() {
         case "FLAT", "BIN_FLAT":

@@ -169,6 +169,7 @@ enum GRPCEntityMethods {
         case .floatVector(let v)?: v.count * 4
         case .binaryVector(let b)?: b.count
         case .halfVector(let h)?: h.count * 2
+        case .int8Vector(let v)?: v.count * 4
         case .sparseVector(let v)?: v.indices.count * 8
         default: 8
         }

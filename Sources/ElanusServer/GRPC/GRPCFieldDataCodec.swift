@@ -191,6 +191,12 @@ enum GRPCFieldDataCodec {
             return stride(from: 0, to: all.count, by: width).map { start in
                 .converted(.halfVector((0..<dim).map { UInt16(all[start + 2 * $0]) | UInt16(all[start + 2 * $0 + 1]) << 8 }))
             }
+        case (.int8Vector(let bytes)?, .int8Vector):
+            guard dim > 0, bytes.count % dim == 0 else {
+                throw ElanusError.invalidParameter("the dim (\(dim)) of field \(field.name) does not divide the \(bytes.count) bytes given")
+            }
+            let all = Array(bytes)
+            return stride(from: 0, to: all.count, by: dim).map { start in .converted(.int8Vector(all[start..<start + dim].map { Int8(bitPattern: $0) })) }
         case (.binaryVector(let bytes)?, .binaryVector):
             let width = dim / 8
             guard width > 0, bytes.count % width == 0 else {
@@ -309,6 +315,11 @@ enum GRPCFieldDataCodec {
                 if case .halfVector(let bits) = value { for b in bits { bytes.append(contentsOf: [UInt8(b & 0xFF), UInt8(b >> 8)]) } }
             }
             if field.dataType == .float16Vector { vectors.float16Vector = bytes } else { vectors.bfloat16Vector = bytes }
+        case .int8Vector:
+            var bytes = Data()
+            bytes.reserveCapacity(values.count * (field.dim ?? 0))
+            for value in values { if case .int8Vector(let v) = value { bytes.append(contentsOf: v.map { UInt8(bitPattern: $0) }) } }
+            vectors.int8Vector = bytes
         case .binaryVector:
             var bytes = Data()
             for value in values { if case .binaryVector(let b) = value { bytes.append(contentsOf: b) } }

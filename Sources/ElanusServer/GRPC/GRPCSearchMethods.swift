@@ -138,6 +138,9 @@ enum GRPCSearchMethods {
                 guard raw.count == dim * 2 else { throw dimensionError(field, raw.count / 2) }
                 let bfloat = placeholder.type == .bfloat16Vector
                 out.append(.dense((0..<dim).map { HalfFloat.float(UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8, bfloat16: bfloat) }))
+            case (.int8Vector, .int8Vector):
+                guard raw.count == dim else { throw dimensionError(field, raw.count) }
+                out.append(.dense(raw.map { Float(Int8(bitPattern: $0)) }))
             case (.binaryVector, .binaryVector):
                 guard raw.count == dim / 8 else { throw dimensionError(field, raw.count * 8) }
                 out.append(.binary(raw))

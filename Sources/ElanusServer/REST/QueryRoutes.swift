@@ -116,6 +116,7 @@ enum QueryRoutes {
             switch column.value(at: row) {
             case .floatVector(let v): .dense(v)
             case .halfVector(let bits): .dense(bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) })
+            case .int8Vector(let v): .dense(v.map { Float($0) })
             case .binaryVector(let b): .binary(b)
             case .sparseVector(let s): .sparse(s)
             default: .dense([])

@@ -82,6 +82,7 @@ struct RowRenderer {
             bytes.reserveCapacity(bits.count * 2)
             for b in bits { bytes += [UInt8(b & 0xFF), UInt8(b >> 8)] }
             return .string(Base64.encode(bytes))
+        case .int8Vector(let v): return .array(v.map { .int(Int64($0)) })
         case .sparseVector(let v):
             return .object(zip(v.indices, v.values).map { (key: String($0), value: RowRenderer.float($1)) })
         }
