@@ -74,7 +74,7 @@ public enum ColumnValues: Equatable, Sendable {
         case .int8: .int8([])
         case .int16: .int16([])
         case .int32: .int32([])
-        case .int64: .int64([])
+        case .int64, .timestamptz: .int64([])
         case .float: .float([])
         case .double: .double([])
         case .varChar, .string, .text: .string([])

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decodes the `data` rows of an insert or upsert (`[{"id":1,"vector":[...],...}, ...]`) straight
 /// from the request bytes into columns, checking every value against the schema.
 ///
@@ -10,9 +12,12 @@ public struct EntityRowDecoder {
         public var generatedPrimaryKey = false
         /// Upsert with `partialUpdate`: absent fields are reported instead of defaulted.
         public var partialUpdate = false
-        public init(generatedPrimaryKey: Bool = false, partialUpdate: Bool = false) {
+        /// The zone of Timestamptz values given without an offset (the collection's or database's).
+        public var timeZone = Timestamptz.utc
+        public init(generatedPrimaryKey: Bool = false, partialUpdate: Bool = false, timeZone: TimeZone = Timestamptz.utc) {
             self.generatedPrimaryKey = generatedPrimaryKey
             self.partialUpdate = partialUpdate
+            self.timeZone = timeZone
         }
     }
 
@@ -96,7 +101,7 @@ public struct EntityRowDecoder {
                     }
                     let value = try reader.readValue()
                     do {
-                        builders[i].append(try FieldValue.convert(value, for: field, row: row))
+                        builders[i].append(try FieldValue.convert(value, for: field, row: row, timeZone: options.timeZone))
                     } catch {
                         throw rowError(row, field, error.reason)
                     }
@@ -172,7 +177,7 @@ extension FieldValue {
     public static func zero(for field: FieldSchema) -> FieldValue {
         switch field.dataType {
         case .bool: .bool(false)
-        case .int8, .int16, .int32, .int64: .int(0)
+        case .int8, .int16, .int32, .int64, .timestamptz: .int(0)
         case .float: .float(0)
         case .double: .double(0)
         case .varChar: .string("")
@@ -197,7 +202,8 @@ extension FieldValue {
 
     /// Converts a JSON value to the field's type, checking it: ranges of small integers, string
     /// lengths in bytes, array capacity and element types, vector dimensions, finite floats.
-    public static func convert(_ json: JSON, for field: FieldSchema, row: Int) throws(FieldConversionError) -> FieldValue {
+    /// `timeZone` is the zone of a Timestamptz value given without an offset.
+    public static func convert(_ json: JSON, for field: FieldSchema, row: Int, timeZone: TimeZone = Timestamptz.utc) throws(FieldConversionError) -> FieldValue {
         if json.isNull {
             guard let value = missing(field) else { throw FieldConversionError("null is not allowed: the field is not nullable") }
             return value
@@ -266,6 +272,13 @@ extension FieldValue {
             return .halfVector(bits)
         case .int8Vector:
             return .int8Vector(try int8s(json, count: field.dim ?? 0))
+        case .timestamptz:
+            // Stored as the instant, microseconds since the epoch in UTC.
+            guard case .string(let text) = json else { throw wrongType(json, "an ISO 8601 time string") }
+            guard let micros = Timestamptz.parse(text, zone: timeZone) else {
+                throw FieldConversionError("\(excerpt(json)) is not an ISO 8601 time (YYYY-MM-DDThh:mm:ss[.ffffff][Z|+hh:mm], years 1 to 9999)")
+            }
+            return .int(micros)
         case .binaryVector:
             let count = (field.dim ?? 0) / 8
             let bytes: [UInt8]

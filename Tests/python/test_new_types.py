@@ -80,3 +80,68 @@ def test_int8_vector_errors(client):
     with pytest.raises(MilvusException):
         client.insert("int8_err", [{"id": 1, "v": np.zeros(3, dtype=np.int8)}])
     client.drop_collection("int8_err")
+
+
+def test_timestamptz_over_grpc(client):
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    name = "tsz_grpc"
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("tsz", DataType.TIMESTAMPTZ, nullable=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    index.add_index("tsz", index_type="STL_SORT")
+    client.create_collection(name, schema=schema, index_params=index)
+    field = next(f for f in client.describe_collection(name)["fields"] if f["name"] == "tsz")
+    assert field["type"] == DataType.TIMESTAMPTZ
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    start = datetime(2025, 1, 1, tzinfo=shanghai)
+    rows = [{"id": i, "tsz": None if i == 7 else (start + timedelta(days=i)).isoformat(), "v": [float(i), 0.0]} for i in range(20)]
+    assert client.insert(name, rows)["insert_count"] == 20
+
+    def instant(i):
+        return (start + timedelta(days=i)).astimezone(timezone.utc)
+
+    got = client.query(name, filter="id < 3", output_fields=["tsz"])
+    assert sorted((r["id"], r["tsz"]) for r in got) == [(i, instant(i).strftime("%Y-%m-%dT%H:%M:%SZ")) for i in range(3)]
+    got = client.query(name, filter="id < 3", output_fields=["tsz"], timezone="Asia/Shanghai")
+    assert sorted((r["id"], r["tsz"]) for r in got) == [(i, (start + timedelta(days=i)).isoformat()) for i in range(3)]
+
+    expr = "tsz >= ISO '2025-01-05T00:00:00+08:00' and tsz < ISO '2025-01-10T00:00:00+08:00'"
+    assert sorted(r["id"] for r in client.query(name, filter=expr, output_fields=["id"])) == [4, 5, 6, 8]
+    assert [r["id"] for r in client.query(name, filter="tsz is null", output_fields=["id"])] == [7]
+    expr = "tsz + INTERVAL 'P2D' <= ISO '2025-01-04T00:00:00+08:00'"
+    assert sorted(r["id"] for r in client.query(name, filter=expr, output_fields=["id"])) == [0, 1]
+
+    client.flush(name)
+    hits = client.search(name, data=[[3.0, 0.0]], limit=2, filter="tsz > ISO '2025-01-03T00:00:00Z'",
+                         output_fields=["tsz"], timezone="America/New_York")
+    assert [h["id"] for h in hits[0]] == [3, 4]
+    assert hits[0][0]["entity"]["tsz"] == instant(3).astimezone(ZoneInfo("America/New_York")).isoformat()
+
+    with pytest.raises(MilvusException) as e:
+        client.insert(name, [{"id": 100, "tsz": "not a time", "v": [0.0, 0.0]}])
+    assert e.value.code == 1100 and "field tsz" in e.value.message and "not an ISO 8601 time" in e.value.message
+    with pytest.raises(MilvusException) as e:
+        client.query(name, filter="id < 3", output_fields=["tsz"], timezone="Mars/Olympus")
+    assert e.value.code == 1100
+    client.drop_collection(name)
+
+
+def test_timestamptz_default_value_over_grpc(client):
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00+08:00")
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    client.create_collection("tsz_default", schema=schema, index_params=index)
+    client.insert("tsz_default", [{"id": 1, "v": [0.0, 0.0]}, {"id": 2, "d": "2025-01-01T00:00:00Z", "v": [0.0, 0.0]}])
+    got = sorted((r["id"], r["d"]) for r in client.query("tsz_default", filter="id > 0", output_fields=["d"]))
+    assert got == [(1, "2025-06-01T00:00:00Z"), (2, "2025-01-01T00:00:00Z")]
+    assert client.query("tsz_default", filter="d == ISO '2025-06-01T00:00:00Z'", output_fields=["id"])[0]["id"] == 1
+    client.drop_collection("tsz_default")

@@ -199,10 +199,10 @@ public struct IndexPlan: Sendable, Equatable {
         if field.dataType == .json, ["INVERTED", "AUTOINDEX", "NGRAM"].contains(type) { return try json(spec, field: field) }
         let (accepted, what): (Set<DataType>, String) =
             switch type {
-            case "STL_SORT": (integers.union([.float, .double]), "numeric fields")
+            case "STL_SORT": (integers.union([.float, .double, .timestamptz]), "numeric fields and Timestamptz fields")
             case "TRIE": (strings, "VarChar fields")
             case "BITMAP": (integers.union(strings).union([.bool]), "Bool, integer and VarChar fields")
-            case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double]), "Bool, numeric and VarChar fields")
+            case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double, .timestamptz]), "Bool, numeric, Timestamptz and VarChar fields")
             case "NGRAM": (strings, "VarChar and JSON fields")
             default:
                 throw .invalidParameter(

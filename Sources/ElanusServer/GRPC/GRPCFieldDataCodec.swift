@@ -59,7 +59,7 @@ enum GRPCFieldDataCodec {
             if field.isPrimary && field.autoID && options.generatedPrimaryKey {
                 throw ElanusError.invalidParameter("the primary key field '\(field.name)' is auto-generated (autoID); do not pass it")
             }
-            try decodeColumn(data, field: field, rows: rows, into: &builder)
+            try decodeColumn(data, field: field, rows: rows, timeZone: options.timeZone, into: &builder)
             columns.append(builder.build())
         }
         var dynamic: [JSON]?
@@ -90,7 +90,9 @@ enum GRPCFieldDataCodec {
 
     /// One field's column. With `valid_data`, null rows take the default value, else null; the
     /// values may list every row or only the valid ones, as pymilvus sends them.
-    private static func decodeColumn(_ data: Milvus_Proto_Schema_FieldData, field: FieldSchema, rows: Int, into builder: inout ColumnBuilder) throws(ElanusError) {
+    private static func decodeColumn(
+        _ data: Milvus_Proto_Schema_FieldData, field: FieldSchema, rows: Int, timeZone: TimeZone, into builder: inout ColumnBuilder
+    ) throws(ElanusError) {
         let valid = data.validData
         guard valid.isEmpty || valid.count == rows else {
             throw ElanusError.invalidParameter("field \(field.name): valid_data has \(valid.count) entries, but num_rows is \(rows)")
@@ -122,7 +124,7 @@ enum GRPCFieldDataCodec {
             switch value {
             case .converted(let v): builder.append(v)
             case .json(let json):
-                do { builder.append(try FieldValue.convert(json, for: field, row: row)) } catch { throw rowError(row, field, error.reason) }
+                do { builder.append(try FieldValue.convert(json, for: field, row: row, timeZone: timeZone)) } catch { throw rowError(row, field, error.reason) }
             }
         }
     }
@@ -229,7 +231,9 @@ enum GRPCFieldDataCodec {
 
     /// The columns of `fields` (and the dynamic field's keys) for rows `refs`, as query and
     /// search results carry them. Nullable fields list every row, with `valid_data`.
-    static func encode(_ refs: [(batch: EntityBatch, row: Int)], fields: [FieldSchema], dynamicKeys: [String]?, schema: CollectionSchema) -> [Milvus_Proto_Schema_FieldData] {
+    static func encode(
+        _ refs: [(batch: EntityBatch, row: Int)], fields: [FieldSchema], dynamicKeys: [String]?, schema: CollectionSchema, timeZone: TimeZone = Timestamptz.utc
+    ) -> [Milvus_Proto_Schema_FieldData] {
         var out: [Milvus_Proto_Schema_FieldData] = []
         for field in fields {
             var data = Milvus_Proto_Schema_FieldData()
@@ -238,7 +242,7 @@ enum GRPCFieldDataCodec {
             data.type = GRPCSchemaCodec.proto(field.dataType)
             let values = refs.map { ref in ref.batch.column(field.fieldID)?.value(at: ref.row) ?? .null }
             if field.nullable { data.validData = values.map { $0 != .null } }
-            encode(values, field: field, into: &data)
+            encode(values, field: field, timeZone: timeZone, into: &data)
             out.append(data)
         }
         if schema.enableDynamicField {
@@ -262,7 +266,7 @@ enum GRPCFieldDataCodec {
         return out
     }
 
-    private static func encode(_ values: [FieldValue], field: FieldSchema, into data: inout Milvus_Proto_Schema_FieldData) {
+    private static func encode(_ values: [FieldValue], field: FieldSchema, timeZone: TimeZone, into data: inout Milvus_Proto_Schema_FieldData) {
         var scalars = Milvus_Proto_Schema_ScalarField()
         var vectors = Milvus_Proto_Schema_VectorField()
         vectors.dim = Int64(field.dim ?? 0)
@@ -287,6 +291,11 @@ enum GRPCFieldDataCodec {
             var a = Milvus_Proto_Schema_DoubleArray()
             a.data = values.map { if case .double(let d) = $0 { d } else { 0 } }
             scalars.doubleData = a
+        case .timestamptz:
+            // As Milvus 2.6 answers: RFC 3339 text in the zone that applies (pymilvus reads string_data).
+            var a = Milvus_Proto_Schema_StringArray()
+            a.data = values.map { if case .int(let i) = $0 { Timestamptz.format(i, zone: timeZone) } else { "" } }
+            scalars.stringData = a
         case .varChar, .string, .text:
             var a = Milvus_Proto_Schema_StringArray()
             a.data = values.map { if case .string(let s) = $0 { s } else { "" } }
