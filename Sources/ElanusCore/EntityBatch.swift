@@ -77,7 +77,7 @@ public enum ColumnValues: Equatable, Sendable {
         case .int64, .timestamptz: .int64([])
         case .float: .float([])
         case .double: .double([])
-        case .varChar, .string, .text: .string([])
+        case .varChar, .string, .text, .geometry: .string([])
         case .floatVector: .floatVector([])
         case .binaryVector: .binaryVector([])
         case .float16Vector, .bfloat16Vector: .halfVector([])

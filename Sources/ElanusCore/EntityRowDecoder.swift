@@ -1,3 +1,4 @@
+import ElanusGeometry
 import Foundation
 
 /// Decodes the `data` rows of an insert or upsert (`[{"id":1,"vector":[...],...}, ...]`) straight
@@ -272,6 +273,15 @@ extension FieldValue {
             return .halfVector(bits)
         case .int8Vector:
             return .int8Vector(try int8s(json, count: field.dim ?? 0))
+        case .geometry:
+            // Stored as GEOS's WKT of the value, so every row reads back in one spelling.
+            guard case .string(let text) = json else { throw wrongType(json, "a WKT geometry string") }
+            guard text.utf8.count <= FieldValue.maxGeometryBytes else {
+                throw FieldConversionError("the WKT text is \(text.utf8.count) bytes long, more than \(FieldValue.maxGeometryBytes)")
+            }
+            do { return .string(try GeometryText.normalize(wkt: text)) } catch {
+                throw FieldConversionError("invalid geometry \(excerpt(json)): \(error.message)")
+            }
         case .timestamptz:
             // Stored as the instant, microseconds since the epoch in UTC.
             guard case .string(let text) = json else { throw wrongType(json, "an ISO 8601 time string") }
@@ -307,6 +317,10 @@ extension FieldValue {
             throw FieldConversionError("the type is not supported for insert")
         }
     }
+
+    /// The longest WKT a Geometry value may have (Milvus bounds a row, not a geometry; this keeps
+    /// one value's parse and its WKT in memory small).
+    public static let maxGeometryBytes = 1 << 20
 
     static func wrongType(_ json: JSON, _ expected: String) -> FieldConversionError {
         FieldConversionError("expected \(expected), got \(json.typeName) \(excerpt(json))")

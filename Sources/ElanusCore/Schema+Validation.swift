@@ -1,3 +1,5 @@
+import ElanusGeometry
+
 /// Limits from Milvus's paramtable that schema validation enforces.
 public struct SchemaLimits: Sendable {
     public var maxNameLength = 255
@@ -180,6 +182,9 @@ extension ScalarValue {
         case (.double, .int(let i)): return .double(Double(i))
         case (.double, .double(let d)): return .double(d)
         case (.varChar, .string(let s)): return .string(s)
+        case (.geometry, .string(let s)):
+            guard let text = try? GeometryText.normalize(wkt: s) else { throw fail("\(s) is not a WKT geometry") }
+            return .string(text)
         case (.timestamptz, .string(let s)):
             // Kept as the instant (Milvus's ValueField timestamptz_data); without an offset, UTC.
             guard let micros = Timestamptz.parse(s, zone: Timestamptz.utc) else { throw fail("\(s) is not an ISO 8601 time") }

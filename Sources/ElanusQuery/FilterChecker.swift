@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusGeometry
 
 /// Turns filter text into a checked Predicate for one schema: resolves names (schema fields, then
 /// dynamic keys), fills `{templates}` from exprParams, folds constant arithmetic, and refuses
@@ -15,14 +16,14 @@ public enum FilterChecker {
 }
 
 /// One operand after resolution: a constant, a column, arithmetic on a column, or array_length.
-private enum Operand {
+enum Operand {
     case value(FilterValue)
     case column(ColumnRef)
     case arithmetic(ColumnRef, ArithmeticOp, FilterValue)
     case arrayLength(ColumnRef)
 }
 
-private struct Checker {
+struct Checker {
     let schema: CollectionSchema
     let params: [(key: String, value: JSON)]
     /// UTF-8 bytes of the `like` patterns seen so far (placeholders resolved).
@@ -322,6 +323,10 @@ private struct Checker {
             "json_contains": .one, "json_contains_all": .all, "json_contains_any": .any,
             "array_contains": .one, "array_contains_all": .all, "array_contains_any": .any,
         ]
+        if let op = SpatialOp(rawValue: name) {
+            var me = self
+            return try me.spatial(op, arguments, offset)
+        }
         guard let mode = families[name] else {
             if ["text_match", "phrase_match", "random_sample"].contains(name) || name.hasPrefix("st_") {
                 throw FilterError("function \(name) is not supported by Elanus", offset: offset)

@@ -82,19 +82,26 @@ def test_int8_vector_errors(client):
     client.drop_collection("int8_err")
 
 
+def scalar_collection(client, name, add_field, scalar_index=None):
+    """A collection with an Int64 key, one field `add_field` adds, and a 2-d float vector with a
+    FLAT index (plus `scalar_index` on the added field when given)."""
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    add_field(schema)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    if scalar_index:
+        index.add_index(scalar_index[0], index_type=scalar_index[1])
+    client.create_collection(name, schema=schema, index_params=index)
+
+
 def test_timestamptz_over_grpc(client):
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
     name = "tsz_grpc"
-    schema = client.create_schema(auto_id=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("tsz", DataType.TIMESTAMPTZ, nullable=True)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    index = client.prepare_index_params()
-    index.add_index("v", index_type="FLAT", metric_type="L2")
-    index.add_index("tsz", index_type="STL_SORT")
-    client.create_collection(name, schema=schema, index_params=index)
+    scalar_collection(client, name, lambda s: s.add_field("tsz", DataType.TIMESTAMPTZ, nullable=True), ("tsz", "STL_SORT"))
     field = next(f for f in client.describe_collection(name)["fields"] if f["name"] == "tsz")
     assert field["type"] == DataType.TIMESTAMPTZ
 
@@ -133,15 +140,32 @@ def test_timestamptz_over_grpc(client):
 
 
 def test_timestamptz_default_value_over_grpc(client):
-    schema = client.create_schema(auto_id=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00+08:00")
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    index = client.prepare_index_params()
-    index.add_index("v", index_type="FLAT", metric_type="L2")
-    client.create_collection("tsz_default", schema=schema, index_params=index)
+    scalar_collection(client, "tsz_default", lambda s: s.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00+08:00"))
     client.insert("tsz_default", [{"id": 1, "v": [0.0, 0.0]}, {"id": 2, "d": "2025-01-01T00:00:00Z", "v": [0.0, 0.0]}])
     got = sorted((r["id"], r["d"]) for r in client.query("tsz_default", filter="id > 0", output_fields=["d"]))
     assert got == [(1, "2025-06-01T00:00:00Z"), (2, "2025-01-01T00:00:00Z")]
     assert client.query("tsz_default", filter="d == ISO '2025-06-01T00:00:00Z'", output_fields=["id"])[0]["id"] == 1
     client.drop_collection("tsz_default")
+
+
+def test_geometry_over_grpc(client):
+    name = "geo_grpc"
+    scalar_collection(client, name, lambda s: s.add_field("geo", DataType.GEOMETRY, nullable=True))
+    field = next(f for f in client.describe_collection(name)["fields"] if f["name"] == "geo")
+    assert field["type"] == DataType.GEOMETRY
+    points = [(x, y) for x in range(10) for y in range(10)]
+    rows = [{"id": i, "geo": f"POINT({x} {y})", "v": [float(x), float(y)]} for i, (x, y) in enumerate(points)]
+    rows.append({"id": 1000, "geo": None, "v": [0.0, 0.0]})
+    assert client.insert(name, rows)["insert_count"] == 101
+    box = "POLYGON((1.5 1.5, 4.5 1.5, 4.5 3.5, 1.5 3.5, 1.5 1.5))"
+    want = sorted(i for i, (x, y) in enumerate(points) if 1.5 < x < 4.5 and 1.5 < y < 3.5)
+    got = client.query(name, filter=f"st_within(geo, '{box}')", output_fields=["geo"])
+    assert sorted(r["id"] for r in got) == want
+    assert all(r["geo"] == "POINT ({} {})".format(*points[r["id"]]) for r in got)
+    hits = client.search(name, data=[[0.0, 0.0]], limit=3, filter=f"st_within(geo, '{box}')", output_fields=["geo"])
+    assert len(hits[0]) == 3 and hits[0][0]["id"] == points.index((2, 2)) and all(h["id"] in want for h in hits[0])
+    assert client.query(name, filter="id == 1000", output_fields=["geo"])[0]["geo"] is None
+    with pytest.raises(MilvusException) as e:
+        client.insert(name, [{"id": 5000, "geo": "POINT(1)", "v": [0.0, 0.0]}])
+    assert "invalid geometry" in e.value.message
+    client.drop_collection(name)

@@ -1,5 +1,6 @@
 import ElanusCore
 import ElanusProto
+import ElanusGeometry
 import Foundation
 
 /// Columns between Milvus's `schema.FieldData` (what gRPC inserts and query results carry) and
@@ -156,6 +157,17 @@ enum GRPCFieldDataCodec {
         case .floatData(let a)?: return a.data.map { .double(Double($0)) }
         case .doubleData(let a)?: return a.data.map { .double($0) }
         case .stringData(let a)?: return a.data.map { .string($0) }
+        case .geometryWktData(let a)?: return a.data.map { .string($0) }
+        case .geometryData(let a)?:
+            // WKB, as milvus-proto's GeometryArray carries it: read into WKT, then checked as text is.
+            var out: [JSON] = []
+            out.reserveCapacity(a.data.count)
+            for (row, bytes) in a.data.enumerated() {
+                do { out.append(.string(try GeometryText.normalize(wkb: Array(bytes)))) } catch {
+                    throw rowError(row, field, "invalid WKB geometry: \(error.message)")
+                }
+            }
+            return out
         case .jsonData(let a)?:
             // A JSON field's value arrives as text and is parsed by the field's own rules.
             return a.data.map { .string(String(decoding: $0, as: UTF8.self)) }
@@ -291,6 +303,11 @@ enum GRPCFieldDataCodec {
             var a = Milvus_Proto_Schema_DoubleArray()
             a.data = values.map { if case .double(let d) = $0 { d } else { 0 } }
             scalars.doubleData = a
+        case .geometry:
+            // WKT, in the slot pymilvus reads a Geometry from.
+            var a = Milvus_Proto_Schema_GeometryWktArray()
+            a.data = values.map { if case .string(let s) = $0 { s } else { "" } }
+            scalars.geometryWktData = a
         case .timestamptz:
             // As Milvus 2.6 answers: RFC 3339 text in the zone that applies (pymilvus reads string_data).
             var a = Milvus_Proto_Schema_StringArray()
