@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "ElanusHTTP2", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
-            dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ElanusCore", "ElanusGeometry", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ElanusServer",

@@ -91,6 +91,17 @@ public final class Geometry {
 
     public var isEmpty: Bool { GEOSisEmpty_r(context.handle, pointer) == 1 }
 
+    /// The bounding box (minX, minY, maxX, maxY); nil for an empty geometry.
+    public var envelope: (minX: Double, minY: Double, maxX: Double, maxY: Double)? {
+        guard !isEmpty else { return nil }
+        let h = context.handle
+        var a = 0.0, b = 0.0, c = 0.0, d = 0.0
+        guard GEOSGeom_getXMin_r(h, pointer, &a) == 1, GEOSGeom_getYMin_r(h, pointer, &b) == 1,
+              GEOSGeom_getXMax_r(h, pointer, &c) == 1, GEOSGeom_getYMax_r(h, pointer, &d) == 1
+        else { return nil }
+        return (a, b, c, d)
+    }
+
     /// (x, y) of a point; nil for other types and empty points.
     public var point: (x: Double, y: Double)? {
         guard GEOSGeomTypeId_r(context.handle, pointer) == Int32(GEOS_POINT.rawValue), !isEmpty else { return nil }

@@ -92,6 +92,18 @@ public final class SpatialMatcher {
 
 /// Geometry values as a field stores them: checked by GEOS and written back as its WKT.
 public enum GeometryText {
+    /// The envelope of each stored WKT (nil for null, empty or unreadable ones), through one context.
+    public static func envelopes(_ texts: [String?]) -> [(minX: Double, minY: Double, maxX: Double, maxY: Double)?] {
+        let context = GEOSContext()
+        return texts.map { text in text.flatMap { try? context.read(wkt: $0) }?.envelope }
+    }
+
+    /// The envelope of a query geometry (nil when it has none).
+    public static func envelope(wkt text: String) -> (minX: Double, minY: Double, maxX: Double, maxY: Double)? {
+        let context = GEOSContext()
+        return (try? context.read(wkt: text))?.envelope
+    }
+
     /// The stored form of WKT input; throws GEOS's reason when it is not a geometry.
     public static func normalize(wkt text: String) throws(GeometryError) -> String {
         let context = GEOSContext()

@@ -1,5 +1,6 @@
 import ElanusCore
 import ElanusGeometry
+import Foundation
 
 /// A checked spatial filter (`st_within(geo, 'POLYGON (...)')`, `st_dwithin(geo, 'POINT (x y)', 500)`)
 /// on one Geometry field: its query geometry already read once by GEOS, so evaluation cannot
@@ -28,6 +29,24 @@ public struct SpatialFilter: Equatable, Sendable {
             if let r = matcher.matches(strings[row]) { out[row] = r ? FilterEvaluator.yes : FilterEvaluator.no }
         }
         return out
+    }
+
+    /// The box a matching row's envelope must meet (see `SpatialIndex`); nil when it cannot be
+    /// bounded (an empty query geometry, or a distance reaching a pole or across ±180°).
+    var region: Envelope? {
+        guard let e = GeometryText.envelope(wkt: wkt) else { return nil }
+        guard op == .dwithin else { return Envelope(minX: e.minX, minY: e.minY, maxX: e.maxX, maxY: e.maxY) }
+        // The center's latitude band is exact on the sphere; the longitude half-width is the
+        // great-circle bound asin(sin δ / cos φ), widened by 1% against rounding.
+        let degrees = 180 / Double.pi
+        let delta = distance / SpatialMatcher.earthRadiusMeters
+        let dLat = delta * degrees * 1.01 + 1e-9
+        let latitude = e.minY / degrees
+        let ratio = sin(min(delta, Double.pi / 2)) / cos(latitude)
+        guard abs(e.minY) + dLat < 90, ratio < 1 else { return nil }
+        let dLon = asin(ratio) * degrees * 1.01 + 1e-9
+        guard e.minX - dLon > -180, e.minX + dLon < 180 else { return nil }
+        return Envelope(minX: e.minX - dLon, minY: e.minY - dLat, maxX: e.minX + dLon, maxY: e.minY + dLat)
     }
 
     /// One row's state, for the row-by-row evaluation (a matcher of its own).

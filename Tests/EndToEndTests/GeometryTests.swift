@@ -91,13 +91,14 @@ import Testing
 
     @Test func spatialFiltersMatchBruteForce() throws {
         let dir = TemporaryDirectory()
-        let server = ElanusProcess(dataDirectory: dir.file("data"), environment: ["ELANUS_SEGMENT_MAX_ROWS": "100000"])
+        let server = ElanusProcess(dataDirectory: dir.file("data"), environment: ["ELANUS_SEGMENT_MAX_ROWS": "100000", "ELANUS_INDEX_MIN_SEGMENT_ROWS": "100"])
         try server.start()
         defer { server.terminate() }
-        let rest = RESTClient(port: server.port)
+        var rest = RESTClient(port: server.port)
         let create = try rest.call("collections/create", #"""
             {"collectionName":"geo","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"geo","dataType":"Geometry","nullable":true},
-             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},"indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"}]}
+             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},
+             "indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"},{"fieldName":"geo","indexName":"geo","indexType":"RTREE"}]}
             """#)
         #expect(create.code == 0, "\(create.body.serialized())")
         var g = SystemRandomNumberGenerator()
@@ -142,8 +143,17 @@ import Testing
             }
         }
         try run("growing")
+        // Flushed: the segment's RTREE is built and answers the same, through the index node.
         #expect(try rest.call("collections/flush", #"{"collectionName":"geo"}"#).code == 0)
-        try run("flushed")
+        let item = try IndexTests.waitForIndex(rest, collection: "geo", "geo")
+        #expect(item?["indexState"] == "Finished" && item?["indexedRows"] == .int(Int64(n)), "\(item?.serialized() ?? "")")
+        try run("indexed")
+        // And again from the index file after a restart.
+        _ = server.terminate()
+        try server.start()
+        rest = RESTClient(port: server.port)
+        #expect(try rest.call("collections/load", #"{"collectionName":"geo"}"#).code == 0)
+        try run("restarted")
 
         // Delete by a spatial filter removes exactly its rows.
         let q = Self.randomBox(&g)
@@ -156,7 +166,7 @@ import Testing
 
     @Test func distanceAndErrors() throws {
         let dir = TemporaryDirectory()
-        let server = ElanusProcess(dataDirectory: dir.file("data"))
+        let server = ElanusProcess(dataDirectory: dir.file("data"), environment: ["ELANUS_INDEX_MIN_SEGMENT_ROWS": "1"])
         try server.start()
         defer { server.terminate() }
         let rest = RESTClient(port: server.port)
@@ -200,7 +210,17 @@ import Testing
             let reply = try rest.call("entities/query", #"{"collectionName":"pois","filter":"\#(filter)"}"#)
             #expect(reply.code == 1100 && reply.message.contains(message), "\(filter): \(reply.body.serialized())")
         }
-        let rtree = try rest.call("indexes/create", #"{"collectionName":"pois","indexParams":[{"fieldName":"geo","indexType":"RTREE"}]}"#)
-        #expect(rtree.code == 1100 && rtree.message.contains("RTREE"), "\(rtree.body.serialized())")
+        let sorted = try rest.call("indexes/create", #"{"collectionName":"pois","indexParams":[{"fieldName":"geo","indexType":"STL_SORT"}]}"#)
+        #expect(sorted.code == 1100 && sorted.message.contains("RTREE covers Geometry fields, and is the only index they take"), "\(sorted.body.serialized())")
+        let rtreeOnId = try rest.call("indexes/create", #"{"collectionName":"pois","indexParams":[{"fieldName":"id","indexType":"RTREE"}]}"#)
+        #expect(rtreeOnId.code == 1100 && rtreeOnId.message.contains("RTREE covers Geometry fields"), "\(rtreeOnId.body.serialized())")
+        // ST_DWITHIN through an RTREE gives the same answers.
+        #expect(try rest.call("indexes/create", #"{"collectionName":"pois","indexParams":[{"fieldName":"geo","indexName":"geo","indexType":"RTREE"}]}"#).code == 0)
+        #expect(try rest.call("collections/flush", #"{"collectionName":"pois"}"#).code == 0)
+        _ = try IndexTests.waitForIndex(rest, collection: "pois", "geo")
+        for radius in [50.0, 450.0, 1050.0] {
+            let reply = try rest.call("entities/query", #"{"collectionName":"pois","filter":"st_dwithin(geo, 'POINT (\#(lon) \#(lat))', \#(radius))","outputFields":["id"]}"#)
+            #expect(Self.ids(reply) == Set((0..<20).filter { Double($0) * 100 <= radius }), "indexed \(radius): \(reply.body.serialized())")
+        }
     }
 }

@@ -178,6 +178,7 @@ struct Segment: Sendable {
     func filter(_ predicate: Predicate, cancellation: Cancellation? = nil) -> [UInt8] {
         var sorted: [Int64: SortedIndex] = [:]
         var ngrams: [Int64: NgramIndex] = [:]
+        var spatial: [Int64: SpatialIndex] = [:]
         var jsonPaths: [JSONPathIndex] = []
         for (field, index) in indexes {
             guard let index = index as? ScalarIndex else { continue }
@@ -188,9 +189,10 @@ struct Segment: Sendable {
             switch index.content {
             case .sorted(let index): sorted[field] = index
             case .ngram(let index): ngrams[field] = index
+            case .spatial(let index): spatial[field] = index
             }
         }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths)
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial)
             .evaluate(predicate, cancellation: cancellation)
     }
 

@@ -171,7 +171,7 @@ enum IndexRules {
     static let int8Types: Set<String> = ["AUTOINDEX", "FLAT", "HNSW"]
     static let binaryTypes: Set<String> = ["AUTOINDEX", "BIN_FLAT", "BIN_IVF_FLAT"]
     static let sparseTypes: Set<String> = ["AUTOINDEX", "SPARSE_INVERTED_INDEX", "SPARSE_WAND"]
-    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP", "NGRAM"]
+    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP", "NGRAM", "RTREE"]
 
     static func validate(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) {
         let (types, metrics): (Set<String>, Set<String>) =
