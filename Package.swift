@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "CSystem"),
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CGEOS", pkgConfig: "geos", providers: [.apt(["libgeos-dev"])]),
         .target(
             name: "CFaiss",
             cxxSettings: [.headerSearchPath("compat"), .unsafeFlags(["-O3"])],
@@ -32,9 +33,11 @@ let package = Package(
         ),
 
         // Swift modules, bottom to top.
-        .target(name: "ElanusCore"),
+        // GEOS behind a small Swift API: geometry parsing, WKT output, spatial predicates.
+        .target(name: "ElanusGeometry", dependencies: ["CGEOS"]),
+        .target(name: "ElanusCore", dependencies: ["ElanusGeometry"]),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
-        .target(name: "ElanusQuery", dependencies: ["ElanusCore"]),
+        .target(name: "ElanusQuery", dependencies: ["ElanusCore", "ElanusGeometry"]),
         // Milvus's protobuf messages and rpc table, for the gRPC front end; depends on nothing of ours.
         .target(name: "ElanusProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Sans-IO HTTP/2 + gRPC framing engine; ElanusHTTP drives it from a connection thread.
@@ -42,12 +45,12 @@ let package = Package(
         .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "ElanusHTTP2", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
-            dependencies: ["ElanusCore", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ElanusCore", "ElanusGeometry", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ElanusServer",
             dependencies: [
-                "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "ElanusProto", "CSystem", "COpenSSL",
+                "ElanusCore", "ElanusEngine", "ElanusGeometry", "ElanusQuery", "ElanusHTTP", "ElanusProto", "CSystem", "COpenSSL",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -75,6 +78,7 @@ let package = Package(
         .target(name: "ElanusTestSupport", dependencies: ["ElanusHTTP", "ElanusCore", "CSystem"], path: "Tests/ElanusTestSupport"),
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
+        .testTarget(name: "ElanusGeometryTests", dependencies: ["ElanusGeometry"]),
         .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"], exclude: ["make-pymilvus-fixtures.py"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),

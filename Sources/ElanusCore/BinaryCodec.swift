@@ -168,7 +168,7 @@ extension EntityBatch {
 
 extension Column {
     enum Tag: UInt8 {
-        case bool = 1, int8, int16, int32, int64, float, double, string, json, floatVector, binaryVector, halfVector, sparseVector
+        case bool = 1, int8, int16, int32, int64, float, double, string, json, floatVector, binaryVector, halfVector, sparseVector, int8Vector
     }
 
     func encode(into w: inout ByteWriter) {
@@ -198,6 +198,7 @@ extension Column {
         case .borrowedFloatVector(let a): w.write(Tag.floatVector.rawValue); w.writeBuffer(a.buffer)
         case .binaryVector(let a): w.write(Tag.binaryVector.rawValue); w.writeArray(a)
         case .halfVector(let a): w.write(Tag.halfVector.rawValue); w.writeArray(a)
+        case .int8Vector(let a): w.write(Tag.int8Vector.rawValue); w.writeArray(a)
         case .sparseVector(let a):
             w.write(Tag.sparseVector.rawValue)
             w.write(UInt32(a.count))
@@ -248,6 +249,7 @@ extension Column {
             }
         case .binaryVector: values = .binaryVector(try r.readArray())
         case .halfVector: values = .halfVector(try r.readArray())
+        case .int8Vector: values = .int8Vector(try r.readArray())
         case .sparseVector:
             let count = Int(try r.read(UInt32.self))
             var a: [SparseVector] = []
@@ -265,7 +267,7 @@ extension Column {
 
     private static func skipValues(_ tag: Tag, _ r: inout ByteReader) throws(ElanusError) {
         switch tag {
-        case .bool, .int8, .binaryVector: try r.skipArray(UInt8.self)
+        case .bool, .int8, .binaryVector, .int8Vector: try r.skipArray(UInt8.self)
         case .int16, .halfVector: try r.skipArray(UInt16.self)
         case .int32, .float, .floatVector: try r.skipArray(UInt32.self)
         case .int64, .double: try r.skipArray(UInt64.self)

@@ -2,7 +2,7 @@
 /// amortised O(1) in-place append (an enum payload cannot be grown in place).
 public struct ColumnBuilder: Sendable {
     enum Storage: Sendable {
-        case bool, int8, int16, int32, int64, float, double, string, json, floatVector, binaryVector, halfVector, sparseVector
+        case bool, int8, int16, int32, int64, float, double, string, json, floatVector, binaryVector, halfVector, int8Vector, sparseVector
     }
 
     public let fieldID: Int64
@@ -16,6 +16,7 @@ public struct ColumnBuilder: Sendable {
     var jsons: [JSON] = []
     var bytes: [UInt8] = []
     var halves: [UInt16] = []
+    var signedBytes: [Int8] = []
     var sparse: [SparseVector] = []
     var valid: [Bool]?
     public private(set) var rowCount = 0
@@ -26,7 +27,7 @@ public struct ColumnBuilder: Sendable {
         fieldID = field.fieldID
         switch field.dataType {
         case .binaryVector: width = dim / 8
-        case .floatVector, .float16Vector, .bfloat16Vector: width = dim
+        case .floatVector, .float16Vector, .bfloat16Vector, .int8Vector: width = dim
         default: width = 1
         }
         storage = ColumnBuilder.storage(for: .empty(for: field.dataType))
@@ -55,6 +56,7 @@ public struct ColumnBuilder: Sendable {
         case .floatVector, .borrowedFloatVector: .floatVector
         case .binaryVector: .binaryVector
         case .halfVector: .halfVector
+        case .int8Vector: .int8Vector
         case .sparseVector: .sparseVector
         }
     }
@@ -92,6 +94,8 @@ public struct ColumnBuilder: Sendable {
             if case .binaryVector(let v) = value { bytes.append(contentsOf: v) } else { bytes.append(contentsOf: repeatElement(0, count: width)) }
         case .halfVector:
             if case .halfVector(let v) = value { halves.append(contentsOf: v) } else { halves.append(contentsOf: repeatElement(0, count: width)) }
+        case .int8Vector:
+            if case .int8Vector(let v) = value { signedBytes.append(contentsOf: v) } else { signedBytes.append(contentsOf: repeatElement(0, count: width)) }
         case .sparseVector:
             if case .sparseVector(let v) = value { sparse.append(v) } else { sparse.append(SparseVector(indices: [], values: [])) }
         }
@@ -119,6 +123,7 @@ public struct ColumnBuilder: Sendable {
         case .floatVector: values = .floatVector(floats)
         case .binaryVector: values = .binaryVector(bytes)
         case .halfVector: values = .halfVector(halves)
+        case .int8Vector: values = .int8Vector(signedBytes)
         case .sparseVector: values = .sparseVector(sparse)
         }
         return Column(fieldID: fieldID, width: width, values: values, valid: valid)

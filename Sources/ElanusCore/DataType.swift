@@ -69,8 +69,8 @@ public enum DataType: String, CaseIterable, Codable, Sendable {
     /// Types Elanus stores. The rest are recognised (so the error can say so) but refused.
     public var isSupportedFieldType: Bool {
         switch self {
-        case .bool, .int8, .int16, .int32, .int64, .float, .double, .varChar, .array, .json,
-            .binaryVector, .floatVector, .float16Vector, .bfloat16Vector, .sparseFloatVector:
+        case .bool, .int8, .int16, .int32, .int64, .float, .double, .varChar, .array, .json, .timestamptz, .geometry,
+            .binaryVector, .floatVector, .float16Vector, .bfloat16Vector, .sparseFloatVector, .int8Vector:
             true
         default: false
         }

@@ -36,6 +36,8 @@ public enum FieldValue: Equatable, Sendable {
     case binaryVector([UInt8])
     /// Float16 or BFloat16 bit patterns, one per dimension.
     case halfVector([UInt16])
+    /// An Int8Vector's values, one per dimension.
+    case int8Vector([Int8])
     case sparseVector(SparseVector)
 }
 
@@ -60,6 +62,9 @@ public enum ColumnValues: Equatable, Sendable {
     case binaryVector([UInt8])
     /// Row-major, `dim` bit patterns per row (Float16 or BFloat16, as the field says).
     case halfVector([UInt16])
+    /// Row-major, `dim` signed bytes per row: an Int8Vector is kept as int8 (a quarter of the
+    /// floats' memory), converted to floats only where a kernel or an index needs them.
+    case int8Vector([Int8])
     case sparseVector([SparseVector])
 
     /// An empty column for a field's type.
@@ -69,13 +74,14 @@ public enum ColumnValues: Equatable, Sendable {
         case .int8: .int8([])
         case .int16: .int16([])
         case .int32: .int32([])
-        case .int64: .int64([])
+        case .int64, .timestamptz: .int64([])
         case .float: .float([])
         case .double: .double([])
-        case .varChar, .string, .text: .string([])
+        case .varChar, .string, .text, .geometry: .string([])
         case .floatVector: .floatVector([])
         case .binaryVector: .binaryVector([])
         case .float16Vector, .bfloat16Vector: .halfVector([])
+        case .int8Vector: .int8Vector([])
         case .sparseFloatVector: .sparseVector([])
         default: .json([])
         }
@@ -114,6 +120,7 @@ public struct Column: Equatable, Sendable {
         case .borrowedFloatVector(let a): a.buffer.count / max(width, 1)
         case .binaryVector(let a): a.count / max(width, 1)
         case .halfVector(let a): a.count / max(width, 1)
+        case .int8Vector(let a): a.count / max(width, 1)
         case .sparseVector(let a): a.count
         }
     }
@@ -136,6 +143,7 @@ public struct Column: Equatable, Sendable {
         case .borrowedFloatVector(let a): return .floatVector(Array(a.buffer[row * w..<(row + 1) * w]))
         case .binaryVector(let a): return .binaryVector(Array(a[row * w..<(row + 1) * w]))
         case .halfVector(let a): return .halfVector(Array(a[row * w..<(row + 1) * w]))
+        case .int8Vector(let a): return .int8Vector(Array(a[row * w..<(row + 1) * w]))
         case .sparseVector(let a): return .sparseVector(a[row])
         }
     }
@@ -226,6 +234,7 @@ extension EntityBatch {
             case .borrowedFloatVector: break  // the index's memory
             case .binaryVector(let a): total += a.count
             case .halfVector(let a): total += a.count * 2
+            case .int8Vector(let a): total += a.count
             case .sparseVector(let a): total += a.reduce(0) { $0 + $1.indices.count * 8 + 16 }
             }
             total += column.valid?.count ?? 0

@@ -1,3 +1,6 @@
+import ElanusGeometry
+import Foundation
+
 /// Decodes the `data` rows of an insert or upsert (`[{"id":1,"vector":[...],...}, ...]`) straight
 /// from the request bytes into columns, checking every value against the schema.
 ///
@@ -10,9 +13,12 @@ public struct EntityRowDecoder {
         public var generatedPrimaryKey = false
         /// Upsert with `partialUpdate`: absent fields are reported instead of defaulted.
         public var partialUpdate = false
-        public init(generatedPrimaryKey: Bool = false, partialUpdate: Bool = false) {
+        /// The zone of Timestamptz values given without an offset (the collection's or database's).
+        public var timeZone = Timestamptz.utc
+        public init(generatedPrimaryKey: Bool = false, partialUpdate: Bool = false, timeZone: TimeZone = Timestamptz.utc) {
             self.generatedPrimaryKey = generatedPrimaryKey
             self.partialUpdate = partialUpdate
+            self.timeZone = timeZone
         }
     }
 
@@ -96,7 +102,7 @@ public struct EntityRowDecoder {
                     }
                     let value = try reader.readValue()
                     do {
-                        builders[i].append(try FieldValue.convert(value, for: field, row: row))
+                        builders[i].append(try FieldValue.convert(value, for: field, row: row, timeZone: options.timeZone))
                     } catch {
                         throw rowError(row, field, error.reason)
                     }
@@ -172,7 +178,7 @@ extension FieldValue {
     public static func zero(for field: FieldSchema) -> FieldValue {
         switch field.dataType {
         case .bool: .bool(false)
-        case .int8, .int16, .int32, .int64: .int(0)
+        case .int8, .int16, .int32, .int64, .timestamptz: .int(0)
         case .float: .float(0)
         case .double: .double(0)
         case .varChar: .string("")
@@ -197,7 +203,8 @@ extension FieldValue {
 
     /// Converts a JSON value to the field's type, checking it: ranges of small integers, string
     /// lengths in bytes, array capacity and element types, vector dimensions, finite floats.
-    public static func convert(_ json: JSON, for field: FieldSchema, row: Int) throws(FieldConversionError) -> FieldValue {
+    /// `timeZone` is the zone of a Timestamptz value given without an offset.
+    public static func convert(_ json: JSON, for field: FieldSchema, row: Int, timeZone: TimeZone = Timestamptz.utc) throws(FieldConversionError) -> FieldValue {
         if json.isNull {
             guard let value = missing(field) else { throw FieldConversionError("null is not allowed: the field is not nullable") }
             return value
@@ -264,6 +271,24 @@ extension FieldValue {
                 throw FieldConversionError("a value is out of the float16 range (65504)")
             }
             return .halfVector(bits)
+        case .int8Vector:
+            return .int8Vector(try int8s(json, count: field.dim ?? 0))
+        case .geometry:
+            // Stored as GEOS's WKT of the value, so every row reads back in one spelling.
+            guard case .string(let text) = json else { throw wrongType(json, "a WKT geometry string") }
+            guard text.utf8.count <= FieldValue.maxGeometryBytes else {
+                throw FieldConversionError("the WKT text is \(text.utf8.count) bytes long, more than \(FieldValue.maxGeometryBytes)")
+            }
+            do { return .string(try GeometryText.normalize(wkt: text)) } catch {
+                throw FieldConversionError("invalid geometry \(excerpt(json)): \(error.message)")
+            }
+        case .timestamptz:
+            // Stored as the instant, microseconds since the epoch in UTC.
+            guard case .string(let text) = json else { throw wrongType(json, "an ISO 8601 time string") }
+            guard let micros = Timestamptz.parse(text, zone: timeZone) else {
+                throw FieldConversionError("\(excerpt(json)) is not an ISO 8601 time (YYYY-MM-DDThh:mm:ss[.ffffff][Z|+hh:mm], years 1 to 9999)")
+            }
+            return .int(micros)
         case .binaryVector:
             let count = (field.dim ?? 0) / 8
             let bytes: [UInt8]
@@ -292,6 +317,10 @@ extension FieldValue {
             throw FieldConversionError("the type is not supported for insert")
         }
     }
+
+    /// The longest WKT a Geometry value may have (Milvus bounds a row, not a geometry; this keeps
+    /// one value's parse and its WKT in memory small).
+    public static let maxGeometryBytes = 1 << 20
 
     static func wrongType(_ json: JSON, _ expected: String) -> FieldConversionError {
         FieldConversionError("expected \(expected), got \(json.typeName) \(excerpt(json))")
@@ -330,6 +359,33 @@ extension FieldValue {
             out.append(Float(d))
         }
         return out
+    }
+
+    /// An Int8Vector's values: an array of integers in -128...127, or a base64 string of `count`
+    /// bytes, each read as a signed byte (two's complement, as numpy's int8 `tobytes()` gives).
+    static func int8s(_ json: JSON, count: Int) throws(FieldConversionError) -> [Int8] {
+        switch json {
+        case .string(let text):
+            guard let bytes = Base64.decode(text) else { throw FieldConversionError("the string is not valid base64") }
+            guard bytes.count == count else {
+                throw FieldConversionError("the dimension is \(count), so \(count) bytes are expected, but the base64 string holds \(bytes.count)")
+            }
+            return bytes.map { Int8(bitPattern: $0) }
+        case .array(let elements):
+            guard elements.count == count else {
+                throw FieldConversionError("the dimension is \(count) but the vector has \(elements.count) elements")
+            }
+            var out: [Int8] = []
+            out.reserveCapacity(count)
+            for (i, element) in elements.enumerated() {
+                guard case .int(let v) = element else { throw FieldConversionError("element \(i) is not an integer: \(excerpt(element))") }
+                guard let byte = Int8(exactly: v) else { throw FieldConversionError("element \(i) (\(v)) is out of range for int8 [-128, 127]") }
+                out.append(byte)
+            }
+            return out
+        default:
+            throw wrongType(json, "an array of \(count) integers in [-128, 127] or a base64 string")
+        }
     }
 
     static func arrayValue(_ json: JSON, _ field: FieldSchema) throws(FieldConversionError) -> JSON {

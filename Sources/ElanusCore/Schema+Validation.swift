@@ -1,3 +1,5 @@
+import ElanusGeometry
+
 /// Limits from Milvus's paramtable that schema validation enforces.
 public struct SchemaLimits: Sendable {
     public var maxNameLength = 255
@@ -131,6 +133,9 @@ extension FieldSchema {
             if defaultValue != nil { throw .invalidParameter("vector field \(name) does not support default_value") }
             if isPartitionKey { throw .invalidParameter("the data type of partition key should be Int64 or VarChar") }
         }
+        if dataType == .timestamptz, let value = defaultValue, !{ if case .int = value { true } else { false } }() {
+            throw .invalidParameter("the default value of Timestamptz field \(name) must be an ISO 8601 time")
+        }
         if (dataType == .json || dataType == .array) && defaultValue != nil && !isPrimary {
             throw .invalidParameter("\(dataType.rawValue) field \(name) does not support default_value")
         }
@@ -177,6 +182,13 @@ extension ScalarValue {
         case (.double, .int(let i)): return .double(Double(i))
         case (.double, .double(let d)): return .double(d)
         case (.varChar, .string(let s)): return .string(s)
+        case (.geometry, .string(let s)):
+            guard let text = try? GeometryText.normalize(wkt: s) else { throw fail("\(s) is not a WKT geometry") }
+            return .string(text)
+        case (.timestamptz, .string(let s)):
+            // Kept as the instant (Milvus's ValueField timestamptz_data); without an offset, UTC.
+            guard let micros = Timestamptz.parse(s, zone: Timestamptz.utc) else { throw fail("\(s) is not an ISO 8601 time") }
+            return .int(micros)
         default:
             throw fail("\(json.typeName) value does not match data type \(type.rawValue)")
         }

@@ -105,6 +105,7 @@ public enum Inspect {
         case .floatVector, .borrowedFloatVector: "floatVector"
         case .binaryVector: "binaryVector"
         case .halfVector: "halfVector"
+        case .int8Vector: "int8Vector"
         case .sparseVector: "sparseVector"
         }
     }

@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusGeometry
 
 /// Turns filter text into a checked Predicate for one schema: resolves names (schema fields, then
 /// dynamic keys), fills `{templates}` from exprParams, folds constant arithmetic, and refuses
@@ -15,14 +16,14 @@ public enum FilterChecker {
 }
 
 /// One operand after resolution: a constant, a column, arithmetic on a column, or array_length.
-private enum Operand {
+enum Operand {
     case value(FilterValue)
     case column(ColumnRef)
     case arithmetic(ColumnRef, ArithmeticOp, FilterValue)
     case arrayLength(ColumnRef)
 }
 
-private struct Checker {
+struct Checker {
     let schema: CollectionSchema
     let params: [(key: String, value: JSON)]
     /// UTF-8 bytes of the `like` patterns seen so far (placeholders resolved).
@@ -125,6 +126,17 @@ private struct Checker {
             return .value(try value(json, offset))
         case .path(let name, let accessors, let offset):
             return .column(try resolve(name, accessors, offset))
+        case .isoTime(let text, let offset):
+            // A Timestamptz compares as its instant; a literal without an offset is UTC.
+            guard let micros = Timestamptz.parse(text, zone: Timestamptz.utc) else {
+                throw FilterError("invalid ISO 8601 time '\(text)': expected YYYY-MM-DDThh:mm:ss[.ffffff][Z|+hh:mm]", offset: offset)
+            }
+            return .value(.int(micros))
+        case .interval(let text, let offset):
+            guard let micros = Timestamptz.interval(text) else {
+                throw FilterError("invalid ISO 8601 interval '\(text)': expected a duration of weeks, days, hours, minutes and seconds such as P1DT2H", offset: offset)
+            }
+            return .value(.int(micros))
         case .negate(let inner):
             switch try operand(inner) {
             case .value(.int(let i)): return .value(.int(0 &- i))
@@ -203,7 +215,7 @@ private struct Checker {
 
     func checkNumericColumn(_ column: ColumnRef, _ offset: Int) throws(FilterError) {
         switch column {
-        case .scalar(_, let type) where type.isInteger || type == .float || type == .double: return
+        case .scalar(_, let type) where type.isInteger || type == .float || type == .double || type == .timestamptz: return
         case .json, .arrayElement: return
         default: throw FilterError("arithmetic needs a numeric field", offset: offset)
         }
@@ -261,7 +273,7 @@ private struct Checker {
         case (.column(let a), .column(let b)):
             switch (a, b) {
             case (.scalar(_, let ta), .scalar(_, let tb)):
-                let numeric: (DataType) -> Bool = { $0.isInteger || $0 == .float || $0 == .double }
+                let numeric: (DataType) -> Bool = { $0.isInteger || $0 == .float || $0 == .double || $0 == .timestamptz }
                 guard (numeric(ta) && numeric(tb)) || ta == tb else {
                     throw FilterError("cannot compare a \(ta.rawValue) field with a \(tb.rawValue) field", offset: offset)
                 }
@@ -311,6 +323,10 @@ private struct Checker {
             "json_contains": .one, "json_contains_all": .all, "json_contains_any": .any,
             "array_contains": .one, "array_contains_all": .all, "array_contains_any": .any,
         ]
+        if let op = SpatialOp(rawValue: name) {
+            var me = self
+            return try me.spatial(op, arguments, offset)
+        }
         guard let mode = families[name] else {
             if ["text_match", "phrase_match", "random_sample"].contains(name) || name.hasPrefix("st_") {
                 throw FilterError("function \(name) is not supported by Elanus", offset: offset)

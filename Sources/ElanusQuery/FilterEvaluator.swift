@@ -43,6 +43,12 @@ public enum FilterEvaluator {
             if let column = batch.column(fieldID), case .string(let strings) = column.values {
                 return like(strings, column.valid, pattern, cancellation)
             }
+        case .spatial(let fieldID, let filter):
+            // A batch written before the field was added has no column: every row reads null.
+            guard let column = batch.column(fieldID), case .string(let strings) = column.values else {
+                return [UInt8](repeating: unknown, count: n)
+            }
+            return filter.evaluate(strings, column.valid, cancellation)
         default:
             break
         }
@@ -218,6 +224,9 @@ public enum FilterEvaluator {
         case .arrayLength(let ref, let op, let n):
             guard let elements = cell(ref, batch, row).elements else { return unknown }
             return ordered(Int64(elements.count), op, n) ? yes : no
+        case .spatial(let fieldID, let filter):
+            guard case .string(let text) = cell(.scalar(fieldID: fieldID, type: .geometry), batch, row) else { return unknown }
+            return filter.evaluate(text)
         }
     }
 

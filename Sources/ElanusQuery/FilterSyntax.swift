@@ -21,6 +21,10 @@ indirect enum FilterSyntax: Equatable {
     case isNull(FilterSyntax, negated: Bool, offset: Int)
     case exists(FilterSyntax, offset: Int)
     case call(String, [FilterSyntax], offset: Int)
+    /// `ISO '2025-01-01T00:00:00+08:00'`: a Timestamptz literal, checked when resolved.
+    case isoTime(String, offset: Int)
+    /// `INTERVAL 'P1DT2H'`: an ISO 8601 duration, added to or subtracted from a Timestamptz field.
+    case interval(String, offset: Int)
 }
 
 public enum PathAccessor: Equatable, Hashable, Sendable {
@@ -218,6 +222,11 @@ struct FilterParser {
             guard accept("}") else { throw unexpected("'}'") }
             return .template(name, offset: token.offset)
         case .identifier(let name):
+            // Milvus 2.6's typed literals: the keyword, then a string (a field may still be named so).
+            if ["ISO", "INTERVAL"].contains(name.uppercased()), case .string(let text) = peek.kind {
+                _ = advance()
+                return name.uppercased() == "ISO" ? .isoTime(text, offset: token.offset) : .interval(text, offset: token.offset)
+            }
             if accept("(") {
                 var arguments: [FilterSyntax] = []
                 if !accept(")") {

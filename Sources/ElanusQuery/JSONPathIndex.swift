@@ -77,6 +77,8 @@ public struct JSONPathIndex: Sendable {
     public enum Content: Sendable, Equatable {
         case sorted(SortedIndex)
         case ngram(NgramIndex)
+        /// A Geometry field's RTREE (never on a JSON path).
+        case spatial(SpatialIndex)
     }
 
     public let target: JSONIndexTarget

@@ -75,6 +75,8 @@ public indirect enum Predicate: Equatable, Sendable {
     case exists(ColumnRef)
     case contains(ColumnRef, ContainsMode, [FilterValue])
     case arrayLength(ColumnRef, CompareOp, Int64)
+    /// A spatial relation between a Geometry field and a constant geometry.
+    case spatial(fieldID: Int64, SpatialFilter)
     case and([Predicate])
     case or([Predicate])
     case not(Predicate)

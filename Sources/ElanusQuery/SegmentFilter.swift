@@ -23,9 +23,12 @@ public struct SegmentFilter {
     let ngrams: [Int64: NgramIndex]
     /// Indexes on JSON paths, several per field.
     let jsonPaths: [JSONPathIndex]
+    /// RTREE indexes by Geometry field id.
+    let spatial: [Int64: SpatialIndex]
 
     public init(
-        batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:], ngrams: [Int64: NgramIndex] = [:], jsonPaths: [JSONPathIndex] = []
+        batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:], ngrams: [Int64: NgramIndex] = [:], jsonPaths: [JSONPathIndex] = [],
+        spatial: [Int64: SpatialIndex] = [:]
     ) {
         self.batches = batches
         var offsets: [Int] = []
@@ -38,10 +41,12 @@ public struct SegmentFilter {
         rowCount = total
         self.indexes = indexes.filter { $0.value.rowCount == total }
         self.ngrams = ngrams.filter { $0.value.rowCount == total }
+        self.spatial = spatial.filter { $0.value.rowCount == total }
         self.jsonPaths = jsonPaths.filter { index in
             switch index.content {
             case .sorted(let sorted): sorted.rowCount == total
             case .ngram(let ngram): ngram.rowCount == total
+            case .spatial: false
             }
         }
     }
@@ -96,6 +101,7 @@ public struct SegmentFilter {
     private enum Access {
         case sorted(SortedIndex, residual: Bool)
         case ngram(NgramIndex)
+        case spatial(SpatialIndex)
     }
 
     private func access(_ predicate: Predicate) -> Access? {
@@ -115,6 +121,8 @@ public struct SegmentFilter {
                 if case .ngram(let ngram) = index.content { return .ngram(ngram) }
             }
             return nil
+        case .spatial(let fieldID, _):
+            return spatial[fieldID].map { .spatial($0) }
         default:
             return nil
         }
@@ -150,6 +158,25 @@ public struct SegmentFilter {
             var out = [UInt8](repeating: Self.no, count: rowCount)
             evaluateRows(predicate, candidates, into: &out, cancellation)
             evaluateRows(predicate, ngram.unindexed, into: &out, cancellation)
+            return out
+        case .spatial(let index):
+            // Rows whose envelope misses the region cannot match; null rows are unknown; the
+            // candidates and the rows the index could not box are decided by GEOS.
+            guard case .spatial(let fieldID, let filter) = predicate, let region = filter.region else { return nil }
+            var out = [UInt8](repeating: Self.no, count: rowCount)
+            for r in index.nulls { out[Int(r)] = Self.unknown }
+            var texts: [String?] = []
+            let rows = index.candidates(region) + index.unindexed
+            var chunk = 0
+            for row in rows.sorted() {
+                let r = Int(row)
+                while chunk + 1 < offsets.count, offsets[chunk + 1] <= r { chunk += 1 }
+                let value = batches[chunk].column(fieldID)?.value(at: r - offsets[chunk])
+                if case .string(let text)? = value { texts.append(text) } else { texts.append(nil) }
+            }
+            // One GEOS matcher for all the candidates.
+            let states = filter.evaluate(texts.map { $0 ?? "" }, texts.map { $0 != nil }, cancellation)
+            for (i, row) in rows.sorted().enumerated() { out[Int(row)] = states[i] }
             return out
         case .sorted(let index, let residual):
             guard var out = sortedLookup(index, predicate) else { return nil }

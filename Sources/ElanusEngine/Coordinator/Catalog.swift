@@ -86,6 +86,7 @@ public final class Catalog: Sendable {
 
     public func createDatabase(_ name: String, properties: [KeyValue] = []) throws(ElanusError) {
         try validateName(name, kind: .database, limits: limits)
+        for kv in properties where kv.key == Timestamptz.propertyKey { _ = try Timestamptz.zone(kv.value) }
         try state.withLock { s throws(ElanusError) in
             if s.databases[name] != nil { throw .badRequest("database already exist: \(name)") }
             if s.databases.count >= Catalog.maxDatabases {
@@ -116,6 +117,7 @@ public final class Catalog: Sendable {
 
     /// Sets (`set`) and removes (`remove`) database properties.
     public func alterDatabase(_ name: String, set: [KeyValue] = [], remove: [String] = []) throws(ElanusError) {
+        for kv in set where kv.key == Timestamptz.propertyKey { _ = try Timestamptz.zone(kv.value) }
         try state.withLock { s throws(ElanusError) in
             var db = try s.database(name)
             for kv in set { db.properties.set(kv.key, kv.value) }
@@ -389,6 +391,9 @@ public final class Catalog: Sendable {
                 guard ["true", "false"].contains(kv.value.lowercased()) else {
                     throw .invalidParameter("invalid mmap.enabled value: \(kv.value), expected true or false")
                 }
+            case Timestamptz.propertyKey:
+                // Read at every write and read of a Timestamptz field: a bad name is refused here.
+                _ = try Timestamptz.zone(kv.value)
             default: break
             }
         }

@@ -178,6 +178,7 @@ struct Segment: Sendable {
     func filter(_ predicate: Predicate, cancellation: Cancellation? = nil) -> [UInt8] {
         var sorted: [Int64: SortedIndex] = [:]
         var ngrams: [Int64: NgramIndex] = [:]
+        var spatial: [Int64: SpatialIndex] = [:]
         var jsonPaths: [JSONPathIndex] = []
         for (field, index) in indexes {
             guard let index = index as? ScalarIndex else { continue }
@@ -188,9 +189,10 @@ struct Segment: Sendable {
             switch index.content {
             case .sorted(let index): sorted[field] = index
             case .ngram(let index): ngrams[field] = index
+            case .spatial(let index): spatial[field] = index
             }
         }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths)
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial)
             .evaluate(predicate, cancellation: cancellation)
     }
 
@@ -213,6 +215,10 @@ struct Segment: Sendable {
                 try body(rows.buffer)
             case .halfVector(let bits)?:
                 let values = bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) }
+                try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
+            case .int8Vector(let bytes)?:
+                // Converted one chunk at a time: only the index build sees floats, the segment keeps int8.
+                let values = bytes.map { Float($0) }
                 try values.withUnsafeBufferPointer { (p: UnsafeBufferPointer<Float>) throws(E) in try body(p) }
             default: break
             }

@@ -81,8 +81,10 @@ enum SegmentFile {
         guard chunks.count == chunkCount else { throw .unexpected("\(path) is corrupt: \(chunks.count) of \(chunkCount) chunks present") }
         let segment = Segment(id: segmentID, partitionID: partitionID, state: .flushed, chunks: chunks, createdAt: createdAt)
         guard segment.rowCount == rowCount else { throw .unexpected("\(path) is corrupt: \(segment.rowCount) rows, header says \(rowCount)") }
-        for (field, rows) in borrowing where floatOffset[field, default: 0] != rows.buffer.count {
-            throw .unexpected("\(path): field \(field) holds \(floatOffset[field, default: 0]) floats, its index \(rows.buffer.count)")
+        // A field stored in another type (Float16, BFloat16 or Int8 vectors, which an index holds
+        // as floats) never borrows: it keeps its own column, and has no float count to check.
+        for (field, rows) in borrowing where floatOffset[field].map({ $0 != rows.buffer.count }) ?? false {
+            throw .unexpected("\(path): field \(field) holds \(floatOffset[field] ?? 0) floats, its index \(rows.buffer.count)")
         }
         return segment
     }

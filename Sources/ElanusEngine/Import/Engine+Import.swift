@@ -30,7 +30,7 @@ extension Engine {
         guard files.count <= Engine.maxImportFiles else {
             throw ElanusError(.importFailed, "The max number of import files should not exceed \(Engine.maxImportFiles), but got \(files.count)")
         }
-        _ = try importOptions(options, schema: info.schema)
+        _ = try importOptions(options, info: info)
         var groups: [ImportJob.Group] = []
         for group in files {
             _ = try ImportReader.format(ofGroup: group)
@@ -88,8 +88,9 @@ extension Engine {
         return (attributes?[.size] as? Int) ?? 0
     }
 
-    private func importOptions(_ options: [String: String], schema: CollectionSchema) throws(ElanusError) -> ImportReader {
-        var reader = ImportReader(schema: schema)
+    private func importOptions(_ options: [String: String], info: CollectionInfo) throws(ElanusError) -> ImportReader {
+        var reader = ImportReader(schema: info.schema)
+        reader.timeZone = try timeZone(info)
         // Milvus's backup mode imports its own binlog segments (what milvus-backup writes); Elanus
         // has no binlog reader, so the option is refused by name rather than read as a file list.
         if let backup = options["backup"], ["1", "t", "true"].contains(backup.lowercased()) {
@@ -179,7 +180,7 @@ extension Engine {
             }
             let collection = try self.data(for: info)
             data = collection
-            let reader = try importOptions(start.options, schema: info.schema)
+            let reader = try importOptions(start.options, info: info)
             let primary = try primaryField(info)
             // Rows wait per partition until they fill a segment.
             var pending: [Int64: (batches: [EntityBatch], rows: Int)] = [:]

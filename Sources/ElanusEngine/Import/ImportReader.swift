@@ -14,6 +14,8 @@ struct ImportReader {
     static let sliceRows = 8192
 
     let schema: CollectionSchema
+    /// The zone of Timestamptz values without an offset (the collection's, else its database's).
+    var timeZone = Timestamptz.utc
     /// CSV's cell separator (option `sep`, one character, default `,`).
     var separator = UInt8(ascii: ",")
     /// The CSV cell text that means null (option `nullkey`, default empty).
@@ -102,7 +104,7 @@ struct ImportReader {
 
     private func decodeArray(_ array: [UInt8]) throws(ElanusError) -> EntityBatch {
         let generated = schema.fields.contains { $0.isPrimary && $0.autoID }
-        let decoder = EntityRowDecoder(schema: schema, options: .init(generatedPrimaryKey: generated))
+        let decoder = EntityRowDecoder(schema: schema, options: .init(generatedPrimaryKey: generated, timeZone: timeZone))
         return try array.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<UInt8>) throws(ElanusError) -> EntityBatch in
             var reader = JSONReader(bytes: buffer)
             return try decoder.decode(&reader).batch
@@ -229,7 +231,7 @@ struct ImportReader {
                     json = parsed
                 }
             }
-            builder.append(try FieldValue.convert(json, for: field, row: row))
+            builder.append(try FieldValue.convert(json, for: field, row: row, timeZone: timeZone))
         } catch let error as NumpyArray.Failure {
             throw fail(error.reason)
         } catch let error as FieldConversionError {

@@ -49,6 +49,8 @@ public struct IndexPlan: Sendable, Equatable {
         case scalarSorted
         /// An n-gram index for `like` (gram lengths in UTF-8 bytes).
         case ngram(minGram: Int, maxGram: Int)
+        /// RTREE: the envelopes of a Geometry field's rows, for spatial filters.
+        case rtree
     }
 
     public let indexType: String
@@ -65,7 +67,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
         case .scann(let nlist, let subquantizers, _): return "IVF\(max(1, min(nlist, rows / 39))),PQ\(subquantizers)x4"
-        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram: return nil
+        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree: return nil
         }
     }
 
@@ -87,6 +89,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .sparseInverted(let ratio): shape = "sparseInverted dropRatio=\(ratio)"
         case .scalarSorted: shape = "scalarSorted"
         case .ngram(let minGram, let maxGram): shape = "ngram min=\(minGram) max=\(maxGram)"
+        case .rtree: shape = "rtree"
         }
         let path = json.map { " json=\($0.fieldID)\(JSONIndexTarget.pointer($0.path)) cast=\($0.cast.rawValue)" } ?? ""
         return "\(indexType.uppercased()) \(metric.rawValue) \(shape)\(path)"
@@ -127,7 +130,7 @@ public struct IndexPlan: Sendable, Equatable {
         let metricName = spec.metricType.isEmpty ? defaultMetric(field.dataType) : spec.metricType.uppercased()
         // Metrics the exact scan does not compute (SUBSTRUCTURE, BM25, ...) are refused at search.
         let metric = Metric(rawValue: metricName) ?? Metric(rawValue: defaultMetric(field.dataType))!
-        let isFloat = [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType)
+        let isFloat = [.floatVector, .float16Vector, .bfloat16Vector, .int8Vector].contains(field.dataType)
         let kind: Kind
         switch spec.indexType.uppercased() {
         case "FLAT", "BIN_FLAT":
@@ -168,7 +171,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw, .ivf, .hnswQuantized, .scann: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
         case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
         case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
-        case .scalarSorted, .ngram: supported = false
+        case .scalarSorted, .ngram, .rtree: supported = false
         }
         guard supported, metric.rawValue == metricName else {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")
@@ -197,12 +200,19 @@ public struct IndexPlan: Sendable, Equatable {
         let strings: Set<DataType> = [.varChar, .string]
         let type = spec.indexType.uppercased()
         if field.dataType == .json, ["INVERTED", "AUTOINDEX", "NGRAM"].contains(type) { return try json(spec, field: field) }
+        // Milvus 2.6 indexes a Geometry field with RTREE only (AUTOINDEX picks it).
+        if field.dataType == .geometry || type == "RTREE" {
+            guard field.dataType == .geometry, ["RTREE", "AUTOINDEX"].contains(type) else {
+                throw .invalidParameter("index type \(spec.indexType) cannot index field \(field.name) of type \(field.dataType.rawValue): RTREE covers Geometry fields, and is the only index they take")
+            }
+            return IndexPlan(indexType: spec.indexType, kind: .rtree, metric: .l2)
+        }
         let (accepted, what): (Set<DataType>, String) =
             switch type {
-            case "STL_SORT": (integers.union([.float, .double]), "numeric fields")
+            case "STL_SORT": (integers.union([.float, .double, .timestamptz]), "numeric fields and Timestamptz fields")
             case "TRIE": (strings, "VarChar fields")
             case "BITMAP": (integers.union(strings).union([.bool]), "Bool, integer and VarChar fields")
-            case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double]), "Bool, numeric and VarChar fields")
+            case "INVERTED", "AUTOINDEX": (integers.union(strings).union([.bool, .float, .double, .timestamptz]), "Bool, numeric, Timestamptz and VarChar fields")
             case "NGRAM": (strings, "VarChar and JSON fields")
             default:
                 throw .invalidParameter(

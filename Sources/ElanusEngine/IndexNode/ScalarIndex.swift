@@ -1,4 +1,5 @@
 import ElanusCore
+import ElanusGeometry
 import ElanusQuery
 
 /// A segment's scalar index on one field or one JSON path: the sorted values and their rows
@@ -14,6 +15,7 @@ final class ScalarIndex: SerializedSegmentIndex {
         switch content {
         case .sorted(let sorted): sorted.rowCount
         case .ngram(let ngram): ngram.rowCount
+        case .spatial(let spatial): spatial.rowCount
         }
     }
 
@@ -43,6 +45,19 @@ final class ScalarIndex: SerializedSegmentIndex {
             return out
         }
         switch plan.kind {
+        case .rtree:
+            var texts: [String?] = []
+            var isNull: [Bool] = []
+            for column in columns {
+                guard case .string(let values) = column.values else { throw .unexpected("field \(field.name) has no geometries to index") }
+                for (r, value) in values.enumerated() {
+                    let null = column.valid?[r] == false
+                    texts.append(null ? nil : value)
+                    isNull.append(null)
+                }
+            }
+            let envelopes = GeometryText.envelopes(texts).map { $0.map { Envelope(minX: $0.minX, minY: $0.minY, maxX: $0.maxX, maxY: $0.maxY) } }
+            return ScalarIndex(plan: plan, content: .spatial(SpatialIndex.build(envelopes, isNull: isNull)))
         case .ngram(let minGram, let maxGram):
             let values = strings()
             guard values.count == segment.rowCount else { throw .unexpected("field \(field.name) of type \(field.dataType.rawValue) has no strings to index") }
@@ -61,6 +76,7 @@ final class ScalarIndex: SerializedSegmentIndex {
         switch content {
         case .sorted(let sorted): sorted.encode(into: &w)
         case .ngram(let ngram): ngram.encode(into: &w)
+        case .spatial(let spatial): spatial.encode(into: &w)
         }
         return w.bytes
     }
@@ -70,6 +86,8 @@ final class ScalarIndex: SerializedSegmentIndex {
         let index: ScalarIndex
         if case .ngram = plan.kind {
             index = ScalarIndex(plan: plan, content: .ngram(try NgramIndex.decode(from: &r)))
+        } else if case .rtree = plan.kind {
+            index = ScalarIndex(plan: plan, content: .spatial(try SpatialIndex.decode(from: &r)))
         } else {
             index = ScalarIndex(plan: plan, content: .sorted(try SortedIndex.decode(from: &r)))
         }

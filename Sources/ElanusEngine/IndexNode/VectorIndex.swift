@@ -67,7 +67,7 @@ enum IndexFile {
             var rows: [SparseVector] = []
             for chunk in segment.chunks { if case .sparseVector(let vectors)? = chunk.batch.column(field.fieldID)?.values { rows += vectors } }
             return SparseInvertedIndex.build(plan, rows: rows, dropRatio: dropRatio)
-        case .scalarSorted, .ngram:
+        case .scalarSorted, .ngram, .rtree:
             return try ScalarIndex.build(plan, segment: segment, field: field)
         }
     }
@@ -120,7 +120,7 @@ enum IndexFile {
         case .hnsw, .ivf, .hnswQuantized, .scann:
             guard let (offset, length) = try reader.nextVerifiedRange() else { throw .unexpected("\(path) is corrupt: no index body") }
             index = try FaissIndex.read(reader, at: offset, length: length, plan: plan, dim: dim, rows: rows)
-        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram:
+        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree:
             guard let body = try reader.next() else { throw .unexpected("\(path) is corrupt: no index body") }
             switch plan.kind {
             case .binaryIVF: index = try BinaryIVFIndex.deserialize(body, name: path, plan: plan, rows: rows)

@@ -113,6 +113,14 @@ struct ExactSearch {
                         let score = scratch.withUnsafeBufferPointer { denseScore(query, $0.baseAddress!, d, queryNorm) }
                         emit(part.batch, r, score)
                     }
+                case .int8Vector(let bytes):
+                    // Exact: int8 values are exact in float32, and so are their products and sums
+                    // up to 2^24 (dim 1024 at 127 * 127 each), past which float rounding is the kernels'.
+                    eachRow(part) { r in
+                        for i in 0..<d { scratch[i] = Float(bytes[r * d + i]) }
+                        let score = scratch.withUnsafeBufferPointer { denseScore(query, $0.baseAddress!, d, queryNorm) }
+                        emit(part.batch, r, score)
+                    }
                 default:
                     continue
                 }

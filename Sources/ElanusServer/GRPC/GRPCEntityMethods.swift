@@ -12,7 +12,7 @@ enum GRPCEntityMethods {
             try checkSchemaVersion(request.schemaTimestamp, info)
             let generated = info.schema.primaryField?.autoID ?? false
             let decoded = try GRPCFieldDataCodec.decode(
-                request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(generatedPrimaryKey: generated))
+                request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(generatedPrimaryKey: generated, timeZone: try context.engine.timeZone(info)))
             let keys = try context.engine.insert(info, partitionName: request.partitionName.isEmpty ? nil : request.partitionName, batch: decoded.batch)
             return try mutation(keys, info: info, count: \.insertCnt, context)
         }
@@ -21,7 +21,7 @@ enum GRPCEntityMethods {
             try checkSchemaVersion(request.schemaTimestamp, info)
             guard request.fieldOps.isEmpty else { throw ElanusError.invalidParameter("field_ops (ARRAY_APPEND / ARRAY_REMOVE) are not supported yet") }
             let decoded = try GRPCFieldDataCodec.decode(
-                request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(partialUpdate: request.partialUpdate))
+                request.fieldsData, numRows: request.numRows, schema: info.schema, options: .init(partialUpdate: request.partialUpdate, timeZone: try context.engine.timeZone(info)))
             let keys = try context.engine.upsert(
                 info, partitionName: request.partitionName.isEmpty ? nil : request.partitionName, batch: decoded.batch,
                 absentFields: request.partialUpdate ? decoded.absentFields : [])
@@ -143,7 +143,8 @@ enum GRPCEntityMethods {
                 throw ElanusError.invalidParameter("invalid max query result window, (offset+limit) should be in range [1, \(ReadRequest.maxResultWindow)], but got limit \(limit), offset \(offset)")
             }
         }
-        let selection = try RowRenderer(schema: info.schema, outputFields: outputs, allowInt64: true)
+        let zone = try context.engine.timeZone(info, requested: param(params, Timestamptz.propertyKey))
+        let selection = try RowRenderer(schema: info.schema, outputFields: outputs, allowInt64: true, timeZone: zone)
         var refs: [(batch: EntityBatch, row: Int)] = []
         let cap = limit.map { Int($0) } ?? Int.max
         var bytes = 0
@@ -159,7 +160,7 @@ enum GRPCEntityMethods {
                 return refs.count < cap
             }
         }
-        results.fieldsData = GRPCFieldDataCodec.encode(refs, fields: selection.fields, dynamicKeys: selection.dynamicKeys, schema: info.schema)
+        results.fieldsData = GRPCFieldDataCodec.encode(refs, fields: selection.fields, dynamicKeys: selection.dynamicKeys, schema: info.schema, timeZone: zone)
         results.outputFields = selection.fields.map(\.name) + (info.schema.enableDynamicField ? (selection.dynamicKeys ?? []) : [])
         return results
     }
@@ -172,6 +173,7 @@ enum GRPCEntityMethods {
         case .floatVector(let v)?: v.count * 4
         case .binaryVector(let b)?: b.count
         case .halfVector(let h)?: h.count * 2
+        case .int8Vector(let v)?: v.count * 4
         case .sparseVector(let v)?: v.indices.count * 8
         default: 8
         }

@@ -1,5 +1,6 @@
 import ElanusCore
 import ElanusProto
+import ElanusGeometry
 import Foundation
 
 /// Columns between Milvus's `schema.FieldData` (what gRPC inserts and query results carry) and
@@ -59,7 +60,7 @@ enum GRPCFieldDataCodec {
             if field.isPrimary && field.autoID && options.generatedPrimaryKey {
                 throw ElanusError.invalidParameter("the primary key field '\(field.name)' is auto-generated (autoID); do not pass it")
             }
-            try decodeColumn(data, field: field, rows: rows, into: &builder)
+            try decodeColumn(data, field: field, rows: rows, timeZone: options.timeZone, into: &builder)
             columns.append(builder.build())
         }
         var dynamic: [JSON]?
@@ -90,7 +91,9 @@ enum GRPCFieldDataCodec {
 
     /// One field's column. With `valid_data`, null rows take the default value, else null; the
     /// values may list every row or only the valid ones, as pymilvus sends them.
-    private static func decodeColumn(_ data: Milvus_Proto_Schema_FieldData, field: FieldSchema, rows: Int, into builder: inout ColumnBuilder) throws(ElanusError) {
+    private static func decodeColumn(
+        _ data: Milvus_Proto_Schema_FieldData, field: FieldSchema, rows: Int, timeZone: TimeZone, into builder: inout ColumnBuilder
+    ) throws(ElanusError) {
         let valid = data.validData
         guard valid.isEmpty || valid.count == rows else {
             throw ElanusError.invalidParameter("field \(field.name): valid_data has \(valid.count) entries, but num_rows is \(rows)")
@@ -122,7 +125,7 @@ enum GRPCFieldDataCodec {
             switch value {
             case .converted(let v): builder.append(v)
             case .json(let json):
-                do { builder.append(try FieldValue.convert(json, for: field, row: row)) } catch { throw rowError(row, field, error.reason) }
+                do { builder.append(try FieldValue.convert(json, for: field, row: row, timeZone: timeZone)) } catch { throw rowError(row, field, error.reason) }
             }
         }
     }
@@ -154,6 +157,17 @@ enum GRPCFieldDataCodec {
         case .floatData(let a)?: return a.data.map { .double(Double($0)) }
         case .doubleData(let a)?: return a.data.map { .double($0) }
         case .stringData(let a)?: return a.data.map { .string($0) }
+        case .geometryWktData(let a)?: return a.data.map { .string($0) }
+        case .geometryData(let a)?:
+            // WKB, as milvus-proto's GeometryArray carries it: read into WKT, then checked as text is.
+            var out: [JSON] = []
+            out.reserveCapacity(a.data.count)
+            for (row, bytes) in a.data.enumerated() {
+                do { out.append(.string(try GeometryText.normalize(wkb: Array(bytes)))) } catch {
+                    throw rowError(row, field, "invalid WKB geometry: \(error.message)")
+                }
+            }
+            return out
         case .jsonData(let a)?:
             // A JSON field's value arrives as text and is parsed by the field's own rules.
             return a.data.map { .string(String(decoding: $0, as: UTF8.self)) }
@@ -191,6 +205,12 @@ enum GRPCFieldDataCodec {
             return stride(from: 0, to: all.count, by: width).map { start in
                 .converted(.halfVector((0..<dim).map { UInt16(all[start + 2 * $0]) | UInt16(all[start + 2 * $0 + 1]) << 8 }))
             }
+        case (.int8Vector(let bytes)?, .int8Vector):
+            guard dim > 0, bytes.count % dim == 0 else {
+                throw ElanusError.invalidParameter("the dim (\(dim)) of field \(field.name) does not divide the \(bytes.count) bytes given")
+            }
+            let all = Array(bytes)
+            return stride(from: 0, to: all.count, by: dim).map { start in .converted(.int8Vector(all[start..<start + dim].map { Int8(bitPattern: $0) })) }
         case (.binaryVector(let bytes)?, .binaryVector):
             let width = dim / 8
             guard width > 0, bytes.count % width == 0 else {
@@ -223,7 +243,9 @@ enum GRPCFieldDataCodec {
 
     /// The columns of `fields` (and the dynamic field's keys) for rows `refs`, as query and
     /// search results carry them. Nullable fields list every row, with `valid_data`.
-    static func encode(_ refs: [(batch: EntityBatch, row: Int)], fields: [FieldSchema], dynamicKeys: [String]?, schema: CollectionSchema) -> [Milvus_Proto_Schema_FieldData] {
+    static func encode(
+        _ refs: [(batch: EntityBatch, row: Int)], fields: [FieldSchema], dynamicKeys: [String]?, schema: CollectionSchema, timeZone: TimeZone = Timestamptz.utc
+    ) -> [Milvus_Proto_Schema_FieldData] {
         var out: [Milvus_Proto_Schema_FieldData] = []
         for field in fields {
             var data = Milvus_Proto_Schema_FieldData()
@@ -232,7 +254,7 @@ enum GRPCFieldDataCodec {
             data.type = GRPCSchemaCodec.proto(field.dataType)
             let values = refs.map { ref in ref.batch.column(field.fieldID)?.value(at: ref.row) ?? .null }
             if field.nullable { data.validData = values.map { $0 != .null } }
-            encode(values, field: field, into: &data)
+            encode(values, field: field, timeZone: timeZone, into: &data)
             out.append(data)
         }
         if schema.enableDynamicField {
@@ -256,7 +278,7 @@ enum GRPCFieldDataCodec {
         return out
     }
 
-    private static func encode(_ values: [FieldValue], field: FieldSchema, into data: inout Milvus_Proto_Schema_FieldData) {
+    private static func encode(_ values: [FieldValue], field: FieldSchema, timeZone: TimeZone, into data: inout Milvus_Proto_Schema_FieldData) {
         var scalars = Milvus_Proto_Schema_ScalarField()
         var vectors = Milvus_Proto_Schema_VectorField()
         vectors.dim = Int64(field.dim ?? 0)
@@ -281,6 +303,16 @@ enum GRPCFieldDataCodec {
             var a = Milvus_Proto_Schema_DoubleArray()
             a.data = values.map { if case .double(let d) = $0 { d } else { 0 } }
             scalars.doubleData = a
+        case .geometry:
+            // WKT, in the slot pymilvus reads a Geometry from.
+            var a = Milvus_Proto_Schema_GeometryWktArray()
+            a.data = values.map { if case .string(let s) = $0 { s } else { "" } }
+            scalars.geometryWktData = a
+        case .timestamptz:
+            // As Milvus 2.6 answers: RFC 3339 text in the zone that applies (pymilvus reads string_data).
+            var a = Milvus_Proto_Schema_StringArray()
+            a.data = values.map { if case .int(let i) = $0 { Timestamptz.format(i, zone: timeZone) } else { "" } }
+            scalars.stringData = a
         case .varChar, .string, .text:
             var a = Milvus_Proto_Schema_StringArray()
             a.data = values.map { if case .string(let s) = $0 { s } else { "" } }
@@ -309,6 +341,11 @@ enum GRPCFieldDataCodec {
                 if case .halfVector(let bits) = value { for b in bits { bytes.append(contentsOf: [UInt8(b & 0xFF), UInt8(b >> 8)]) } }
             }
             if field.dataType == .float16Vector { vectors.float16Vector = bytes } else { vectors.bfloat16Vector = bytes }
+        case .int8Vector:
+            var bytes = Data()
+            bytes.reserveCapacity(values.count * (field.dim ?? 0))
+            for value in values { if case .int8Vector(let v) = value { bytes.append(contentsOf: v.map { UInt8(bitPattern: $0) }) } }
+            vectors.int8Vector = bytes
         case .binaryVector:
             var bytes = Data()
             for value in values { if case .binaryVector(let b) = value { bytes.append(contentsOf: b) } }

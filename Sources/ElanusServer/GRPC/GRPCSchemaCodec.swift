@@ -53,6 +53,10 @@ enum GRPCSchemaCodec {
 
     private static func defaultValue(_ value: Milvus_Proto_Schema_ValueField.OneOf_Data, type: DataType, field: String) throws(ElanusError) -> ScalarValue {
         switch value {
+        case .stringData(let s) where type == .timestamptz:
+            // pymilvus sends a Timestamptz default as its ISO text; it is kept as the instant.
+            return try ScalarValue.defaultValue(from: .string(s), for: type, field: field)
+        case .timestamptzData(let i): return .int(i)
         case .boolData(let b): return .bool(b)
         case .intData(let i): return .int(Int64(i))
         case .longData(let i): return .int(i)
@@ -92,7 +96,11 @@ enum GRPCSchemaCodec {
             switch value {
             case .bool(let b): proto.boolData = b
             case .int(let i):
-                if field.dataType == .int64 { proto.longData = i } else { proto.intData = Int32(clamping: i) }
+                switch field.dataType {
+                case .int64: proto.longData = i
+                case .timestamptz: proto.timestamptzData = i
+                default: proto.intData = Int32(clamping: i)
+                }
             case .float(let f): proto.floatData = f
             case .double(let d): proto.doubleData = d
             case .string(let s): proto.stringData = s

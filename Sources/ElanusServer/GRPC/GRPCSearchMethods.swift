@@ -25,7 +25,9 @@ enum GRPCSearchMethods {
         let searchRequest = try self.searchRequest(context, request, info: info, partitions: request.partitionNames, allowGrouping: true)
         let hits = try context.engine.search(info, searchRequest, cancellation: context.cancellation)
         let roundDecimal = try GRPCEntityMethods.integerParam(request.searchParams, "round_decimal") ?? -1
-        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
+        // pymilvus sends `timezone` among the search params, its value as plain text.
+        let zone = try context.engine.timeZone(info, requested: GRPCEntityMethods.param(request.searchParams, Timestamptz.propertyKey))
+        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal, timeZone: zone)
     }
 
     /// A search's key/value parameters as the REST search body, decoded by the REST route's code.
@@ -106,7 +108,8 @@ enum GRPCSearchMethods {
         shape.limit = window.limit
         shape.grouping = nil
         let roundDecimal = try GRPCEntityMethods.integerParam(ranks, "round_decimal") ?? -1
-        return try results(hits, request: shape, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal)
+        let zone = try context.engine.timeZone(info, requested: GRPCEntityMethods.param(ranks, Timestamptz.propertyKey))
+        return try results(hits, request: shape, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal, timeZone: zone)
     }
 
     /// The query vectors of a serialized `PlaceholderGroup`, checked against the field searched.
@@ -138,6 +141,9 @@ enum GRPCSearchMethods {
                 guard raw.count == dim * 2 else { throw dimensionError(field, raw.count / 2) }
                 let bfloat = placeholder.type == .bfloat16Vector
                 out.append(.dense((0..<dim).map { HalfFloat.float(UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8, bfloat16: bfloat) }))
+            case (.int8Vector, .int8Vector):
+                guard raw.count == dim else { throw dimensionError(field, raw.count) }
+                out.append(.dense(raw.map { Float(Int8(bitPattern: $0)) }))
             case (.binaryVector, .binaryVector):
                 guard raw.count == dim / 8 else { throw dimensionError(field, raw.count * 8) }
                 out.append(.binary(raw))
@@ -170,9 +176,10 @@ enum GRPCSearchMethods {
     /// Hits as `SearchResultData`: flat ids, scores and output columns across all queries, with
     /// `topks` saying how many belong to each.
     static func results(
-        _ hits: [[SearchHit]], request: SearchRequest, info: CollectionInfo, outputFields: [String], roundDecimal: Int64
+        _ hits: [[SearchHit]], request: SearchRequest, info: CollectionInfo, outputFields: [String], roundDecimal: Int64,
+        timeZone: TimeZone = Timestamptz.utc
     ) throws(ElanusError) -> Milvus_Proto_Milvus_SearchResults {
-        let selection = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: true)
+        let selection = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: true, timeZone: timeZone)
         let flat = hits.flatMap { $0 }
         let refs = flat.map { (batch: $0.batch, row: $0.row) }
         var data = Milvus_Proto_Schema_SearchResultData()
@@ -195,7 +202,7 @@ enum GRPCSearchMethods {
         let fields = outputFields.isEmpty ? [] : selection.fields.filter { !$0.isPrimary || outputFields.contains($0.name) || outputFields.contains("*") }
         let dynamic = outputFields.isEmpty ? false : info.schema.enableDynamicField
         let schema = dynamic ? info.schema : CollectionSchema(fields: info.schema.fields, enableDynamicField: false)
-        data.fieldsData = GRPCFieldDataCodec.encode(refs, fields: fields, dynamicKeys: selection.dynamicKeys, schema: schema)
+        data.fieldsData = GRPCFieldDataCodec.encode(refs, fields: fields, dynamicKeys: selection.dynamicKeys, schema: schema, timeZone: timeZone)
         data.outputFields = fields.map(\.name) + (dynamic ? (selection.dynamicKeys ?? []) : [])
         if let grouping = request.grouping {
             data.groupByFieldValue = GRPCFieldDataCodec.encode(refs, fields: [grouping.field], dynamicKeys: [], schema: CollectionSchema(fields: []))[0]

@@ -167,14 +167,17 @@ enum CreateCollectionDecoder {
 /// records only specs that a Milvus user could have created.
 enum IndexRules {
     static let floatTypes: Set<String> = ["AUTOINDEX", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "HNSW_SQ", "HNSW_PQ", "SCANN"]
+    /// Milvus 2.6 indexes an Int8Vector with HNSW only (AUTOINDEX picks it; FLAT is the exact scan).
+    static let int8Types: Set<String> = ["AUTOINDEX", "FLAT", "HNSW"]
     static let binaryTypes: Set<String> = ["AUTOINDEX", "BIN_FLAT", "BIN_IVF_FLAT"]
     static let sparseTypes: Set<String> = ["AUTOINDEX", "SPARSE_INVERTED_INDEX", "SPARSE_WAND"]
-    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP", "NGRAM"]
+    static let scalarTypes: Set<String> = ["AUTOINDEX", "STL_SORT", "Trie", "TRIE", "INVERTED", "BITMAP", "NGRAM", "RTREE"]
 
     static func validate(_ spec: IndexSpec, field: FieldSchema) throws(ElanusError) {
         let (types, metrics): (Set<String>, Set<String>) =
             switch field.dataType {
             case .floatVector, .float16Vector, .bfloat16Vector: (floatTypes, ["L2", "IP", "COSINE"])
+            case .int8Vector: (int8Types, ["L2", "IP", "COSINE"])
             case .binaryVector: (binaryTypes, ["HAMMING", "JACCARD", "SUBSTRUCTURE", "SUPERSTRUCTURE"])
             case .sparseFloatVector: (sparseTypes, ["IP", "BM25"])
             default: (scalarTypes, [])

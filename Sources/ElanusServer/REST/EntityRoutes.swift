@@ -31,7 +31,8 @@ enum EntityRoutes {
             let partitions = try body.stringArray("partitionNames") ?? []
             if !info.loaded { throw collectionNotLoaded(info) }
             let renderer = try RowRenderer(
-                schema: info.schema, outputFields: try body.stringArray("outputFields") ?? [], allowInt64: allowInt64(context))
+                schema: info.schema, outputFields: try body.stringArray("outputFields") ?? [], allowInt64: allowInt64(context),
+                timeZone: try RowRenderer.timeZone(body, info: info, context: context))
             let rows = try context.engine.get(info, keys: keys, partitionNames: partitions, cancellation: context.cancellation)
             return Envelope.success(.array(renderer.render(rows)), extra: [("cost", 0)])
         }
@@ -41,7 +42,7 @@ enum EntityRoutes {
         let request = try EntityRequest(bytes: context.request.body, structName: "CollectionDataReq")
         let info = try collection(request, context)
         let primary = info.schema.primaryField
-        let decoded = try request.decodeRows(schema: info.schema, options: .init(generatedPrimaryKey: primary?.autoID ?? false))
+        let decoded = try request.decodeRows(schema: info.schema, options: .init(generatedPrimaryKey: primary?.autoID ?? false, timeZone: try context.engine.timeZone(info)))
         let keys = try context.engine.insert(info, partitionName: try request.body.string("partitionName"), batch: decoded.batch)
         return Envelope.success(
             ["insertCount": .int(Int64(keys.count)), "insertIds": .array(keys.map { render($0, context) })], extra: [("cost", 0)])
@@ -54,7 +55,7 @@ enum EntityRoutes {
             throw ElanusError.invalidParameter("fieldOps (ARRAY_APPEND / ARRAY_REMOVE) are not supported yet")
         }
         let partial = try request.body.bool("partialUpdate") ?? false
-        let decoded = try request.decodeRows(schema: info.schema, options: .init(partialUpdate: partial))
+        let decoded = try request.decodeRows(schema: info.schema, options: .init(partialUpdate: partial, timeZone: try context.engine.timeZone(info)))
         let keys = try context.engine.upsert(
             info, partitionName: try request.body.string("partitionName"), batch: decoded.batch,
             absentFields: partial ? decoded.absentFields : [])

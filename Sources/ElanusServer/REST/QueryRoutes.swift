@@ -26,7 +26,9 @@ enum QueryRoutes {
         }
         let window = try ReadRequest.queryWindow(body)
         if window == nil && predicate == nil { throw ReadRequest.emptyFilterWithoutLimit }
-        let renderer = try RowRenderer(schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context))
+        let renderer = try RowRenderer(
+            schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context),
+            timeZone: try RowRenderer.timeZone(body, info: info, context: context))
         // Rows are rendered as the scan finds them, so that a query for every match stops at
         // the output budget instead of copying the collection first.
         let limit = window?.limit ?? Int.max
@@ -116,6 +118,7 @@ enum QueryRoutes {
             switch column.value(at: row) {
             case .floatVector(let v): .dense(v)
             case .halfVector(let bits): .dense(bits.map { HalfFloat.float($0, bfloat16: field.dataType == .bfloat16Vector) })
+            case .int8Vector(let v): .dense(v.map { Float($0) })
             case .binaryVector(let b): .binary(b)
             case .sparseVector(let s): .sparse(s)
             default: .dense([])
@@ -142,7 +145,8 @@ enum QueryRoutes {
     static func outputRenderer(_ body: RequestBody, info: CollectionInfo, context: RouteContext) throws(ElanusError) -> RowRenderer {
         var fields = try body.stringArray("outputFields") ?? []
         if fields.isEmpty, let primary = info.schema.primaryField { fields = [primary.name] }
-        return try RowRenderer(schema: info.schema, outputFields: fields, allowInt64: EntityRoutes.allowInt64(context))
+        return try RowRenderer(
+            schema: info.schema, outputFields: fields, allowInt64: EntityRoutes.allowInt64(context), timeZone: try RowRenderer.timeZone(body, info: info, context: context))
     }
 
     static func withDistance(_ row: JSON, _ score: Float) -> JSON {

@@ -226,6 +226,10 @@ enum ReadRequest {
                 } else {
                     throw ElanusError(.invalidJSON, "can only accept json format request, error: a query vector for \(field.name) must be an array of \(dim) floats")
                 }
+            case .int8Vector:
+                // Milvus takes an Int8Vector's query as int8 values, as the rows were given.
+                guard case .int8Vector(let values) = try convert(item, field) else { throw .invalidParameter("bad int8 vector") }
+                out.append(.dense(values.map { Float($0) }))
             case .binaryVector:
                 guard case .binaryVector(let bytes) = try convert(item, field) else { throw .invalidParameter("bad binary vector") }
                 out.append(.binary(bytes))

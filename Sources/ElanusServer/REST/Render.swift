@@ -13,7 +13,7 @@ enum Render {
         let inner: (String, JSON) =
             switch value {
             case .bool(let b): ("BoolData", .bool(b))
-            case .int(let i): (type == .int64 ? "LongData" : "IntData", .int(i))
+            case .int(let i): (type == .int64 ? "LongData" : type == .timestamptz ? "TimestamptzData" : "IntData", .int(i))
             case .float(let f): ("FloatData", .double(Double(f)))
             case .double(let d): ("DoubleData", .double(d))
             case .string(let s): ("StringData", .string(s))

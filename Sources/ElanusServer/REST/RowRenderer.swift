@@ -1,4 +1,5 @@
 import ElanusCore
+import Foundation
 
 /// Renders stored rows as Milvus's REST API returns them (section 4.4 of the reference):
 /// JSON fields as JSON text strings, Array fields in their typed proto wrapper, binary and
@@ -11,13 +12,16 @@ struct RowRenderer {
     /// Dynamic keys to output: nil for all of them (`*`), else the names asked for.
     let dynamicKeys: [String]?
     let allowInt64: Bool
+    /// The zone Timestamptz values are written in (the request's, else the collection's).
+    let timeZone: TimeZone
 
     /// `outputFields` as Milvus reads them: `*` (or nothing) means every field and dynamic key;
     /// names not in the schema are dynamic keys when the dynamic field is on. The primary key is
     /// always included.
-    init(schema: CollectionSchema, outputFields: [String], allowInt64: Bool) throws(ElanusError) {
+    init(schema: CollectionSchema, outputFields: [String], allowInt64: Bool, timeZone: TimeZone = Timestamptz.utc) throws(ElanusError) {
         self.schema = schema
         self.allowInt64 = allowInt64
+        self.timeZone = timeZone
         let all = outputFields.isEmpty || outputFields.contains("*")
         var named = Set<String>()
         var dynamic: [String] = []
@@ -32,6 +36,14 @@ struct RowRenderer {
         }
         fields = schema.fields.filter { all || named.contains($0.name) || $0.isPrimary }
         dynamicKeys = all || dynamic.contains("*") ? nil : dynamic
+    }
+
+    /// The zone Timestamptz output is written in: the body's `timezone` (or its `searchParams`'),
+    /// else the collection's, else its database's, else UTC.
+    static func timeZone(_ body: RequestBody, info: CollectionInfo, context: RouteContext) throws(ElanusError) -> TimeZone {
+        var requested = try body.string(Timestamptz.propertyKey)
+        if requested == nil, case .string(let text)? = try body.map("searchParams")?[Timestamptz.propertyKey] { requested = text }
+        return try context.engine.timeZone(info, requested: requested)
     }
 
     func render(_ batch: EntityBatch) -> [JSON] {
@@ -68,7 +80,9 @@ struct RowRenderer {
         switch value {
         case .null: return .null
         case .bool(let b): return .bool(b)
-        case .int(let i): return field.dataType == .int64 && !allowInt64 ? .string(String(i)) : .int(i)
+        case .int(let i):
+            if field.dataType == .timestamptz { return .string(Timestamptz.format(i, zone: timeZone)) }
+            return field.dataType == .int64 && !allowInt64 ? .string(String(i)) : .int(i)
         case .float(let f): return RowRenderer.float(f)
         case .double(let d): return .double(d)
         case .string(let s): return .string(s)
@@ -82,6 +96,7 @@ struct RowRenderer {
             bytes.reserveCapacity(bits.count * 2)
             for b in bits { bytes += [UInt8(b & 0xFF), UInt8(b >> 8)] }
             return .string(Base64.encode(bytes))
+        case .int8Vector(let v): return .array(v.map { .int(Int64($0)) })
         case .sparseVector(let v):
             return .object(zip(v.indices, v.values).map { (key: String($0), value: RowRenderer.float($1)) })
         }
