@@ -80,6 +80,7 @@ extension CollectionSchema {
         if fields.filter(\.isClusteringKey).count > 1 {
             throw .invalidParameter("there are more than one clustering key")
         }
+        try validateFunctions()
     }
 }
 

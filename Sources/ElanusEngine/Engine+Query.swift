@@ -73,9 +73,12 @@ extension Engine {
     /// Milvus's query nodes fan a request out over their segments.
     public func search(_ info: CollectionInfo, _ request: SearchRequest, cancellation: Cancellation? = nil) throws(ElanusError) -> [[SearchHit]] {
         try cancellation?.check()
+        let request = try preparingFullText(info, request)
         var segments = try snapshot(info, request.partitionNames)
         if request.ignoreGrowing { segments.removeAll { $0.state != .flushed } }
-        let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
+        // BM25 scores need each document's length and the corpus's statistics, which the sparse
+        // inverted index does not keep yet: BM25 searches scan exactly.
+        let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil && request.metric != .bm25
         var scanned: [Segment] = []
         var indexed: [(segment: Segment, index: any VectorIndex)] = []
         for segment in segments {

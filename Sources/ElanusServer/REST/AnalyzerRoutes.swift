@@ -13,6 +13,14 @@ enum AnalyzerRoutes {
     static func register(into routes: inout [String: RouteHandler]) {
         routes["common/run_analyzer"] = { context in
             let body = try context.body("RunAnalyzerReq")
+            // Every key's type first, then what is required, as Milvus's request binding does.
+            let database = try context.database(body)
+            let params = try body.string("analyzerParams") ?? ""
+            let collection = try body.string("collectionName") ?? ""
+            let fieldName = try body.string("fieldName") ?? ""
+            let names = try body.stringArray("analyzerNames") ?? []
+            let withDetail = try body.bool("withDetail") ?? false
+            let withHash = try body.bool("withHash") ?? false
             let texts = try body.stringArray("text", required: true)!
             guard texts.count <= maxTexts else {
                 throw ElanusError.invalidParameter("run_analyzer takes at most \(maxTexts) texts, got \(texts.count)")
@@ -20,12 +28,10 @@ enum AnalyzerRoutes {
             if let long = texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
                 throw ElanusError.invalidParameter("text \(long) is \(texts[long].utf8.count) bytes, more than the \(maxTextBytes) run_analyzer takes")
             }
-            if let names = try body.stringArray("analyzerNames"), !names.isEmpty {
+            if !names.isEmpty {
                 throw ElanusError.invalidParameter("analyzerNames (multi-language analyzers) are not supported by Elanus yet")
             }
-            let withDetail = try body.bool("withDetail") ?? false
-            let withHash = try body.bool("withHash") ?? false
-            let analyzer = try self.analyzer(body, context: context)
+            let analyzer = try self.analyzer(params: params, database: database, collection: collection, fieldName: fieldName, context: context)
             let results: [JSON] = analyzer.analyze(texts).map { tokens in
                 let rendered: [JSON] = tokens.map { token in
                     var fields: [(key: String, value: JSON)] = [(key: "token", value: .string(token.text))]
@@ -46,14 +52,13 @@ enum AnalyzerRoutes {
         }
     }
 
-    private static func analyzer(_ body: RequestBody, context: RouteContext) throws(ElanusError) -> Analyzer {
-        let params = try body.string("analyzerParams") ?? ""
-        let collection = try body.string("collectionName") ?? ""
+    private static func analyzer(
+        params: String, database: String, collection: String, fieldName: String, context: RouteContext
+    ) throws(ElanusError) -> Analyzer {
         if collection.isEmpty || !params.isEmpty {
             do { return try Analyzer.parse(text: params) } catch { throw .invalidParameter("invalid analyzer params: \(error.reason)") }
         }
-        let fieldName = try body.string("fieldName") ?? ""
-        let info = try context.engine.catalog.collection(database: try context.database(body), name: collection)
+        let info = try context.engine.catalog.collection(database: database, name: collection)
         guard let field = info.schema.field(named: fieldName) else {
             throw ElanusError(.fieldNotFound, "field \(fieldName) not found in collection \(collection)")
         }
