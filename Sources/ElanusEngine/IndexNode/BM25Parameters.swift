@@ -16,7 +16,7 @@ public struct BM25Parameters: Sendable, Equatable {
             }
             return v
         }
-        if let k1 = try value("bm25_k1", 1.2...2.0) { self.k1 = k1 }
+        if let k1 = try value("bm25_k1", 0...3) { self.k1 = k1 }
         if let b = try value("bm25_b", 0...1) { self.b = b }
         if let algo = spec.params["inverted_index_algo"], !["DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE"].contains(algo) {
             throw .invalidParameter("param 'inverted_index_algo' (\(algo)) should be one of DAAT_MAXSCORE, DAAT_WAND, TAAT_NAIVE")

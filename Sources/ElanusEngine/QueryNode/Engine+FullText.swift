@@ -40,7 +40,8 @@ extension Engine {
             let kept = SparseInvertedIndex.kept(weighted, dropRatio: request.dropRatio ?? 0)
             return .bm25(BM25Query(
                 weights: SparseVector(indices: kept.map(\.0), values: kept.map(\.1)),
-                averageLength: corpus.averageLength, k1: parameters.k1, b: parameters.b))
+                // Knowhere's floor of 1 on the average length, so a corpus of empty texts scores finitely.
+                averageLength: corpus.documents > 0 ? max(corpus.averageLength, 1) : 0, k1: parameters.k1, b: parameters.b))
         }
         return prepared
     }
