@@ -76,9 +76,7 @@ extension Engine {
         let request = try preparingFullText(info, request)
         var segments = try snapshot(info, request.partitionNames)
         if request.ignoreGrowing { segments.removeAll { $0.state != .flushed } }
-        // BM25 scores need each document's length and the corpus's statistics, which the sparse
-        // inverted index does not keep yet: BM25 searches scan exactly.
-        let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil && request.metric != .bm25
+        let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil
         var scanned: [Segment] = []
         var indexed: [(segment: Segment, index: any VectorIndex)] = []
         for segment in segments {

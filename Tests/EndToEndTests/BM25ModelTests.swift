@@ -77,9 +77,25 @@ import Testing
         }
     }
 
-    @Test func scoresMatchAReferenceThroughDeletesFlushCompactionAndRestart() throws {
+    /// Waits until every flushed segment's index is built, so that searches go through it.
+    static func waitForIndex(_ rest: RESTClient) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let reply = try rest.call("indexes/describe", #"{"collectionName":"docs","indexName":"sparse"}"#)
+            if case .array(let indexes)? = reply.data, indexes.first?["pendingRows"] == 0 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("the BM25 index was not built in time")
+    }
+
+    /// Unindexed: every segment is scanned exactly. Indexed: flushed segments are searched
+    /// through the sparse inverted index with BM25 scoring.
+    @Test(arguments: [false, true])
+    func scoresMatchAReferenceThroughDeletesFlushCompactionAndRestart(indexed: Bool) throws {
         let dir = TemporaryDirectory()
-        let environment = ["ELANUS_SEGMENT_MAX_ROWS": "150", "ELANUS_COMPACTION_ENABLED": "false"]
+        let environment = [
+            "ELANUS_SEGMENT_MAX_ROWS": "150", "ELANUS_COMPACTION_ENABLED": "false", "ELANUS_INDEX_MIN_SEGMENT_ROWS": indexed ? "1" : "100000",
+        ]
         var server = ElanusProcess(dataDirectory: dir.file("data"), environment: environment)
         try server.start()
         var rest = RESTClient(port: server.port)
@@ -115,6 +131,7 @@ import Testing
         try Self.check(rest, reference, &random, "after deletes and upserts")
 
         #expect(try rest.call("collections/flush", #"{"collectionName":"docs"}"#).code == 0)
+        if indexed { try Self.waitForIndex(rest) }
         try insert(400..<450)
         try Self.check(rest, reference, &random, "after a flush")
 
@@ -125,6 +142,7 @@ import Testing
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }
+        if indexed { try Self.waitForIndex(rest) }
         try Self.check(rest, reference, &random, "after a compaction")
 
         #expect(server.terminate() == 0)

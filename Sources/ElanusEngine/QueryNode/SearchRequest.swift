@@ -14,13 +14,24 @@ public enum QueryVector: Sendable, Equatable {
     case bm25(BM25Query)
 }
 
+extension QueryVector {
+    var isBM25: Bool { if case .bm25 = self { true } else { false } }
+}
+
 public struct BM25Query: Sendable, Equatable {
     public var weights: SparseVector
     public var averageLength: Double
     public var k1: Double
     public var b: Double
 
-    /// A document's score: the sum over shared terms of weight * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)).
+    /// One term's part of a document's score: weight * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)).
+    @inline(__always) func termScore(weight: Float, frequency: Float, length: Float) -> Float {
+        guard averageLength > 0 else { return 0 }
+        let tf = Double(frequency)
+        return Float(Double(weight) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(length) / averageLength)))
+    }
+
+    /// A document's score: the sum of termScore over the terms it shares with the query.
     func score(_ document: SparseVector) -> Float {
         guard averageLength > 0 else { return 0 }
         var length: Float = 0
