@@ -22,17 +22,10 @@ enum AnalyzerRoutes {
             let withDetail = try body.bool("withDetail") ?? false
             let withHash = try body.bool("withHash") ?? false
             let texts = try body.stringArray("text", required: true)!
-            guard texts.count <= maxTexts else {
-                throw ElanusError.invalidParameter("run_analyzer takes at most \(maxTexts) texts, got \(texts.count)")
-            }
-            if let long = texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
-                throw ElanusError.invalidParameter("text \(long) is \(texts[long].utf8.count) bytes, more than the \(maxTextBytes) run_analyzer takes")
-            }
-            if !names.isEmpty {
-                throw ElanusError.invalidParameter("analyzerNames (multi-language analyzers) are not supported by Elanus yet")
-            }
-            let analyzer = try self.analyzer(params: params, database: database, collection: collection, fieldName: fieldName, context: context)
-            let results: [JSON] = analyzer.analyze(texts).map { tokens in
+            let analyzed = try run(
+                texts: texts, params: params, database: database, collection: collection, fieldName: fieldName, analyzerNames: names,
+                engine: context.engine)
+            let results: [JSON] = analyzed.map { tokens in
                 let rendered: [JSON] = tokens.map { token in
                     var fields: [(key: String, value: JSON)] = [(key: "token", value: .string(token.text))]
                     if withDetail {
@@ -52,13 +45,30 @@ enum AnalyzerRoutes {
         }
     }
 
+    /// Each text's tokens: one implementation behind REST and gRPC (RunAnalyzer).
+    static func run(
+        texts: [String], params: String, database: String, collection: String, fieldName: String, analyzerNames: [String], engine: Engine
+    ) throws(ElanusError) -> [[Token]] {
+        guard texts.count <= maxTexts else {
+            throw ElanusError.invalidParameter("run_analyzer takes at most \(maxTexts) texts, got \(texts.count)")
+        }
+        if let long = texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
+            throw ElanusError.invalidParameter("text \(long) is \(texts[long].utf8.count) bytes, more than the \(maxTextBytes) run_analyzer takes")
+        }
+        if !analyzerNames.isEmpty {
+            throw ElanusError.invalidParameter("analyzerNames (multi-language analyzers) are not supported by Elanus yet")
+        }
+        let analyzer = try self.analyzer(params: params, database: database, collection: collection, fieldName: fieldName, engine: engine)
+        return analyzer.analyze(texts)
+    }
+
     private static func analyzer(
-        params: String, database: String, collection: String, fieldName: String, context: RouteContext
+        params: String, database: String, collection: String, fieldName: String, engine: Engine
     ) throws(ElanusError) -> Analyzer {
         if collection.isEmpty || !params.isEmpty {
             do { return try Analyzer.parse(text: params) } catch { throw .invalidParameter("invalid analyzer params: \(error.reason)") }
         }
-        let info = try context.engine.catalog.collection(database: database, name: collection)
+        let info = try engine.catalog.collection(database: database, name: collection)
         guard let field = info.schema.field(named: fieldName) else {
             throw ElanusError(.fieldNotFound, "field \(fieldName) not found in collection \(collection)")
         }
