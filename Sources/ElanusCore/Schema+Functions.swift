@@ -3,17 +3,6 @@
 /// analyzers.
 extension CollectionSchema {
     func validateFunctions() throws(ElanusError) {
-        for field in fields where field.enableAnalyzer || field.enableMatch || field.analyzerParams != nil {
-            guard field.dataType == .varChar else {
-                throw .invalidParameter("enable_analyzer, enable_match and analyzer_params are only valid for VarChar fields, field \(field.name) is \(field.dataType.rawValue)")
-            }
-            if field.enableMatch && !field.enableAnalyzer {
-                throw .invalidParameter("field \(field.name) is set to enable match but not enable analyzer")
-            }
-        }
-        if let multi = fields.first(where: { $0.typeParams["multi_analyzer_params"] != nil }) {
-            throw .invalidParameter("multi_analyzer_params of field \(multi.name) is not supported by Elanus yet")
-        }
         var names = Set<String>()
         var outputs = Set<String>()
         for function in functions {
@@ -77,6 +66,23 @@ extension CollectionSchema {
             guard outputFields[0].dataType == .sparseFloatVector else {
                 throw .invalidParameter("BM25 function output field must be a SparseFloatVector field, but got \(outputFields[0].dataType.rawValue)")
             }
+        }
+    }
+}
+
+extension FieldSchema {
+    /// The text-analysis type params of one field (checked for created and added fields alike).
+    func validateText() throws(ElanusError) {
+        if enableAnalyzer || enableMatch || analyzerParams != nil {
+            guard dataType == .varChar else {
+                throw .invalidParameter("enable_analyzer, enable_match and analyzer_params are only valid for VarChar fields, field \(name) is \(dataType.rawValue)")
+            }
+            if enableMatch && !enableAnalyzer {
+                throw .invalidParameter("field \(name) is set to enable match but not enable analyzer")
+            }
+        }
+        if typeParams["multi_analyzer_params"] != nil {
+            throw .invalidParameter("multi_analyzer_params of field \(name) is not supported by Elanus yet")
         }
     }
 }

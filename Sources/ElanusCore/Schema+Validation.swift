@@ -92,6 +92,7 @@ extension FieldSchema {
             }
             throw .invalidParameter("data type \(dataType.rawValue) of field \(name) is not supported by Elanus yet")
         }
+        try validateText()
         if dataType == .varChar || (dataType == .array && elementType == .varChar) {
             try validateMaxLength(limits: limits)
         }

@@ -260,5 +260,10 @@ import Testing
         #expect(try rest.call("collections/create", off).code == 0)
         let on = Self.schema("u", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":{"max_length":64,"enable_analyzer":true,"analyzer_params":{"type":"english"}}}"#)
         #expect(try rest.call("collections/create", on).code == 0)
+        // An added field's analyzer is checked too.
+        let added = try rest.call(
+            "collections/fields/add",
+            #"{"collectionName":"u","schema":{"fieldName":"more","dataType":"VarChar","nullable":true,"elementTypeParams":{"max_length":64,"enable_analyzer":true,"analyzer_params":{"tokenizer":"lindera"}}}}"#)
+        #expect(added.code == 1100 && added.message.hasPrefix("invalid analyzer params of field more: tokenizer lindera is not supported"), "\(added.body.serialized())")
     }
 }
