@@ -26,6 +26,10 @@ let package = Package(
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CGEOS", pkgConfig: "geos", providers: [.apt(["libgeos-dev"])]),
+        // ICU (word breaks, Latin-ASCII folding, regular expressions) behind plain C functions:
+        // ICU's versioned symbol names cannot be imported from Swift directly.
+        .target(name: "CICU", linkerSettings: [.linkedLibrary("icuuc"), .linkedLibrary("icui18n")]),
+        .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .target(
             name: "CFaiss",
             cxxSettings: [.headerSearchPath("compat"), .unsafeFlags(["-O3"])],
@@ -38,6 +42,8 @@ let package = Package(
         .target(name: "ElanusCore", dependencies: ["ElanusGeometry"]),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
         .target(name: "ElanusQuery", dependencies: ["ElanusCore", "ElanusGeometry"]),
+        // Text analyzers (tokenizers and token filters) for full-text search: pure, no engine.
+        .target(name: "ElanusText", dependencies: ["ElanusCore", "CICU", "CStemmer"]),
         // Milvus's protobuf messages and rpc table, for the gRPC front end; depends on nothing of ours.
         .target(name: "ElanusProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Sans-IO HTTP/2 + gRPC framing engine; ElanusHTTP drives it from a connection thread.
@@ -45,12 +51,12 @@ let package = Package(
         .target(name: "ElanusHTTP", dependencies: ["ElanusCore", "ElanusHTTP2", "CSystem", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "ElanusEngine",
-            dependencies: ["ElanusCore", "ElanusGeometry", "ElanusStorage", "ElanusQuery", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ElanusCore", "ElanusGeometry", "ElanusStorage", "ElanusQuery", "ElanusText", "CFaiss", "CSystem", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ElanusServer",
             dependencies: [
-                "ElanusCore", "ElanusEngine", "ElanusGeometry", "ElanusQuery", "ElanusHTTP", "ElanusProto", "CSystem", "COpenSSL",
+                "ElanusCore", "ElanusEngine", "ElanusGeometry", "ElanusQuery", "ElanusHTTP", "ElanusProto", "ElanusText", "CSystem", "COpenSSL",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -79,6 +85,7 @@ let package = Package(
         .testTarget(name: "CFaissTests", dependencies: ["CFaiss"]),
         .testTarget(name: "ElanusCoreTests", dependencies: ["ElanusCore"]),
         .testTarget(name: "ElanusGeometryTests", dependencies: ["ElanusGeometry"]),
+        .testTarget(name: "ElanusTextTests", dependencies: ["ElanusText", "ElanusCore"]),
         .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"], exclude: ["make-pymilvus-fixtures.py"]),
         .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),

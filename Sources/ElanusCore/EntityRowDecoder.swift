@@ -35,6 +35,8 @@ public struct EntityRowDecoder {
     let schema: CollectionSchema
     let options: Options
     let fieldIndex: [String: Int]
+    /// Per field: a function (BM25) computes it, so rows must not carry it.
+    let functionOutput: [Bool]
 
     public init(schema: CollectionSchema, options: Options) {
         self.schema = schema
@@ -42,6 +44,12 @@ public struct EntityRowDecoder {
         var index: [String: Int] = [:]
         for (i, field) in schema.fields.enumerated() { index[field.name] = i }
         fieldIndex = index
+        functionOutput = schema.fields.map { schema.isFunctionOutput($0.name) }
+    }
+
+    /// Milvus's refusal of a value for a function's output field.
+    public static func functionOutputGiven(_ field: FieldSchema) -> String {
+        "attempt to insert bm25 function output field \(field.name): the server computes it from the function's input"
     }
 
     /// Decodes the array at the reader's cursor.
@@ -84,6 +92,7 @@ public struct EntityRowDecoder {
                         continue
                     }
                     let field = schema.fields[i]
+                    if functionOutput[i] { throw ElanusError.invalidParameter(EntityRowDecoder.functionOutputGiven(field)) }
                     if seen[i] { throw rowError(row, "duplicated field '\(key)' in the row") }
                     seen[i] = true
                     if field.isPrimary && field.autoID && options.generatedPrimaryKey {
@@ -109,7 +118,10 @@ public struct EntityRowDecoder {
                 }
                 var rowAbsent: [Int64] = []
                 for (i, field) in schema.fields.enumerated() where !seen[i] {
-                    if field.isPrimary && field.autoID && options.generatedPrimaryKey {
+                    if functionOutput[i] {
+                        // Computed by the engine from the function's input, after decoding.
+                        builders[i].append(.sparseVector(SparseVector(indices: [], values: [])))
+                    } else if field.isPrimary && field.autoID && options.generatedPrimaryKey {
                         builders[i].append(.int(0))
                     } else if options.partialUpdate && !field.isPrimary {
                         rowAbsent.append(field.fieldID)

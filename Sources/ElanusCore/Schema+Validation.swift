@@ -82,6 +82,7 @@ extension CollectionSchema {
         if fields.filter(\.isClusteringKey).count > 1 {
             throw .invalidParameter("there are more than one clustering key")
         }
+        try validateFunctions()
     }
 }
 
@@ -93,6 +94,7 @@ extension FieldSchema {
             }
             throw .invalidParameter("data type \(dataType.rawValue) of field \(name) is not supported by Elanus yet")
         }
+        try validateText()
         if dataType == .varChar || (dataType == .array && elementType == .varChar) {
             try validateMaxLength(limits: limits)
         }

@@ -73,11 +73,24 @@ public struct CollectionSchema: Codable, Equatable, Sendable {
     public var fields: [FieldSchema]
     public var enableDynamicField: Bool
     public var description: String
+    /// Functions that compute fields (BM25). Catalogs written before functions existed have none.
+    public var functions: [FunctionSchema]
 
-    public init(fields: [FieldSchema], enableDynamicField: Bool = false, description: String = "") {
+    public init(fields: [FieldSchema], enableDynamicField: Bool = false, description: String = "", functions: [FunctionSchema] = []) {
         self.fields = fields
         self.enableDynamicField = enableDynamicField
         self.description = description
+        self.functions = functions
+    }
+
+    private enum CodingKeys: String, CodingKey { case fields, enableDynamicField, description, functions }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        fields = try c.decode([FieldSchema].self, forKey: .fields)
+        enableDynamicField = try c.decode(Bool.self, forKey: .enableDynamicField)
+        description = try c.decode(String.self, forKey: .description)
+        functions = try c.decodeIfPresent([FunctionSchema].self, forKey: .functions) ?? []
     }
 
     public var primaryField: FieldSchema? { fields.first(where: \.isPrimary) }

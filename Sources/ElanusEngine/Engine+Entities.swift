@@ -9,6 +9,7 @@ extension Engine {
         let primary = try primaryField(info)
         var batch = batch
         try generateKeys(&batch, primary)
+        try BM25Function.fill(&batch, schema: info.schema)
         let parts = try PartitionRouter.route(batch, info: info, partitionName: partitionName)
         _ = try data(for: info).write { timestamp throws(ElanusError) in
             WriteRecord(timestamp: timestamp, inserts: parts)
@@ -29,7 +30,7 @@ extension Engine {
         _ = try collection.write { timestamp throws(ElanusError) in
             // Under the writer lock, so the old values merged in are those of the newest version.
             // A row of a released partition has only its key in memory: it cannot be merged.
-            let merged =
+            var merged =
                 absentFields.isEmpty
                 ? batch
                 : try PartialUpdate.merge(batch, absent: absentFields, schema: info.schema, primaryKeys: keys) { key throws(ElanusError) in
@@ -42,6 +43,8 @@ extension Engine {
                     }
                     return row
                 }
+            // After the merge, so a partial update that keeps the old text keeps its vector.
+            try BM25Function.fill(&merged, schema: info.schema)
             return WriteRecord(
                 timestamp: timestamp, deletes: keys,
                 inserts: try PartitionRouter.route(merged, info: info, partitionName: partitionName))

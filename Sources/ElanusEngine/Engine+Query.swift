@@ -73,6 +73,7 @@ extension Engine {
     /// Milvus's query nodes fan a request out over their segments.
     public func search(_ info: CollectionInfo, _ request: SearchRequest, cancellation: Cancellation? = nil) throws(ElanusError) -> [[SearchHit]] {
         try cancellation?.check()
+        let request = try preparingFullText(info, request)
         var segments = try snapshot(info, request.partitionNames)
         if request.ignoreGrowing { segments.removeAll { $0.state != .flushed } }
         let indexable = request.radius == nil && request.rangeFilter == nil && request.grouping == nil

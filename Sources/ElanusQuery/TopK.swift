@@ -59,8 +59,10 @@ public enum Metric: String, Sendable, CaseIterable {
     case cosine = "COSINE"
     case hamming = "HAMMING"
     case jaccard = "JACCARD"
+    /// Full-text relevance of a BM25 function's output field, scored from corpus statistics.
+    case bm25 = "BM25"
 
-    public var higherIsBetter: Bool { self == .ip || self == .cosine }
+    public var higherIsBetter: Bool { self == .ip || self == .cosine || self == .bm25 }
 
     /// The heap key of a score: smaller is better.
     @inline(__always) public func key(_ score: Float) -> Float { higherIsBetter ? -score : score }

@@ -36,7 +36,7 @@ import Testing
         defer { engine.close() }
         slot.set(engine)
         let handler = try RESTHandler(slot: slot)
-        #expect(handler.implementedRoutes.count == 88)
+        #expect(handler.implementedRoutes.count == 89)
         // Requests without a collection or database key (Milvus's EmptyReq, GetQuotaMetricsReq,
         // ResourceGroupReq, UpdateResourceGroupReq) ignore those keys, as gin does.
         let noNames: [String: JSON] = [

@@ -61,7 +61,10 @@ import Testing
         Case(route: "collections/create", body: #"{"collectionName":"c","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true}]}}"#, code: 1100, fragment: "schema does not contain vector field"),
         Case(route: "collections/create", body: schemaCreate("c", fields: #",{"fieldName":"a","dataType":"Array","elementDataType":"Int64","elementTypeParams":{"max_capacity":5000}}"#), code: 1100, fragment: "maximum capacity"),
         Case(route: "collections/create", body: schemaCreate("c", fields: "", extra: #","indexParams":[{"fieldName":"v","metricType":"L2","indexType":"DISKANN"}]"#), code: 1100, fragment: "index type DISKANN is not supported"),
-        Case(route: "collections/create", body: #"{"collectionName":"c","dimension":4,"schema":{"functions":[{"name":"f","type":"BM25"}]}}"#, code: 1100, fragment: "functions"),
+        Case(
+            route: "collections/create",
+            body: #"{"collectionName":"c","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"t","dataType":"VarChar","elementTypeParams":{"max_length":8}},{"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":4}}],"functions":[{"name":"f","type":"TextEmbedding","inputFieldNames":["t"],"outputFieldNames":["v"],"params":{"provider":"openai"}}]}}"#,
+            code: 1100, fragment: "TextEmbedding functions need a model provider, which Elanus does not have"),
         Case(route: "collections/alter_properties", body: #"{"collectionName":"base","properties":{"collection.ttl.seconds":"abc"}}"#, code: 1100, fragment: "collection TTL"),
         Case(route: "collections/rename", body: #"{"collectionName":"base","newCollectionName":"bad name"}"#, code: 1100, fragment: "Invalid collection name"),
         Case(route: "databases/create", body: #"{"dbName":"bad-db"}"#, code: 802, fragment: "Invalid database name: bad-db"),

@@ -238,21 +238,32 @@ import Testing
         #expect(try count(#"{"collectionName":"wide","filter":"id >= 1790","limit":0,"outputFields":["t"]}"#) == 10)
     }
 
-    @Test func analyzerParamsAreRefusedNotIgnored() throws {
+    @Test func analyzerParamsAreCheckedAtCreate() throws {
         let dir = TemporaryDirectory()
         let (server, rest) = try Self.start(dir)
         defer { server.terminate() }
-        for (params, key) in [
-            (#"{"max_length":64,"enable_analyzer":true}"#, "enable_analyzer"), (#"{"max_length":64,"enable_match":"true"}"#, "enable_match"),
-            (#"{"max_length":64,"analyzer_params":{"type":"english"}}"#, "analyzer_params"),
-            (#"{"max_length":64,"multi_analyzer_params":{"by_field":"lang"}}"#, "multi_analyzer_params"),
+        for (type, params, message) in [
+            ("VarChar", #"{"max_length":64,"enable_match":"true"}"#, "field text is set to enable match but not enable analyzer"),
+            ("VarChar", #"{"max_length":64,"enable_analyzer":true,"analyzer_params":{"tokenizer":"jieba"}}"#,
+             "invalid analyzer params of field text: tokenizer jieba is not supported by Elanus yet"),
+            ("VarChar", #"{"max_length":64,"enable_analyzer":true,"analyzer_params":{"type":"english","oops":1,"stop_words":"x"}}"#,
+             "invalid analyzer params of field text: filter stop_words should be array"),
+            ("VarChar", #"{"max_length":64,"multi_analyzer_params":{"by_field":"lang"}}"#, "multi_analyzer_params of field text is not supported by Elanus yet"),
+            ("Int64", #"{"enable_analyzer":true}"#, "enable_analyzer, enable_match and analyzer_params are only valid for VarChar fields, field text is Int64"),
         ] {
-            let reply = try rest.call("collections/create", Self.schema("t", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":\#(params)}"#))
-            #expect(reply.code == 1100 && reply.message.contains("\(key) of field text is not supported"), "\(reply.body.serialized())")
+            let reply = try rest.call("collections/create", Self.schema("t", "", fields: #",{"fieldName":"text","dataType":"\#(type)","elementTypeParams":\#(params)}"#))
+            #expect(reply.code == 1100 && reply.message.hasPrefix(message), "\(reply.body.serialized())")
         }
         #expect(try rest.call("collections/has", #"{"collectionName":"t"}"#).data == ["has": false])
-        // Turned off, they ask for nothing.
+        // Turned off, they ask for nothing; turned on, the analyzer is kept with the field.
         let off = Self.schema("t", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":{"max_length":64,"enable_analyzer":false,"enable_match":"False"}}"#)
         #expect(try rest.call("collections/create", off).code == 0)
+        let on = Self.schema("u", "", fields: #",{"fieldName":"text","dataType":"VarChar","elementTypeParams":{"max_length":64,"enable_analyzer":true,"analyzer_params":{"type":"english"}}}"#)
+        #expect(try rest.call("collections/create", on).code == 0)
+        // An added field's analyzer is checked too.
+        let added = try rest.call(
+            "collections/fields/add",
+            #"{"collectionName":"u","schema":{"fieldName":"more","dataType":"VarChar","nullable":true,"elementTypeParams":{"max_length":64,"enable_analyzer":true,"analyzer_params":{"tokenizer":"lindera"}}}}"#)
+        #expect(added.code == 1100 && added.message.hasPrefix("invalid analyzer params of field more: tokenizer lindera is not supported"), "\(added.body.serialized())")
     }
 }

@@ -20,6 +20,7 @@ extension Catalog {
         try state.withLock { s throws(ElanusError) in
             var info = try s.collection(database: database, name: collection)
             try info.schema.validateAddedField(field, limits: limits)
+            try BM25Function.validateAnalyzers(CollectionSchema(fields: [field]))
             var added = field
             added.fieldID = info.schema.nextFieldID
             info.schema.fields.append(added)

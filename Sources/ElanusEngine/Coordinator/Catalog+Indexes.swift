@@ -7,7 +7,9 @@ extension Catalog {
     /// unique index names; creating the same spec again is accepted and changes nothing.
     public func createIndex(database: String, collection: String, _ spec: IndexSpec) throws(ElanusError) {
         // The name Milvus makes up for a JSON path index (`meta/color`) is no valid user name.
-        let field = try self.collection(database: database, name: collection).schema.field(named: spec.fieldName)
+        let schema = try self.collection(database: database, name: collection).schema
+        let field = schema.field(named: spec.fieldName)
+        try BM25Parameters.checkMetric(spec, schema: schema)
         if field.map({ spec.indexName != IndexPlan.defaultIndexName(spec, field: $0) }) ?? true {
             try validateName(spec.indexName, kind: .index, limits: limits)
         }

@@ -153,6 +153,7 @@ public final class Catalog: Sendable {
     public func createCollection(_ request: CreateCollectionRequest) throws(ElanusError) -> (info: CollectionInfo, created: Bool) {
         try validateName(request.name, kind: .collection, limits: limits)
         try request.schema.validate(limits: limits)
+        try BM25Function.validateAnalyzers(request.schema)
         guard request.shardsNum >= 1 && request.shardsNum <= limits.maxShards else {
             throw .invalidParameter("maximum shards's number should be limited to \(limits.maxShards), got \(request.shardsNum)")
         }
@@ -169,6 +170,7 @@ public final class Catalog: Sendable {
             throw ElanusError(.missingRequired, "missing required parameters, error: field \(index.fieldName) of index \(index.indexName) does not exist in the schema")
         }
         for index in request.indexes {
+            try BM25Parameters.checkMetric(index, schema: request.schema)
             // The name Milvus makes up for a JSON path index (`meta/color`) is no valid user name.
             if let field = request.schema.field(named: index.fieldName), index.indexName == IndexPlan.defaultIndexName(index, field: field), field.dataType == .json { continue }
             try validateName(index.indexName, kind: .index, limits: limits)

@@ -27,6 +27,9 @@ struct Segment: Sendable {
         /// One bit per row, set once the row is no longer its key's live version (deleted, or
         /// superseded by a newer insert or upsert). Readers scan only rows whose bit is clear.
         var dead: [UInt64]
+        /// BM25 term statistics of the rows, computed when a search first needs them and shared
+        /// by every copy of the chunk (the rows never change).
+        let terms = ChunkTermCache()
 
         init(timestamp: UInt64, position: UInt64, batch: EntityBatch, dead: [UInt64]? = nil) {
             self.timestamp = timestamp

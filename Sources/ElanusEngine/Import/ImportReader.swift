@@ -107,7 +107,10 @@ struct ImportReader {
         let decoder = EntityRowDecoder(schema: schema, options: .init(generatedPrimaryKey: generated, timeZone: timeZone))
         return try array.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<UInt8>) throws(ElanusError) -> EntityBatch in
             var reader = JSONReader(bytes: buffer)
-            return try decoder.decode(&reader).batch
+            var batch = try decoder.decode(&reader).batch
+            // Imported rows get their BM25 vectors as inserted ones do.
+            try BM25Function.fill(&batch, schema: schema)
+            return batch
         }
     }
 

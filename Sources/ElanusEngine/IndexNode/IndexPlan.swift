@@ -170,7 +170,9 @@ public struct IndexPlan: Sendable, Equatable {
         case .exact: return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)
         case .hnsw, .ivf, .hnswQuantized, .scann: supported = isFloat && [.l2, .ip, .cosine].contains(metric)
         case .binaryIVF: supported = field.dataType == .binaryVector && [.hamming, .jaccard].contains(metric)
-        case .sparseInverted: supported = field.dataType == .sparseFloatVector && metric == .ip
+        case .sparseInverted:
+            supported = field.dataType == .sparseFloatVector && (metric == .ip || metric == .bm25)
+            if metric == .bm25 { _ = try BM25Parameters(spec) }
         case .scalarSorted, .ngram, .rtree: supported = false
         }
         guard supported, metric.rawValue == metricName else {

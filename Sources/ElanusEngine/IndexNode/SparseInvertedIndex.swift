@@ -19,6 +19,9 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
     private let offsets: [Int64]
     private let postingRows: [Int32]
     private let postingValues: [Float]
+    /// BM25 indexes: each row's document length (the sum of its indexed term frequencies),
+    /// derived from the posting lists when the index is built or read back.
+    private let documentLengths: [Float]
 
     private init(plan: IndexPlan, rows: Int, dims: [UInt32], offsets: [Int64], postingRows: [Int32], postingValues: [Float]) {
         self.plan = plan
@@ -27,6 +30,9 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         self.offsets = offsets
         self.postingRows = postingRows
         self.postingValues = postingValues
+        var lengths = [Float](repeating: 0, count: plan.metric == .bm25 ? rows : 0)
+        if plan.metric == .bm25 { for (row, value) in zip(postingRows, postingValues) { lengths[Int(row)] += value } }
+        documentLengths = lengths
     }
 
     static func build(_ plan: IndexPlan, rows vectors: [SparseVector], dropRatio: Double) -> SparseInvertedIndex {
@@ -65,15 +71,27 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
     }
 
     func search(_ query: QueryVector, k: Int, options: IndexSearchOptions, bitmap: [UInt8]?) throws(ElanusError) -> [(score: Float, row: Int)] {
-        guard case .sparse(let vector) = query, k > 0 else { return [] }
+        guard k > 0 else { return [] }
+        let terms: [(UInt32, Float)]
+        var bm25: BM25Query?
+        switch query {
+        case .sparse(let vector): terms = SparseInvertedIndex.kept(vector, dropRatio: options.dropRatio ?? 0)
+        // The engine already dropped the query's smallest weights (drop_ratio_search).
+        case .bm25(let q) where plan.metric == .bm25: (terms, bm25) = (Array(zip(q.weights.indices, q.weights.values)), q)
+        default: return []
+        }
         var scores = [Float](repeating: 0, count: rows)
         var touched = [Bool](repeating: false, count: rows)
         var candidates: [Int32] = []
-        for (dim, weight) in SparseInvertedIndex.kept(vector, dropRatio: options.dropRatio ?? 0) {
+        for (dim, weight) in terms {
             guard let slot = slot(of: dim) else { continue }
             for i in Int(offsets[slot])..<Int(offsets[slot + 1]) {
                 let row = Int(postingRows[i])
-                scores[row] += weight * postingValues[i]
+                if let bm25 {
+                    scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: documentLengths[row])
+                } else {
+                    scores[row] += weight * postingValues[i]
+                }
                 if !touched[row] {
                     touched[row] = true
                     candidates.append(postingRows[i])

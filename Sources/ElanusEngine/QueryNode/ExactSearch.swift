@@ -66,6 +66,18 @@ struct ExactSearch {
                 guard case .sparseVector(let rows)? = part.batch.column(request.field.fieldID)?.values else { continue }
                 eachRow(part) { r in emit(part.batch, r, sparseInnerProduct(q, rows[r])) }
             }
+        case .bm25(let q):
+            for part in plan.parts {
+                if stopped { break }
+                guard case .sparseVector(let rows)? = part.batch.column(request.field.fieldID)?.values else { continue }
+                // As Milvus: a document that shares no term with the query is no hit.
+                eachRow(part) { r in
+                    let score = q.score(rows[r])
+                    if score > 0 { emit(part.batch, r, score) }
+                }
+            }
+        case .text:
+            break  // turned into .bm25 by the engine before any scan
         }
     }
 

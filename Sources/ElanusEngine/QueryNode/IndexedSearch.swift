@@ -116,7 +116,9 @@ struct IndexedSearch {
         let options = IndexSearchOptions(
             ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio, reorderK: request.reorderK, refineK: request.refineK)
         let found = try index.search(query, k: k, options: options, bitmap: bitmap)
-        if found.count < wanted { return try exact(query, k: k) }
+        // A BM25 index returns every allowed row that shares a term with the query: fewer than
+        // k hits is the answer, not a miss to make up by a scan.
+        if found.count < wanted, !query.isBM25 { return try exact(query, k: k) }
         return found.map { hit in
             let (chunk, row) = locate(hit.row)
             return SearchHit(score: hit.score, batch: segment.chunks[chunk].batch, row: row)

@@ -7,6 +7,54 @@ public enum QueryVector: Sendable, Equatable {
     case dense([Float])
     case binary([UInt8])
     case sparse(SparseVector)
+    /// Raw text, for a BM25 function's output field: the engine analyzes it and scores by BM25.
+    case text(String)
+    /// A text query ready to score: term weights (query frequency times IDF) and the corpus's
+    /// average document length, with the index's k1 and b.
+    case bm25(BM25Query)
+}
+
+extension QueryVector {
+    var isBM25: Bool { if case .bm25 = self { true } else { false } }
+}
+
+public struct BM25Query: Sendable, Equatable {
+    public var weights: SparseVector
+    public var averageLength: Double
+    public var k1: Double
+    public var b: Double
+
+    /// One term's part of a document's score: weight * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)).
+    @inline(__always) func termScore(weight: Float, frequency: Float, length: Float) -> Float {
+        guard averageLength > 0 else { return 0 }
+        let tf = Double(frequency)
+        return Float(Double(weight) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(length) / averageLength)))
+    }
+
+    /// A document's score: the sum of termScore over the terms it shares with the query.
+    func score(_ document: SparseVector) -> Float {
+        guard averageLength > 0 else { return 0 }
+        var length: Float = 0
+        for value in document.values { length += value }
+        let norm = k1 * (1 - b + b * Double(length) / averageLength)
+        var score = 0.0
+        var i = 0
+        var j = 0
+        let q = weights
+        while i < q.indices.count && j < document.indices.count {
+            if q.indices[i] == document.indices[j] {
+                let tf = Double(document.values[j])
+                score += Double(q.values[i]) * tf * (k1 + 1) / (tf + norm)
+                i += 1
+                j += 1
+            } else if q.indices[i] < document.indices[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return Float(score)
+    }
 }
 
 /// One search, already validated by the proxy against the collection.

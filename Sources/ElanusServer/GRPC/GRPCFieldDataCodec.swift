@@ -41,9 +41,14 @@ enum GRPCFieldDataCodec {
         for field in schema.fields {
             var builder = ColumnBuilder(field: field)
             builder.reserve(rows)
+            let computed = schema.isFunctionOutput(field.name)
+            if computed && byName[field.name] != nil { throw ElanusError.invalidParameter(EntityRowDecoder.functionOutputGiven(field)) }
             guard let data = byName[field.name] else {
                 for row in 0..<rows {
-                    if field.isPrimary && field.autoID && options.generatedPrimaryKey {
+                    if computed {
+                        // Computed by the engine from the function's input, after decoding.
+                        builder.append(.sparseVector(SparseVector(indices: [], values: [])))
+                    } else if field.isPrimary && field.autoID && options.generatedPrimaryKey {
                         builder.append(.int(0))
                     } else if options.partialUpdate && !field.isPrimary {
                         absent[row].append(field.fieldID)

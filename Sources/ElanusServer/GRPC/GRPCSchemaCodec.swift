@@ -23,9 +23,6 @@ enum GRPCSchemaCodec {
         do { message = try Milvus_Proto_Schema_CollectionSchema(serializedBytes: bytes) } catch {
             throw .invalidParameter("the schema is not a serialized milvus.proto.schema.CollectionSchema: \(error)")
         }
-        guard message.functions.isEmpty else {
-            throw .invalidParameter("functions (BM25, TextEmbedding, Rerank) are not supported by Elanus yet")
-        }
         guard message.structArrayFields.isEmpty else { throw .invalidParameter("struct array fields are not supported by Elanus yet") }
         var fields: [FieldSchema] = []
         // The dynamic field `$meta` is implied by enable_dynamic_field; clients that list it
@@ -35,7 +32,31 @@ enum GRPCSchemaCodec {
         }
         // The schema-level autoID is deprecated in Milvus but still applied to the primary key.
         if message.autoID, let i = fields.firstIndex(where: \.isPrimary) { fields[i].autoID = true }
-        return CollectionSchema(fields: fields, enableDynamicField: message.enableDynamicField, description: message.description_p)
+        var schema = CollectionSchema(fields: fields, enableDynamicField: message.enableDynamicField, description: message.description_p)
+        schema.functions = try message.functions.map(decode)
+        return schema
+    }
+
+    static func decode(_ function: Milvus_Proto_Schema_FunctionSchema) throws(ElanusError) -> FunctionSchema {
+        guard let type = FunctionSchema.Kind(protoValue: function.type.rawValue) else {
+            throw .invalidParameter("function \(function.name) has an unknown type \(function.type.rawValue)")
+        }
+        return FunctionSchema(
+            name: function.name, description: function.description_p, type: type, inputFieldNames: function.inputFieldNames,
+            outputFieldNames: function.outputFieldNames, params: GRPCServerMethods.keyValues(function.params))
+    }
+
+    static func encode(_ function: FunctionSchema, schema: CollectionSchema) -> Milvus_Proto_Schema_FunctionSchema {
+        var message = Milvus_Proto_Schema_FunctionSchema()
+        message.name = function.name
+        message.description_p = function.description
+        message.type = Milvus_Proto_Schema_FunctionType(rawValue: function.type.protoValue) ?? .unknown
+        message.inputFieldNames = function.inputFieldNames
+        message.outputFieldNames = function.outputFieldNames
+        message.inputFieldIds = function.inputFieldNames.compactMap { schema.field(named: $0)?.fieldID }
+        message.outputFieldIds = function.outputFieldNames.compactMap { schema.field(named: $0)?.fieldID }
+        message.params = GRPCServerMethods.proto(function.params)
+        return message
     }
 
     static func decode(_ field: Milvus_Proto_Schema_FieldSchema) throws(ElanusError) -> FieldSchema {
@@ -75,6 +96,8 @@ enum GRPCSchemaCodec {
         message.description_p = schema.description
         message.enableDynamicField = schema.enableDynamicField
         message.fields = schema.fields.map(encode)
+        for i in message.fields.indices where schema.isFunctionOutput(message.fields[i].name) { message.fields[i].isFunctionOutput = true }
+        message.functions = schema.functions.map { encode($0, schema: schema) }
         return message
     }
 

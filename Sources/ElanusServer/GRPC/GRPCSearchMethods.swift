@@ -159,8 +159,8 @@ enum GRPCSearchMethods {
                     throw ElanusError.invalidParameter("bad sparse query vector")
                 }
                 out.append(.sparse(v))
-            case (.varChar, _):
-                throw ElanusError.invalidParameter("text queries need a BM25 function, which Elanus does not support")
+            case (.varChar, .sparseFloatVector):
+                out.append(.text(String(decoding: raw, as: UTF8.self)))
             default:
                 throw ElanusError.invalidParameter(
                     "the placeholder type \(placeholder.type) does not match field \(field.name) of type \(field.dataType.rawValue)")

@@ -37,6 +37,7 @@ public final class MilvusGRPCService: GRPCService {
         routes = RESTHandler.makeRoutes()
         var table = MethodTable()
         GRPCServerMethods.register(&table)
+        GRPCAnalyzerMethods.register(&table)
         GRPCCollectionMethods.register(&table)
         GRPCEntityMethods.register(&table)
         GRPCSearchMethods.register(&table)

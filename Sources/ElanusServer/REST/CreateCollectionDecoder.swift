@@ -36,9 +36,6 @@ enum CreateCollectionDecoder {
             }
             request.properties.set("partitionkey.isolation", String(enabled))
         }
-        if let functions = try schemaBody?.array("functions"), !functions.isEmpty {
-            throw .invalidParameter("functions (BM25, TextEmbedding, Rerank) are not supported by Elanus yet")
-        }
 
         var loadAfterCreate = false
         if fieldBodies.isEmpty {
@@ -86,6 +83,7 @@ enum CreateCollectionDecoder {
             var fields: [FieldSchema] = []
             for fieldBody in fieldBodies { fields.append(try decodeField(fieldBody, autoID: autoID)) }
             request.schema = CollectionSchema(fields: fields, enableDynamicField: try schemaBody.bool("enableDynamicField") ?? false)
+            request.schema.functions = try (schemaBody.records("functions", structName: "FunctionSchema") ?? []).map(decodeFunction)
             // partitionsNum counts only with a partition key, and is dropped when not an integer.
             if fields.contains(where: \.isPartitionKey), let n = paramText(params, "partitionsNum").flatMap({ Int64($0) }), n > 0 {
                 request.partitionsNum = Int(n)
@@ -100,10 +98,6 @@ enum CreateCollectionDecoder {
         request.schema.description = try body.string("description") ?? ""
         return Decoded(request: request, loadAfterCreate: loadAfterCreate)
     }
-
-    /// Keys of `elementTypeParams` that turn on full-text search, which Elanus does not have:
-    /// refused rather than stored and ignored.
-    static let analyzerKeys = ["enable_analyzer", "enable_match", "analyzer_params", "multi_analyzer_params"]
 
     static func decodeField(_ body: RequestBody, autoID: Bool) throws(ElanusError) -> FieldSchema {
         let name = try body.string("fieldName", required: true)!
@@ -124,17 +118,27 @@ enum CreateCollectionDecoder {
         field.isClusteringKey = try body.bool("isClusteringKey") ?? false
         field.nullable = try body.bool("nullable") ?? false
         field.autoID = field.isPrimary && autoID
+        // `enable_analyzer`, `enable_match` and `analyzer_params` (an object, kept as its JSON
+        // text) are checked with the rest of the schema.
         field.typeParams = try body.stringMap("elementTypeParams") ?? []
-        for param in field.typeParams where analyzerKeys.contains(param.key) {
-            // `enable_analyzer: false` asks for nothing and is harmless.
-            if param.key.hasPrefix("enable_"), GoJSON.parseBool(param.value) == false { continue }
-            throw .invalidParameter("\(param.key) of field \(name) is not supported: Elanus has no analyzers or full-text search yet")
-        }
         if let value = body["defaultValue"], !value.isNull {
             if field.isPrimary { throw .invalidParameter("primary field not support default_value") }
             field.defaultValue = try ScalarValue.defaultValue(from: value, for: type, field: name)
         }
         return field
+    }
+
+    /// One of `schema.functions`: `{"name", "type", "inputFieldNames", "outputFieldNames",
+    /// "description", "params"}`; the schema validator checks what it names.
+    static func decodeFunction(_ body: RequestBody) throws(ElanusError) -> FunctionSchema {
+        let typeName = try body.string("type", required: true)!
+        guard let type = FunctionSchema.Kind(rawValue: typeName) ?? FunctionSchema.Kind.allCases.first(where: { $0.rawValue.lowercased() == typeName.lowercased() }) else {
+            throw .invalidParameter("unknown function type \(typeName), expected BM25, TextEmbedding or Rerank")
+        }
+        return FunctionSchema(
+            name: try body.string("name") ?? "", description: try body.string("description") ?? "", type: type,
+            inputFieldNames: try body.stringArray("inputFieldNames") ?? [], outputFieldNames: try body.stringArray("outputFieldNames") ?? [],
+            params: try body.stringMap("params") ?? [])
     }
 
     static func decodeIndex(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> IndexSpec {

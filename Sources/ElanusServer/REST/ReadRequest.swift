@@ -114,7 +114,7 @@ enum ReadRequest {
         let allowed: [Metric] =
             switch field.dataType {
             case .binaryVector: [.hamming, .jaccard]
-            case .sparseFloatVector: [.ip]
+            case .sparseFloatVector: [.ip, .bm25]
             default: [.l2, .ip, .cosine]
             }
         guard allowed.contains(metric) else {
@@ -234,7 +234,10 @@ enum ReadRequest {
                 guard case .binaryVector(let bytes) = try convert(item, field) else { throw .invalidParameter("bad binary vector") }
                 out.append(.binary(bytes))
             case .sparseFloatVector:
-                if case .string = item { throw .invalidParameter("text queries need a BM25 function, which Elanus does not support") }
+                if case .string(let text) = item {
+                    out.append(.text(text))
+                    continue
+                }
                 guard case .sparseVector(let v) = try convert(item, field) else { throw .invalidParameter("bad sparse vector") }
                 out.append(.sparse(v))
             default:

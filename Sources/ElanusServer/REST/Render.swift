@@ -39,6 +39,19 @@ enum Render {
         info.loaded ? (progress == nil ? .loaded : .loading) : .notLoad
     }
 
+    /// A schema function as Milvus's describe prints it (the type as its proto number).
+    static func function(_ function: FunctionSchema, id: Int64) -> JSON {
+        .object([
+            ("name", .string(function.name)),
+            ("description", .string(function.description)),
+            ("type", .int(Int64(function.type.protoValue))),
+            ("id", .int(id)),
+            ("inputFieldNames", .array(function.inputFieldNames.map { .string($0) })),
+            ("outputFieldNames", .array(function.outputFieldNames.map { .string($0) })),
+            ("params", .array(function.params.map { ["key": .string($0.key), "value": .string($0.value)] })),
+        ])
+    }
+
     /// `collections/describe`. `indexes` lists every index of the collection, scalar ones too:
     /// Milvus's handler names the first vector field, but its DescribeIndex task forwards only
     /// the (empty) index name, which asks for all of them.
@@ -52,7 +65,7 @@ enum Render {
             ("description", .string(info.schema.description)),
             ("autoId", .bool(info.schema.primaryField?.autoID ?? false)),
             ("fields", .array(info.schema.fields.map(field))),
-            ("functions", .array([])),
+            ("functions", .array(info.schema.functions.enumerated().map { function($1, id: Int64(100 + $0)) })),
             ("aliases", .array(aliases.map { .string($0) })),
             ("indexes", .array(indexes)),
             ("load", .string(loadState(info, progress: loadProgress).rawValue)),

@@ -96,6 +96,7 @@ public final class RESTHandler: HTTPHandler {
         BackupRoutes.register(into: &routes)
         AliasRoutes.register(into: &routes)
         ClusterRoutes.register(into: &routes)
+        AnalyzerRoutes.register(into: &routes)
         return routes
     }
 

@@ -27,6 +27,8 @@ struct RowRenderer {
         var dynamic: [String] = []
         for name in outputFields where name != "*" {
             if schema.field(named: name) != nil {
+                // A BM25 output is an index input, not data: Milvus never returns it.
+                if schema.bm25Function(output: name) != nil { throw .invalidParameter("not allowed to retrieve raw data of field \(name)") }
                 named.insert(name)
             } else if schema.enableDynamicField {
                 dynamic.append(name == "$meta" ? "*" : name)
@@ -34,7 +36,7 @@ struct RowRenderer {
                 throw ElanusError(.fieldNotFound, "field \(name) not exist: field not found[field=\(name)]")
             }
         }
-        fields = schema.fields.filter { all || named.contains($0.name) || $0.isPrimary }
+        fields = schema.fields.filter { (all && schema.bm25Function(output: $0.name) == nil) || named.contains($0.name) || $0.isPrimary }
         dynamicKeys = all || dynamic.contains("*") ? nil : dynamic
     }
 

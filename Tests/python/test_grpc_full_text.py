@@ -1,0 +1,59 @@
+"""Milvus's full-text search guide with pymilvus over gRPC: an analyzed VarChar field, a BM25
+function, raw text in and out, run_analyzer, and the errors of the function's output field."""
+
+import pytest
+from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    c = MilvusClient(server.uri, timeout=30)
+    yield c
+    c.close()
+
+
+def test_bm25_function_insert_search_and_analyzer(client):
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=1000, enable_analyzer=True, analyzer_params={"type": "english"})
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]))
+    index = client.prepare_index_params()
+    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
+    client.create_collection("fts", schema=schema, index_params=index)
+
+    functions = client.describe_collection("fts")["functions"]
+    assert [(f["name"], f["type"], f["input_field_names"], f["output_field_names"]) for f in functions] == [
+        ("bm25", FunctionType.BM25, ["text"], ["sparse"])
+    ]
+    client.insert("fts", [
+        {"id": 1, "text": "Information retrieval is a field of study."},
+        {"id": 2, "text": "Information retrieval focuses on finding relevant information in large datasets."},
+        {"id": 3, "text": "Vector databases store embeddings."},
+    ])
+    hits = client.search("fts", data=["whats the focus of information retrieval?"], anns_field="sparse", limit=3, output_fields=["text"])[0]
+    assert [h["id"] for h in hits] == [2, 1]
+    assert hits[0]["distance"] > hits[1]["distance"] > 0
+    # `*` leaves the BM25 output out; naming it is refused.
+    assert "sparse" not in client.query("fts", filter="id == 1", output_fields=["*"])[0]
+    with pytest.raises(MilvusException) as error:
+        client.query("fts", filter="id == 1", output_fields=["sparse"])
+    assert error.value.code == 1100 and "not allowed to retrieve raw data of field sparse" in error.value.message
+
+    tokens = client.run_analyzer(["Milvus is a vector database"], analyzer_params={"type": "english"})
+    assert [t.tokens for t in tokens] == [["milvus", "vector", "databas"]]
+    detail = client.run_analyzer(["Héllo wörld"], analyzer_params={"type": "standard"}, with_detail=True, with_hash=True)
+    first = detail[0].tokens[0]
+    assert (first["token"], first["start_offset"], first["end_offset"], first["position"]) == ("héllo", 0, 6, 0)
+
+
+def test_text_embedding_functions_are_refused(client):
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=100)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=4)
+    schema.add_function(Function(name="emb", function_type=FunctionType.TEXTEMBEDDING, input_field_names=["text"],
+                                 output_field_names=["dense"], params={"provider": "openai", "model_name": "x"}))
+    with pytest.raises(MilvusException) as error:
+        client.create_collection("emb", schema=schema)
+    assert error.value.code == 1100 and "TextEmbedding functions need a model provider" in error.value.message
