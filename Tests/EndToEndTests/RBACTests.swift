@@ -33,7 +33,9 @@ import Testing
         defer { server.terminate() }
         let routes = try AuthTests.allRoutes()
         // What every user holds through `public`, as in Milvus.
-        let publicRoutes: Set<String> = ["collections/describe", "collections/has", "collections/list", "indexes/describe", "indexes/list"]
+        let publicRoutes: Set<String> = [
+            "collections/describe", "collections/has", "collections/list", "indexes/describe", "indexes/list", "common/run_analyzer",
+        ]
         // Names an object of every kind; `ghost` keeps role and user routes off carol's own role.
         let body = #"{"collectionName":"books","userName":"root","roleName":"ghost","dbName":"default","privilegeGroupName":"ghost"}"#
         for route in routes {

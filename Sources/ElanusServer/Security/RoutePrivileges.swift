@@ -10,6 +10,9 @@ enum RoutePrivileges {
     static let table: [String: String] = [
         "collections/create": "CreateCollection", "collections/drop": "DropCollection",
         "collections/describe": "DescribeCollection", "collections/has": "DescribeCollection",
+        // Milvus checks no privilege for RunAnalyzer; it reads at most a field's analyzer
+        // settings, which DescribeCollection shows (held by every user through `public`).
+        "common/run_analyzer": "DescribeCollection",
         "collections/list": "ShowCollections", "collections/rename": "RenameCollection",
         "collections/get_stats": "GetStatistics", "collections/get_load_state": "GetLoadState",
         "collections/load": "Load", "collections/refresh_load": "Load", "collections/release": "Release",
