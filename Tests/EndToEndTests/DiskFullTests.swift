@@ -51,7 +51,8 @@ import Testing
         #expect(acknowledged > 0)
         // Reads go on, and the same write again is refused at once with the same code.
         #expect(try Self.count(rest) == [["count(*)": .int(Int64(acknowledged))]])
-        #expect(try Self.insert(rest, from: acknowledged, rows: 500).code == 7)
+        let again = try Self.insert(rest, from: acknowledged, rows: 500)
+        #expect(again.code == 7, "\(again.body.serialized().prefix(300))")
         usleep(1_500_000)
         #expect(server.isRunning, "the server survived the full disk")
 
