@@ -82,6 +82,9 @@ final class HTTP2Session: @unchecked Sendable {
     private var requestsSeen = 0
     /// Streams handed to workers, with the token that cancels their work.
     private var running: [UInt32: Cancellation] = [:]
+    /// The socket is read into this one buffer (under the lock), not a fresh 64 KiB array per
+    /// read: a one-call-at-a-time client is read twice per call.
+    private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
     private var logger: Logger { server.logger }
 
     /// Bytes handed to the connection per sendData call, and the queue depth at which a stream
@@ -211,20 +214,20 @@ final class HTTP2Session: @unchecked Sendable {
 
     /// Reads what the socket has and feeds it; false at the end of the stream or an error. Under the lock.
     private func readAvailable() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         var total = 0
         // Stops at the per-hold budget, or while the peer is not reading what it is sent: the
         // socket keeps the rest, and the session thread comes back for it.
         while total < Self.readBytesPerHold && unsent.count - unsentOffset < Self.maxUnsentBytes {
             let count: Int
             if let tls = connection.tls {
-                switch chunk.withUnsafeMutableBytes({ tls.read($0) }) {
+                switch readBuffer.withUnsafeMutableBytes({ tls.read($0) }) {
                 case .done(let n): count = n
                 case .wantRead, .wantWrite: return true
                 case .closed, .failed: return false
                 }
             } else {
-                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+                let fd = connection.fd
+                let n = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
                 if n == 0 { return false }
                 if n < 0 {
                     if errno == EINTR { continue }
@@ -233,10 +236,14 @@ final class HTTP2Session: @unchecked Sendable {
                 count = n
             }
             total += count
-            handle(h2.feed(chunk[0..<count]))
+            handle(h2.feed(readBuffer[0..<count]))
             // Answer control frames (SETTINGS ACK, PING) as they come, so a flood is throttled
             // by the socket rather than by memory.
             guard flush() else { return false }
+            // A short read took all a plain socket had: asking again would only say EAGAIN
+            // (one system call per request saved). poll is level-triggered, so bytes that come
+            // after this are seen by the session thread's next wait.
+            if connection.tls == nil && count < readBuffer.count { break }
         }
         return true
     }
@@ -458,19 +465,17 @@ final class HTTP2Session: @unchecked Sendable {
             server.setWork(connection, call.token)
             let completion = call.work()
             server.setWork(connection, nil)
-            lock.withLock {
-                guard !ended else { return }
-                respond(call.stream, completion)
-                pump()
-                _ = flush()
-            }
-            server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
-            // A request that arrived while the call ran means the client did not wait for the
-            // answer: it sends concurrently, and its calls go to the workers for a while.
-            // (Control frames, such as a client's PINGs, say nothing about that.)
             let open = lock.withLock { () -> Bool in
+                guard !ended else { return false }
+                // What arrived while the call ran is read before its answer is sent: a request
+                // among it means the client did not wait for the answer, so it sends
+                // concurrently and its calls go to the workers for a while. Read after the
+                // answer, a one-call-at-a-time client's next call (sent the moment the answer
+                // landed) would look the same. Such a request is not run inline now either:
+                // this call still counts as running. (Control frames, such as a client's PINGs,
+                // say nothing about concurrency.)
                 let before = requestsSeen
-                guard readAvailable() else { return false }
+                let readable = readAvailable()
                 if requestsSeen > before {
                     concurrentUntilMs = MonotonicClock.nowMs() + 1_000
                     if let planned = inlineCall {
@@ -478,8 +483,11 @@ final class HTTP2Session: @unchecked Sendable {
                         toWorker(planned.stream, planned.work)
                     }
                 }
-                return true
+                respond(call.stream, completion)
+                pump()
+                return flush() && readable
             }
+            server.inFlight.subtract(1, ordering: .acquiringAndReleasing)
             guard open else { return false }
         }
         return true
