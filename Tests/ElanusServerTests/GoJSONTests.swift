@@ -12,6 +12,8 @@ import Testing
         ("autoId", "autoID", true), ("AutoID", "autoID", true), ("dbname", "dbName", true), ("DBName", "dbName", true),
         ("outputFieldſ", "outputFields", true), ("iſPrimary", "isPrimary", true), ("\u{212A}ey", "key", true),
         ("ı d", "id", false), ("İd", "id", false), ("", "id", false), ("id ", "id", false),
+        // Only letters fold: '@' and '`', '[' and '{' differ by the case bit too.
+        ("a@", "a`", false), ("[x", "{x", false), ("", "", true), ("e\u{301}", "\u{e9}", false),
     ])
     func structKeys(key: String, field: String, matches: Bool) {
         #expect(GoJSON.keyMatches(key, field: field) == matches, "\(key) vs \(field)")

@@ -14,6 +14,14 @@ enum GoJSON {
     /// orbit of an ASCII letter are the Kelvin sign (k) and the long s (s), so this is exact for
     /// ASCII tags.
     static func keyMatches(_ key: String, field: String) -> Bool {
+        // Every request's decoders make a few hundred of these comparisons: ASCII keys (nearly
+        // all) are compared byte by byte over their storage, the rest scalar by scalar below.
+        // (Not `==`, which would equate canonically equivalent keys that Go tells apart.)
+        if let decided = key.utf8.withContiguousStorageIfAvailable({ k in
+            field.utf8.withContiguousStorageIfAvailable { f in asciiKeyMatches(k, f) } ?? nil
+        }) ?? nil {
+            return decided
+        }
         if key.utf8.elementsEqual(field.utf8) { return true }
         var k = key.unicodeScalars.makeIterator()
         var f = field.unicodeScalars.makeIterator()
@@ -24,6 +32,20 @@ enum GoJSON {
             default: return false
             }
         }
+    }
+
+    /// `keyMatches` while both keys are ASCII; nil at the first non-ASCII byte, where the
+    /// scalar comparison decides (up to there the bytes are the scalars, so positions agree).
+    private static func asciiKeyMatches(_ k: UnsafeBufferPointer<UInt8>, _ f: UnsafeBufferPointer<UInt8>) -> Bool? {
+        var i = 0
+        while i < k.count && i < f.count {
+            let a = k[i], b = f[i]
+            if (a | b) >= 0x80 { return nil }
+            if a != b && (a >= 0x41 && a <= 0x5A ? a + 0x20 : a) != (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) { return false }
+            i += 1
+        }
+        // The shorter key has ended; the longer has at least one more scalar.
+        return k.count == f.count
     }
 
     private static func fold(_ scalar: Unicode.Scalar) -> UInt32 {
