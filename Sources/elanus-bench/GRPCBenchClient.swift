@@ -51,6 +51,13 @@ final class GRPCBenchClient {
 
     /// One unary call: the request message in, the response message out (a non-OK grpc-status throws).
     func call<Response: SwiftProtobuf.Message>(_ path: String, _ request: some SwiftProtobuf.Message, as _: Response.Type) throws -> Response {
+        try Response(serializedBytes: call(path, serialized: try request.serializedBytes()))
+    }
+
+    /// One unary call with the request already serialized, returning the response still
+    /// serialized: the timed phases encode before and decode after, as the REST load generator
+    /// sends prebuilt bodies and only checks the answer's code, so the client costs the same.
+    func call(_ path: String, serialized: [UInt8]) throws -> [UInt8] {
         let stream = nextStream
         nextStream += 2
         let headers = [
@@ -62,7 +69,7 @@ final class GRPCBenchClient {
         HTTP2FrameEncoder.encode(
             HTTP2Frame(streamID: stream, payload: .headers(block: encoder.encode(headers), endStream: false, endHeaders: true, priority: nil, padding: nil)),
             into: &out)
-        let message = GRPCMessageEncoder.encode(try request.serializedBytes() as [UInt8])
+        let message = GRPCMessageEncoder.encode(serialized)
         streamSendWindow = peerInitialWindow
         var offset = 0
         while offset < message.count {
@@ -92,7 +99,7 @@ final class GRPCBenchClient {
         guard status == "0" else { throw CallError(description: "\(path): grpc-status \(status ?? "?") \(GRPCPercentEncoding.decode(statusMessage))") }
         var messages = GRPCMessageDecoder(maxMessageSize: 1 << 30)
         guard let bytes = try messages.decode(body).first else { throw CallError(description: "\(path): no response message") }
-        return try Response(serializedBytes: bytes)
+        return bytes
     }
 
     /// Reads one frame; returns the headers that ended `stream`, if this frame did.

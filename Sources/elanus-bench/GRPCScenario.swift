@@ -30,18 +30,25 @@ extension ServerScenarios {
         }
         let scenario = "gRPC search nq=1, 1 client, k=\(k), FLAT (exact)"
         let connection = try GRPCBenchClient(port: server.port)
+        // Serialized before, decoded after the timed phase (as the REST load generator does).
+        let serialized: [[UInt8]] = try requests.map { try $0.serializedBytes() }
+        var answers: [[UInt8]] = []
+        answers.reserveCapacity(serialized.count)
         var latencies: [Double] = []
-        var found: [[Int64]] = []
         let start = DispatchTime.now().uptimeNanoseconds
-        for request in requests {
+        for request in serialized {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let response = try connection.call(Self.service + "Search", request, as: Milvus_Proto_Milvus_SearchResults.self)
+            answers.append(try connection.call(Self.service + "Search", serialized: request))
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            guard response.status.code == 0 else { throw BenchError("gRPC search: \(response.status.reason)") }
-            found.append(response.results.ids.intID.data)
         }
         let secondsTaken = seconds(since: start)
         latencies.sort()
+        var found: [[Int64]] = []
+        for bytes in answers {
+            let response = try Milvus_Proto_Milvus_SearchResults(serializedBytes: bytes)
+            guard response.status.code == 0 else { throw BenchError("gRPC search: \(response.status.reason)") }
+            found.append(response.results.ids.intID.data)
+        }
         let inProcess = try baseline.sequential(dataset.allQueries(), count: queryCount, k: k)
         report.add(scenario, "QPS", Double(requests.count) / secondsTaken, "q/s", baseline: inProcess.qps, note: "baseline: faiss Flat, 1 thread")
         report.add(scenario, "latency p50", percentile(latencies, 0.5), "ms", baseline: percentile(inProcess.latencies, 0.5))
@@ -55,7 +62,7 @@ extension ServerScenarios {
         let failure = Mutex<String?>(nil)
         let done = DispatchSemaphore(value: 0)
         let port = server.port
-        let shared = requests
+        let shared = serialized
         let concurrentStart = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<options.concurrency {
             let thread = Thread {
@@ -64,7 +71,7 @@ extension ServerScenarios {
                     while true {
                         let n = next.add(1, ordering: .relaxed).oldValue
                         if n >= total { break }
-                        _ = try connection.call(Self.service + "Search", shared[n % shared.count], as: Milvus_Proto_Milvus_SearchResults.self)
+                        _ = try connection.call(Self.service + "Search", serialized: shared[n % shared.count])
                     }
                 } catch {
                     failure.withLock { $0 = $0 ?? "\(error)" }
@@ -89,7 +96,7 @@ extension ServerScenarios {
             """#
         try expectSuccess(client.post("/v2/vectordb/collections/create", json: create), "create the gRPC collection")
         let batches = (rows + options.batch - 1) / options.batch
-        let inserts = (0..<batches).map(insertRequest)
+        let inserts: [[UInt8]] = try (0..<batches).map { try insertRequest($0).serializedBytes() }
         let insertScenario = "gRPC insert (\(options.clients) clients, \(options.batch) rows per request, durable)"
         let nextBatch = Atomic<Int>(0)
         let insertFailure = Mutex<String?>(nil)
@@ -102,7 +109,7 @@ extension ServerScenarios {
                     while true {
                         let n = nextBatch.add(1, ordering: .relaxed).oldValue
                         if n >= inserts.count { break }
-                        let result = try connection.call(Self.service + "Insert", inserts[n], as: Milvus_Proto_Milvus_MutationResult.self)
+                        let result = try Milvus_Proto_Milvus_MutationResult(serializedBytes: connection.call(Self.service + "Insert", serialized: inserts[n]))
                         guard result.status.code == 0 else { throw BenchError("gRPC insert: \(result.status.reason)") }
                     }
                 } catch {

@@ -130,13 +130,20 @@ enum GRPCSearchMethods {
         var out: [QueryVector] = []
         out.reserveCapacity(values.count)
         for value in values {
-            let raw = Array(value)
-            switch (placeholder.type, field.dataType) {
-            case (.floatVector, .floatVector), (.floatVector, .float16Vector), (.floatVector, .bfloat16Vector):
-                guard raw.count == dim * 4 else { throw dimensionError(field, raw.count / 4) }
-                let floats = raw.withUnsafeBytes { buffer in (0..<dim).map { Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            if placeholder.type == .floatVector, [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType) {
+                guard value.count == dim * 4 else { throw dimensionError(field, value.count / 4) }
+                // Little-endian float32 on the wire: one copy straight into the vector searched.
+                var floats = [Float](repeating: 0, count: dim)
+                floats.withUnsafeMutableBytes { target in value.withUnsafeBytes { target.copyMemory(from: $0) } }
+                #if _endian(big)
+                floats = floats.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+                #endif
                 guard floats.allSatisfy(\.isFinite) else { throw ElanusError.invalidParameter("a query vector contains NaN or Inf") }
                 out.append(.dense(floats))
+                continue
+            }
+            let raw = Array(value)
+            switch (placeholder.type, field.dataType) {
             case (.float16Vector, .float16Vector), (.bfloat16Vector, .bfloat16Vector), (.float16Vector, .floatVector), (.bfloat16Vector, .floatVector):
                 guard raw.count == dim * 2 else { throw dimensionError(field, raw.count / 2) }
                 let bfloat = placeholder.type == .bfloat16Vector
