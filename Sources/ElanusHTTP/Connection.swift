@@ -54,12 +54,16 @@ final class Connection: @unchecked Sendable {
     func readAvailable(maxBytes: Int = 1 << 20) -> ReadResult {
         if let tls { return readAvailable(tls, maxBytes: maxBytes) }
         var total = 0
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var chunk = Self.readChunk()
         while total < maxBytes {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 {
                 chunk.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 total += n
+                // A short read took all the socket had: asking again would only say EAGAIN (a
+                // system call per request saved). epoll is level-triggered, so bytes that come
+                // later arm the connection again.
+                if n < chunk.count { return .data }
                 continue
             }
             if n == 0 { return total > 0 ? .data : .eof }
@@ -74,7 +78,7 @@ final class Connection: @unchecked Sendable {
     /// those bytes are off the socket and epoll would never report them.
     private func readAvailable(_ tls: TLSSession, maxBytes: Int) -> ReadResult {
         var total = 0
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var chunk = Self.readChunk()
         while total < maxBytes || tls.pending > 0 {
             switch chunk.withUnsafeMutableBytes({ tls.read($0) }) {
             case .done(let n):
@@ -85,6 +89,12 @@ final class Connection: @unchecked Sendable {
             }
         }
         return .data
+    }
+
+    /// A 64 KiB buffer to read into, left uninitialized: only the bytes a read returns are used,
+    /// and zeroing it cost more than the read of a small request.
+    private static func readChunk() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 64 << 10) { _, count in count = 64 << 10 }
     }
 
     /// Writes a whole response, waiting up to `timeoutMs` for a slow reader.
