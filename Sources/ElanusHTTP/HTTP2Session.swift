@@ -355,7 +355,7 @@ final class HTTP2Session: @unchecked Sendable {
     private func dispatch(_ stream: UInt32) {
         guard let request = incoming.removeValue(forKey: stream) else { return }
         bufferedBodyBytes -= request.body.count
-        let isGRPC = request.headers.first("content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
+        let isGRPC = request.headers.first("content-type").map(GRPCRequest.isGRPCContentType) ?? false
         if request.tooLarge {
             if isGRPC {
                 respond(stream, .grpc(.failure(GRPCStatus.Code.resourceExhausted.rawValue, "the request is larger than \(server.configuration.maxBodyBytes) bytes")))
@@ -373,6 +373,7 @@ final class HTTP2Session: @unchecked Sendable {
         let configured = server.configuration.handlerTimeoutMs
         if isGRPC {
             let call: GRPCCall
+            let quick: Bool
             switch GRPCRequest.validate(request.headers) {
             case .failure(.http(let status, let reason)):
                 respond(stream, .http(.text(status, reason + "\n")))
@@ -399,13 +400,13 @@ final class HTTP2Session: @unchecked Sendable {
                     let ms = Int(min(timeout.nanoseconds / 1_000_000, UInt64(Int32.max)))
                     deadlineMs = min(deadlineMs ?? ms, max(ms, 1))
                 }
+                quick = HTTP2Session.quickMethods.contains(head.method)
                 var metadata = HTTPHeaders()
                 for header in head.metadata { metadata.add(header.name, header.value) }
                 call = GRPCCall(
                     path: "/\(head.service)/\(head.method)", metadata: metadata, message: messages[0], peer: connection.peer,
                     cancellation: Cancellation(timeoutMs: deadlineMs))
             }
-            let quick = HTTP2Session.quickMethods.contains(String(call.path.split(separator: "/").last ?? ""))
             submit(stream, call.cancellation, inlineEligible: quick) { [server] in
                 guard let service = server.grpc else {
                     return .grpc(.failure(GRPCStatus.Code.unimplemented.rawValue, "this server does not serve gRPC"))

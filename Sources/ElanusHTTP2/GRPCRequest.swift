@@ -46,18 +46,29 @@ public struct GRPCRequest: Equatable, Sendable {
     }
 
     /// "application/grpc", optionally followed by "+format" or ";parameters".
-    static func isGRPCContentType(_ value: String) -> Bool {
-        let prefix = "application/grpc"
-        guard value.lowercased().hasPrefix(prefix) else { return false }
-        let rest = value.dropFirst(prefix.count)
-        return rest.isEmpty || rest.first == "+" || rest.first == ";"
+    public static func isGRPCContentType(_ value: String) -> Bool {
+        let prefix = "application/grpc".utf8
+        let bytes = value.utf8
+        guard bytes.count >= prefix.count else { return false }
+        // Compared byte by byte, ASCII letters folded: no lower-cased copy per request.
+        var index = bytes.startIndex
+        for expected in prefix {
+            let byte = bytes[index]
+            guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == expected else { return false }
+            index = bytes.index(after: index)
+        }
+        return index == bytes.endIndex || bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: ";")
     }
 
     /// "/package.Service/Method" -> ("package.Service", "Method").
     static func splitPath(_ path: String) -> (String, String)? {
-        guard path.hasPrefix("/") else { return nil }
-        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        return (String(parts[0]), String(parts[1]))
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/") else { return nil }
+        let rest = bytes.dropFirst()
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        let service = rest[..<slash]
+        let method = rest[bytes.index(after: slash)...]
+        guard !service.isEmpty, !method.isEmpty, !method.contains(UInt8(ascii: "/")) else { return nil }
+        return (String(Substring(service)), String(Substring(method)))
     }
 }

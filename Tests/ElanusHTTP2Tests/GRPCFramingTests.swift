@@ -86,6 +86,9 @@ struct GRPCFramingTests {
         var proto = Self.base
         proto[3] = HTTP2Header("content-type", "application/grpc+proto")
         #expect((try? GRPCRequest.validate(proto).get()) != nil)
+        for accepted in ["Application/GRPC", "application/grpc;charset=utf-8"] {
+            #expect(GRPCRequest.isGRPCContentType(accepted), "\(accepted)")
+        }
     }
 
     @Test("invalid gRPC requests are rejected with HTTP or gRPC status", arguments: [
@@ -94,6 +97,10 @@ struct GRPCFramingTests {
         (0, HTTP2Header(":method", "GET"), .http(status: 405, reason: "gRPC requires POST")),
         (2, HTTP2Header(":path", "/NoMethod"), .grpc(GRPCStatus(.unimplemented, "malformed method name: /NoMethod"))),
         (2, HTTP2Header(":path", "/a/b/c"), .grpc(GRPCStatus(.unimplemented, "malformed method name: /a/b/c"))),
+        (2, HTTP2Header(":path", "//Search"), .grpc(GRPCStatus(.unimplemented, "malformed method name: //Search"))),
+        (2, HTTP2Header(":path", "/s/"), .grpc(GRPCStatus(.unimplemented, "malformed method name: /s/"))),
+        (2, HTTP2Header(":path", "s/m"), .grpc(GRPCStatus(.unimplemented, "malformed method name: s/m"))),
+        (3, HTTP2Header("content-type", "application/grp"), .http(status: 415, reason: "content-type is not application/grpc")),
         (4, HTTP2Header("grpc-encoding", "gzip"), .grpc(GRPCStatus(.unimplemented, "grpc-encoding gzip is not supported; use identity"))),
         (4, HTTP2Header("grpc-timeout", "soon"), .grpc(GRPCStatus(.internal, "malformed grpc-timeout: soon"))),
     ])
