@@ -5,11 +5,14 @@ every predicate has both answers; random ST_* predicates, each answer checked ag
 once the RTREE index is built on every flushed segment. ST_DWITHIN is checked on the point rows
 against a haversine distance computed here."""
 
+import json
 import math
+import os
 import random
 import time
 
 import pytest
+import requests
 from pymilvus import DataType, MilvusClient
 from shapely import wkt
 from shapely.geometry import LineString, Point, Polygon
@@ -77,9 +80,10 @@ def great_circle(a, b):
     return 2 * EARTH_RADIUS * math.asin(min(1.0, math.sqrt(h)))
 
 
-def check_predicates(client, name, rng, rows, rounds):
-    """`rounds` random predicates (and a few combined with a scalar clause), each checked
-    against shapely over every row; returns how many matched at least one row."""
+def check_predicates(client, name, rng, rows, rounds, field="geo"):
+    """`rounds` random predicates on `field` (each also combined with a scalar clause, and
+    negated), checked against shapely over every row of `rows` (id -> geometry or None); returns
+    how many matched at least one row. ST_DWITHIN is asked of `geo`'s point rows only."""
     nonempty = 0
     for _ in range(rounds):
         op = rng.choice(sorted(PREDICATES))
@@ -89,7 +93,7 @@ def check_predicates(client, name, rng, rows, rounds):
             query_geometry = rng.choice([g for g in rows.values() if g is not None])
         method = PREDICATES[op]
         expected = {i for i, g in rows.items() if g is not None and getattr(g, method)(query_geometry)}
-        expr = f"{op}(geo, '{query_geometry.wkt}')"
+        expr = f"{op}({field}, '{query_geometry.wkt}')"
         got = {r["id"] for r in client.query(name, filter=expr, output_fields=["id"], limit=16384)}
         assert got == expected, f"{expr}: missing {sorted(expected - got)}, extra {sorted(got - expected)}"
         nonempty += bool(expected)
@@ -100,7 +104,7 @@ def check_predicates(client, name, rng, rows, rounds):
         assert got == {i for i, g in rows.items() if g is not None} - expected, f"not {expr}"
     # ST_DWITHIN on the point rows (kind 0), against the haversine distance here; distances in
     # meters between about 10 and 500 km, and no row within a meter of the limit.
-    for _ in range(rounds // 2):
+    for _ in range(rounds // 2 if field == "geo" else 0):
         center = Point(rng.uniform(0, GRID), rng.uniform(0, GRID))
         meters = rng.uniform(1e4, 5e5)
         points = {i: g for i, g in rows.items() if isinstance(g, Point)}
@@ -113,14 +117,14 @@ def check_predicates(client, name, rng, rows, rounds):
     return nonempty
 
 
-def wait_for_rtree(client, name):
+def wait_for_rtree(client, name, index="geo"):
     deadline = time.time() + 120
     while time.time() < deadline:
-        info = client.describe_index(name, "geo")
+        info = client.describe_index(name, index)
         if info.get("state") == "Finished" and info.get("indexed_rows") == info.get("total_rows") and info.get("total_rows", 0) > 0:
             return info
         time.sleep(0.2)
-    raise AssertionError(f"the RTREE index was not built in 120 s: {client.describe_index(name, 'geo')}")
+    raise AssertionError(f"the RTREE index was not built in 120 s: {client.describe_index(name, index)}")
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -169,3 +173,97 @@ def test_spatial_predicates_match_shapely(client, seed):
     hits = client.search(name, data=[[5.0, 5.0]], limit=10, filter=f"ST_INTERSECTS(geo, '{box.wkt}')", output_fields=["geo"])[0]
     assert len(hits) == min(10, len(expected)) and all(h["id"] in expected for h in hits)
     client.drop_collection(name)
+
+
+def rest(server, route, body):
+    reply = requests.post(f"{server.uri}/v2/vectordb/{route}", json=body, timeout=60).json()
+    assert reply.get("code") == 0, f"{route}: {reply}"
+    return reply.get("data")
+
+
+def test_defaults_nulls_import_compaction_and_restart(client, small_segments):
+    """A nullable Geometry field and one with a default value, filled by inserts and by a JSON
+    import; rows deleted, segments compacted (their RTREE indexes built again), the server
+    restarted: every step checked against shapely on both fields."""
+    rng = random.Random(7)
+    name = "geo_lifecycle"
+    default = Point(5, 5)
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("kind", DataType.INT64)
+    schema.add_field("geo", DataType.GEOMETRY, nullable=True)
+    schema.add_field("geo_d", DataType.GEOMETRY, default_value=default.wkt)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index)
+
+    geo, geo_d = {}, {}
+
+    def row(i):
+        kind = rng.randint(0, 3)
+        geo[i] = None if rng.random() < 0.1 else random_geometry(rng, kind)
+        # A third of the rows leave geo_d out (the default fills it).
+        given = None if rng.random() < 0.33 else random_geometry(rng, rng.randint(0, 3))
+        geo_d[i] = given or default
+        out = {"id": i, "kind": kind, "geo": None if geo[i] is None else geo[i].wkt, "v": [float(i % 13), 1.0]}
+        if given is not None:
+            out["geo_d"] = given.wkt
+        return out
+
+    inserted = [row(i) for i in range(400)]
+    for start in range(0, 400, 100):
+        assert client.insert(name, inserted[start:start + 100])["insert_count"] == 100
+    imported = [row(i) for i in range(400, 700)]
+    folder = os.path.join(small_segments.data, "data", "import")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "geo.json"), "w") as f:
+        json.dump(imported, f)
+    job = rest(small_segments, "jobs/import/create", {"collectionName": name, "files": [["geo.json"]]})["jobId"]
+    deadline = time.time() + 60
+    while (state := rest(small_segments, "jobs/import/describe", {"jobId": job}))["state"] not in ("Completed", "Failed"):
+        assert time.time() < deadline, state
+        time.sleep(0.1)
+    assert state["state"] == "Completed", state
+
+    got = {r["id"]: r for r in client.query(name, filter="id >= 395 and id < 405", output_fields=["geo", "geo_d"])}
+    for i in range(395, 405):
+        assert (got[i]["geo"] is None) == (geo[i] is None)
+        assert wkt.loads(got[i]["geo_d"]).equals_exact(geo_d[i], 0)
+    assert check_predicates(client, name, rng, geo, 15) >= 5
+    assert check_predicates(client, name, rng, geo_d, 15, field="geo_d") >= 5
+    assert {r["id"] for r in client.query(name, filter="geo is null", output_fields=["id"], limit=16384)} == {i for i, g in geo.items() if g is None}
+
+    # A quarter deleted, then flushed, indexed, compacted (the merged segments indexed again).
+    client.delete(name, filter="id % 4 == 0")
+    for rows in (geo, geo_d):
+        for i in [i for i in rows if i % 4 == 0]:
+            del rows[i]
+    client.flush(name)
+    for field in ("geo", "geo_d"):
+        index = client.prepare_index_params()
+        index.add_index(field, index_type="RTREE", index_name=field)
+        client.create_index(name, index)
+        wait_for_rtree(client, name, field)
+    compaction = rest(small_segments, "collections/compact", {"collectionName": name})["compactionID"]
+    deadline = time.time() + 120
+    while (state := rest(small_segments, "collections/get_compaction_state", {"jobID": compaction}))["state"] != "Completed":
+        assert time.time() < deadline, state
+        time.sleep(0.2)
+    # Segments of 150 rows with a quarter deleted: compaction rewrites (merges) some of them.
+    assert state["completedPlanNumber"] > 0 and state["failedPlanNumber"] == 0, state
+    for field in ("geo", "geo_d"):
+        wait_for_rtree(client, name, field)
+    assert check_predicates(client, name, rng, geo, 20) >= 8
+    assert check_predicates(client, name, rng, geo_d, 20, field="geo_d") >= 8
+
+    # After a restart: segment files and RTREE index files read back.
+    small_segments.restart()
+    again = MilvusClient(small_segments.uri, timeout=30)
+    try:
+        again.load_collection(name)
+        assert check_predicates(again, name, rng, geo, 20) >= 8
+        assert check_predicates(again, name, rng, geo_d, 20, field="geo_d") >= 8
+        again.drop_collection(name)
+    finally:
+        again.close()
