@@ -5,6 +5,7 @@ every predicate has both answers; random ST_* predicates, each answer checked ag
 once the RTREE index is built on every flushed segment. ST_DWITHIN is checked on the point rows
 against a haversine distance computed here."""
 
+import csv
 import json
 import math
 import os
@@ -214,20 +215,28 @@ def test_defaults_nulls_import_compaction_and_restart(client, small_segments):
     inserted = [row(i) for i in range(400)]
     for start in range(0, 400, 100):
         assert client.insert(name, inserted[start:start + 100])["insert_count"] == 100
+    # Imported: 400..599 from JSON, 600..699 from CSV (WKT cells quoted; an empty cell is null,
+    # or the default for geo_d).
     imported = [row(i) for i in range(400, 700)]
     folder = os.path.join(small_segments.data, "data", "import")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "geo.json"), "w") as f:
-        json.dump(imported, f)
-    job = rest(small_segments, "jobs/import/create", {"collectionName": name, "files": [["geo.json"]]})["jobId"]
-    deadline = time.time() + 60
-    while (state := rest(small_segments, "jobs/import/describe", {"jobId": job}))["state"] not in ("Completed", "Failed"):
-        assert time.time() < deadline, state
-        time.sleep(0.1)
-    assert state["state"] == "Completed", state
+        json.dump(imported[:200], f)
+    with open(os.path.join(folder, "geo.csv"), "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "kind", "geo", "geo_d", "v"])
+        for r in imported[200:]:
+            out.writerow([r["id"], r["kind"], r["geo"] or "", r.get("geo_d", ""), json.dumps(r["v"])])
+    for file in ("geo.json", "geo.csv"):
+        job = rest(small_segments, "jobs/import/create", {"collectionName": name, "files": [[file]]})["jobId"]
+        deadline = time.time() + 60
+        while (state := rest(small_segments, "jobs/import/describe", {"jobId": job}))["state"] not in ("Completed", "Failed"):
+            assert time.time() < deadline, state
+            time.sleep(0.1)
+        assert state["state"] == "Completed", state
 
-    got = {r["id"]: r for r in client.query(name, filter="id >= 395 and id < 405", output_fields=["geo", "geo_d"])}
-    for i in range(395, 405):
+    got = {r["id"]: r for r in client.query(name, filter="id >= 395 and id < 405 or id >= 690", output_fields=["geo", "geo_d"])}
+    for i in list(range(395, 405)) + list(range(690, 700)):
         assert (got[i]["geo"] is None) == (geo[i] is None)
         assert wkt.loads(got[i]["geo_d"]).equals_exact(geo_d[i], 0)
     assert check_predicates(client, name, rng, geo, 15) >= 5
