@@ -246,6 +246,9 @@ faiss::ScalarQuantizer::QuantizerType sq_type(const std::string &name) {
     if (name == "SQ6") return faiss::ScalarQuantizer::QT_6bit;
     if (name == "SQ8") return faiss::ScalarQuantizer::QT_8bit;
     if (name == "FP16") return faiss::ScalarQuantizer::QT_fp16;
+    // Not a Milvus sq_type: the byte-per-dimension codes of an Int8Vector index, values 0...255
+    // kept and decoded exactly (int8 values shifted by 128).
+    if (name == "SQ8DIRECT") return faiss::ScalarQuantizer::QT_8bit_direct;
     throw std::runtime_error("unknown scalar quantizer type " + name);
 }
 

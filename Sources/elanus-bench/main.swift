@@ -8,7 +8,7 @@ import CSystem
 /// Speed targets live here, never in unit tests.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Scan.self, Kernels.self], defaultSubcommand: RunAll.self)
+        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Scan.self, Spatial.self, Kernels.self], defaultSubcommand: RunAll.self)
 }
 
 struct RunAll: ParsableCommand {
@@ -28,6 +28,7 @@ struct RunAll: ParsableCommand {
     @Option(help: "The JSON report (default: <data-folder>/results/<date>.json).") var json: String?
     @Flag(help: "About a minute: 100,000 rows, 200 queries, shorter kernel runs.") var quick = false
     @Flag(help: "Keep the server's data directory at the end (its path is printed).") var keepData = false
+    @Option(help: "Points in the spatial scenario (0 skips it; --quick caps it at 100,000).") var spatialPoints = 1_000_000
 
     func run() throws {
         csys_line_buffer_stdio()
@@ -49,6 +50,11 @@ struct RunAll: ParsableCommand {
         try ScanScenario(report: report, dataset: dataset, rows: min(spec.rows, 100_000)).run()
         try ServerScenarios(report: report, dataset: dataset, truth: truth,
                             options: .init(batch: batch, clients: clients, concurrency: concurrency, k: 10, nq: nq, efConstruction: efConstruction, keepData: keepData)).run()
+        let points = quick ? min(spatialPoints, 100_000) : spatialPoints
+        if points > 0 {
+            report.parameter("spatialPoints", .int(Int64(points)))
+            try SpatialScenario(report: report, points: points, dim: 32, queries: min(spec.queries, 200), k: 10, keepData: keepData).run()
+        }
 
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
         let path = json ?? "\(dataFolder)/results/\(stamp).json"
@@ -74,6 +80,23 @@ struct Scan: ParsableCommand {
         guard spec.rows >= 1000, spec.queries >= 10 else { throw BenchError("need at least 1,000 rows and 10 queries") }
         print("elanus-bench scan: \(spec)")
         try ScanScenario(report: Report(), dataset: try Dataset.load(spec, folder: dataFolder), rows: spec.rows).run()
+    }
+}
+
+struct Spatial: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Only the spatial scenario: filtered vector search inside a 1% polygon, without and with the RTREE index.")
+
+    @Option(help: "Points (rows), each with a vector.") var points = 1_000_000
+    @Option(help: "Vector dimension.") var dim = 32
+    @Option(help: "Query vectors.") var queries = 200
+    @Flag(help: "Keep the server's data directory at the end.") var keepData = false
+
+    func run() throws {
+        csys_line_buffer_stdio()
+        guard points >= 1000, queries >= 10, dim > 0 else { throw BenchError("need at least 1,000 points and 10 queries") }
+        print("elanus-bench spatial: \(points) points, dim \(dim), \(queries) queries")
+        try SpatialScenario(report: Report(), points: points, dim: dim, queries: queries, k: 10, keepData: keepData).run()
     }
 }
 

@@ -42,25 +42,31 @@ import Testing
         return try Engine(configuration: configuration)
     }
 
-    static func schema() -> CollectionSchema {
+    /// id, the vector field `v` (Float by default), cat.
+    static func schema(_ type: DataType = .floatVector, dim: Int = dim) -> CollectionSchema {
         CollectionSchema(fields: [
             FieldSchema(name: "id", dataType: .int64, isPrimary: true),
-            FieldSchema(name: "v", dataType: .floatVector, typeParams: [KeyValue("dim", String(dim))]),
+            FieldSchema(name: "v", dataType: type, typeParams: [KeyValue("dim", String(dim))]),
             FieldSchema(name: "cat", dataType: .int64),
         ])
     }
 
     /// Creates the collection with `spec`, inserts every row (cat = id % 100), flushes, and waits
-    /// for the index node to finish.
-    static func populate(_ engine: Engine, _ spec: IndexSpec) throws -> CollectionInfo {
-        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: schema(), indexes: [spec]))
+    /// for the index node to finish. `schema` and `vectors` (the rows' values of `v`) default
+    /// to this suite's float vectors.
+    static func populate(
+        _ engine: Engine, _ spec: IndexSpec, schema: CollectionSchema = schema(), rows: Int = rows,
+        vectors: ([Int64]) -> ColumnValues = { ids in .floatVector(ids.flatMap { data.vectors[Int($0)] }) }
+    ) throws -> CollectionInfo {
+        try engine.catalog.createCollection(CreateCollectionRequest(database: "default", name: "c", schema: schema, indexes: [spec]))
         try engine.catalog.load(database: "default", name: "c")
         let info = try engine.catalog.collection(database: "default", name: "c")
+        let width = info.schema.fields[1].dim ?? 0
         for start in stride(from: 0, to: rows, by: 500) {
             let ids = (start..<(start + 500)).map(Int64.init)
             let batch = EntityBatch(rowCount: ids.count, columns: [
                 Column(fieldID: info.schema.fields[0].fieldID, values: .int64(ids)),
-                Column(fieldID: info.schema.fields[1].fieldID, width: dim, values: .floatVector(ids.flatMap { data.vectors[Int($0)] })),
+                Column(fieldID: info.schema.fields[1].fieldID, width: width, values: vectors(ids)),
                 Column(fieldID: info.schema.fields[2].fieldID, values: .int64(ids.map { $0 % 100 })),
             ])
             _ = try engine.insert(info, partitionName: nil, batch: batch)

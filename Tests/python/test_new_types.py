@@ -169,3 +169,39 @@ def test_geometry_over_grpc(client):
         client.insert(name, [{"id": 5000, "geo": "POINT(1)", "v": [0.0, 0.0]}])
     assert "invalid geometry" in e.value.message
     client.drop_collection(name)
+
+
+def test_timestamptz_csv_import(client, server):
+    """Timestamptz cells of a CSV import are ISO 8601 text like the JSON import's (they used to
+    be read as JSON, and failed as the number 2025): with an offset, without one (the
+    collection's zone), and empty (null)."""
+    import csv
+    import os
+    import time
+
+    import requests
+
+    name = "tsz_csv"
+    scalar_collection(client, name, lambda s: s.add_field("tsz", DataType.TIMESTAMPTZ, nullable=True))
+    client.alter_collection_properties(name, properties={"timezone": "Asia/Tokyo"})
+    folder = os.path.join(server.data, "data", "import")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "tsz.csv"), "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "tsz", "v"])
+        out.writerows([[1, "2025-01-01T00:00:00+08:00", "[0, 0]"], [2, "2025-01-01T00:00:00", "[1, 0]"], [3, "", "[2, 0]"]])
+
+    def call(route, body):
+        reply = requests.post(f"{server.uri}/v2/vectordb/{route}", json=body, timeout=30).json()
+        assert reply["code"] == 0, reply
+        return reply["data"]
+
+    job = call("jobs/import/create", {"collectionName": name, "files": [["tsz.csv"]]})["jobId"]
+    deadline = time.time() + 60
+    while (state := call("jobs/import/describe", {"jobId": job}))["state"] not in ("Completed", "Failed"):
+        assert time.time() < deadline, state
+        time.sleep(0.1)
+    assert state["state"] == "Completed", state
+    got = sorted((r["id"], r["tsz"]) for r in client.query(name, filter="id > 0", output_fields=["tsz"], timezone="UTC"))
+    assert got == [(1, "2024-12-31T16:00:00Z"), (2, "2024-12-31T15:00:00Z"), (3, None)]
+    client.drop_collection(name)

@@ -105,7 +105,8 @@ int vf_index_search_refined(const vf_index *index, int64_t n, const float *x, in
                             int64_t candidates, const uint8_t *bitmap, size_t bitmap_bytes, float *distances,
                             int64_t *labels);
 /// An empty HNSW index with M links per node over quantized storage: `storage` is "SQ4U", "SQ6",
-/// "SQ8", "FP16" (faiss's scalar quantizer) or "PQ<m>x<nbits>" (a product quantizer), for either
+/// "SQ8", "FP16" (faiss's scalar quantizer), "SQ8DIRECT" (one byte per dimension holding the
+/// values 0...255 exactly: an Int8Vector's values shifted by 128) or "PQ<m>x<nbits>" (a product quantizer), for either
 /// metric. Train it (vf_index_train), append rows (vf_index_hnsw_append), then link them with
 /// vf_index_hnsw_link_vectors.
 int vf_index_hnsw_new(int d, int metric, int m, const char *storage, vf_index **out);

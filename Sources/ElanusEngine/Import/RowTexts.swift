@@ -82,8 +82,8 @@ struct RowTexts {
         return out
     }
 
-    /// CSV with a header row of field names. Each cell becomes the member of that name: VarChar
-    /// cells as strings, every other cell as JSON text (numbers, `true`/`false`, vectors and
+    /// CSV with a header row of field names. Each cell becomes the member of that name: VarChar,
+    /// Geometry (WKT) and Timestamptz (ISO 8601) cells as strings, every other cell as JSON text (numbers, `true`/`false`, vectors and
     /// arrays as `[...]`, JSON documents). A cell equal to `nullKey` is left out, so the field
     /// takes its default or null.
     static func csv(_ bytes: [UInt8], schema: CollectionSchema, separator: UInt8, nullKey: String) throws(Failure) -> RowTexts {
@@ -111,7 +111,7 @@ struct RowTexts {
                 JSON.string(header[i]).write(into: &out.buffer)
                 out.buffer.append(UInt8(ascii: ":"))
                 switch fields[i]?.dataType {
-                case .varChar?, .string?, .text?: JSON.string(cell).write(into: &out.buffer)
+                case .varChar?, .string?, .text?, .geometry?, .timestamptz?: JSON.string(cell).write(into: &out.buffer)
                 case nil:
                     // A dynamic key: JSON text when the cell is some (`42`, `true`, `[1,2]`), else a string.
                     if let value = try? JSON.parse(Array(cell.utf8)) { value.write(into: &out.buffer) } else { JSON.string(cell).write(into: &out.buffer) }

@@ -3,7 +3,8 @@ import CSystem
 import ElanusCore
 import ElanusStorage
 
-/// A float vector index built by faiss (HNSW, HNSW_SQ, HNSW_PQ, IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN). Immutable once built,
+/// A float (or Int8Vector, see IndexPlan+Int8.swift) vector index built by faiss (HNSW, HNSW_SQ,
+/// HNSW_PQ, IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN). Immutable once built,
 /// so searches run concurrently without a lock (faiss's search is const); it frees the faiss
 /// object when the last reference goes.
 final class FaissIndex: VectorIndex, @unchecked Sendable {
@@ -62,6 +63,9 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
             // The quantizers train on every row (faiss samples what it needs).
             var all = segment.floatVectors(field)
             if plan.normalizes { normalize(&all, dim: dim) }
+            // Int8 values stored as bytes 0...255 (see IndexPlan+Int8.swift): L2 distances
+            // between them are the unshifted ones.
+            if plan.storesShiftedInt8 { all = all.map { $0 + IndexPlan.int8Offset } }
             guard vf_index_train(made, Int64(rows), all) == 0 else { throw failure("train") }
             if case .hnswQuantized = plan.kind {
                 // The storage keeps only codes, so the graph links from these raw vectors.
@@ -130,6 +134,8 @@ final class FaissIndex: VectorIndex, @unchecked Sendable {
         guard case .dense(var q) = query else { return [] }
         let (ef, nprobe) = (options.ef, options.nprobe)
         if plan.normalizes { FaissIndex.normalize(&q, dim: dim) }
+        // Int8 rows stored shifted (L2 only): the query is shifted the same way.
+        if plan.storesShiftedInt8 { q = q.map { $0 + IndexPlan.int8Offset } }
         let k = min(k, rows)
         guard k > 0 else { return [] }
         var distances = [Float](repeating: 0, count: k)

@@ -12,6 +12,8 @@ import ElanusQuery
 ///   step; SCANN: IVF over 4-bit PQ codes, re-ranked over the raw vectors. See
 ///   `IndexPlan+Quantized.swift`. IVF_RABITQ, HNSW_PRQ and DISKANN are refused (1100).
 /// - AUTOINDEX on float vectors: HNSW with M=18, efConstruction=240, as Milvus maps it.
+/// - HNSW (and AUTOINDEX) on an Int8Vector: the graph over one byte per dimension, not floats
+///   (`int8HNSW` below).
 /// - BIN_IVF_FLAT (nlist in [1, 65536], default 128; HAMMING or JACCARD): our binary IVF.
 /// - SPARSE_INVERTED_INDEX, SPARSE_WAND (drop_ratio_build in [0, 1), default 0; IP): our sparse
 ///   inverted index.
@@ -131,7 +133,7 @@ public struct IndexPlan: Sendable, Equatable {
         // Metrics the exact scan does not compute (SUBSTRUCTURE, BM25, ...) are refused at search.
         let metric = Metric(rawValue: metricName) ?? Metric(rawValue: defaultMetric(field.dataType))!
         let isFloat = [.floatVector, .float16Vector, .bfloat16Vector, .int8Vector].contains(field.dataType)
-        let kind: Kind
+        var kind: Kind
         switch spec.indexType.uppercased() {
         case "FLAT", "BIN_FLAT":
             kind = .exact
@@ -165,6 +167,7 @@ public struct IndexPlan: Sendable, Equatable {
         default:
             kind = .exact
         }
+        if field.dataType == .int8Vector, case .hnsw(let m, let efConstruction) = kind { kind = int8HNSW(m: m, efConstruction: efConstruction, metric: metric) }
         let supported: Bool
         switch kind {
         case .exact: return IndexPlan(indexType: spec.indexType, kind: kind, metric: metric)

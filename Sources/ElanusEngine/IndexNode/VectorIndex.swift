@@ -35,6 +35,13 @@ struct IndexSearchOptions: Sendable {
     var reorderK: Int?
     /// HNSW_SQ/HNSW_PQ with a refine step: candidates re-ranked, as a multiple of k (>= 1).
     var refineK: Double?
+
+    /// These options for a search that asks for `rows` rows: HNSW's ef covers them.
+    func covering(_ rows: Int) -> IndexSearchOptions {
+        var options = self
+        options.ef = max(ef ?? rows, rows)
+        return options
+    }
 }
 
 /// Building indexes of every kind, and their files.

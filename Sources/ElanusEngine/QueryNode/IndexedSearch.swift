@@ -115,14 +115,29 @@ struct IndexedSearch {
         // HNSW's ef must cover k (Milvus's default ef is the limit); IVF probes 8 lists by default.
         let options = IndexSearchOptions(
             ef: max(request.ef ?? k, k), nprobe: request.nprobe ?? 8, dropRatio: request.dropRatio, reorderK: request.reorderK, refineK: request.refineK)
-        let found = try index.search(query, k: k, options: options, bitmap: bitmap)
+        let int8 = request.field.dataType == .int8Vector
+        let fetch = int8 ? min(index.plan.int8Candidates(k), allowed) : k
+        let found = try index.search(query, k: max(fetch, k), options: int8 ? options.covering(fetch) : options, bitmap: bitmap)
         // A BM25 index returns every allowed row that shares a term with the query: fewer than
         // k hits is the answer, not a miss to make up by a scan.
         if found.count < wanted, !query.isBM25 { return try exact(query, k: k) }
+        if int8 { return try rescored(found, query, k: k) }
         return found.map { hit in
             let (chunk, row) = locate(hit.row)
             return SearchHit(score: hit.score, batch: segment.chunks[chunk].batch, row: row)
         }
+    }
+
+    /// An Int8Vector index's hits scored again from the segment's int8 column by the exact scan,
+    /// best `k` first: the scores are then the exact scan's, whatever codes the index holds.
+    private func rescored(_ found: [(score: Float, row: Int)], _ query: QueryVector, k: Int) throws(ElanusError) -> [SearchHit] {
+        var rows: [Int: [Int32]] = [:]
+        for hit in found {
+            let (chunk, row) = locate(hit.row)
+            rows[chunk, default: []].append(Int32(row))
+        }
+        let parts = rows.keys.sorted().map { ScanPlan.Part(batch: segment.chunks[$0].batch, rows: rows[$0]!.sorted()) }
+        return try exact(query, k: k, plan: ScanPlan(parts: parts))
     }
 
     private func exact(_ query: QueryVector, k: Int, plan: ScanPlan? = nil) throws(ElanusError) -> [SearchHit] {

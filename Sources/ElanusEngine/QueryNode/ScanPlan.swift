@@ -29,6 +29,9 @@ struct ScanPlan {
         self.init(filtered)
     }
 
+    /// The given rows only (an index's candidates, scored again exactly).
+    init(parts: [Part]) { self.parts = parts }
+
     /// Segments with their filter states already computed (nil: no filter).
     init(_ filtered: [(segment: Segment, mask: [UInt8]?)]) {
         var parts: [Part] = []
