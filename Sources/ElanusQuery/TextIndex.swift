@@ -1,0 +1,162 @@
+import ElanusCore
+import ElanusText
+import Synchronization
+
+/// The match index of one chunk's VarChar column with `enable_match`: its strings analyzed once
+/// by the field's analyzer, then each distinct token with the ascending rows it occurs in and,
+/// per row, the token's positions (for `phrase_match`). Milvus keeps the same information in a
+/// tantivy index per segment; `text_match` and `phrase_match` read postings here instead of
+/// analyzing the rows again.
+///
+/// Memory: 4 bytes per token occurrence, 8 per (token, row) pair, plus the distinct tokens.
+public struct TextIndex: Sendable {
+    public let rowCount: Int
+    /// Token to its number in `postingStart`.
+    let terms: [String: Int32]
+    /// Term `t`'s rows are `rows[postingStart[t]..<postingStart[t + 1]]`, ascending.
+    let postingStart: [Int32]
+    let rows: [Int32]
+    /// Posting `p`'s positions are `positions[positionStart[p]..<positionStart[p + 1]]`, ascending.
+    let positionStart: [Int32]
+    let positions: [Int32]
+    /// Rows whose value is null: a match on them is unknown, as any comparison with null.
+    public let nulls: [Int32]
+
+    /// The index of `texts` (nil for a null row) under `analyzer`.
+    public static func build(_ texts: [String?], analyzer: Analyzer) -> TextIndex {
+        var present: [Int] = []
+        var strings: [String] = []
+        var nulls: [Int32] = []
+        for (row, text) in texts.enumerated() {
+            if let text {
+                present.append(row)
+                strings.append(text)
+            } else {
+                nulls.append(Int32(row))
+            }
+        }
+        // Rows are visited in ascending order, so each term's posting list is built sorted.
+        var termIDs: [String: Int32] = [:]
+        var termRows: [[Int32]] = []
+        var termPositions: [[[Int32]]] = []
+        let analyzed = analyzer.analyze(strings)
+        for (i, tokens) in analyzed.enumerated() {
+            let row = Int32(present[i])
+            for token in tokens {
+                let id: Int32
+                if let known = termIDs[token.text] {
+                    id = known
+                } else {
+                    id = Int32(termRows.count)
+                    termIDs[token.text] = id
+                    termRows.append([])
+                    termPositions.append([])
+                }
+                let t = Int(id)
+                if termRows[t].last == row {
+                    termPositions[t][termPositions[t].count - 1].append(Int32(token.position))
+                } else {
+                    termRows[t].append(row)
+                    termPositions[t].append([Int32(token.position)])
+                }
+            }
+        }
+        var postingStart: [Int32] = [0]
+        var rows: [Int32] = []
+        var positionStart: [Int32] = [0]
+        var positions: [Int32] = []
+        for t in termRows.indices {
+            rows += termRows[t]
+            postingStart.append(Int32(rows.count))
+            for list in termPositions[t] {
+                // Filters keep the tokenizer's positions, which ascend; sorted anyway for the search below.
+                positions += list.sorted()
+                positionStart.append(Int32(positions.count))
+            }
+        }
+        return TextIndex(
+            rowCount: texts.count, terms: termIDs, postingStart: postingStart, rows: rows, positionStart: positionStart, positions: positions,
+            nulls: nulls)
+    }
+
+    /// Postings of `token`: the slice of `rows` (and of `positionStart`) it owns.
+    func postings(_ token: String) -> Range<Int> {
+        guard let t = terms[token].map(Int.init) else { return 0..<0 }
+        return Int(postingStart[t])..<Int(postingStart[t + 1])
+    }
+
+    func positions(ofPosting p: Int) -> ArraySlice<Int32> {
+        positions[Int(positionStart[p])..<Int(positionStart[p + 1])]
+    }
+
+    /// The filter's state for every row (yes, no, or unknown for a null row).
+    public func evaluate(_ filter: TextMatchFilter) -> [UInt8] {
+        var out = [UInt8](repeating: FilterEvaluator.no, count: rowCount)
+        switch filter.mode {
+        case .any(let minimum):
+            if minimum <= 1 {
+                for token in filter.tokens {
+                    for p in postings(token) { out[Int(rows[p])] = FilterEvaluator.yes }
+                }
+            } else {
+                // Each query token (repeats included, as tantivy counts its clauses) that a row holds.
+                var counts = [Int32](repeating: 0, count: rowCount)
+                for token in filter.tokens {
+                    for p in postings(token) { counts[Int(rows[p])] += 1 }
+                }
+                for row in counts.indices where counts[row] >= minimum { out[row] = FilterEvaluator.yes }
+            }
+        case .phrase(let slop):
+            phrase(filter, slop: slop, into: &out)
+        }
+        for row in nulls { out[Int(row)] = FilterEvaluator.unknown }
+        return out
+    }
+
+    /// Rows holding every token of the phrase (the shortest posting list walked, the others
+    /// probed by binary search), then their positions checked.
+    private func phrase(_ filter: TextMatchFilter, slop: Int, into out: inout [UInt8]) {
+        guard !filter.tokens.isEmpty else { return }
+        let lists = filter.tokens.map(postings)
+        guard let shortest = lists.indices.min(by: { lists[$0].count < lists[$1].count }) else { return }
+        var cursor = lists.map(\.lowerBound)
+        var found: [ArraySlice<Int32>] = Array(repeating: [], count: lists.count)
+        candidates: for p in lists[shortest] {
+            let row = rows[p]
+            for i in lists.indices {
+                // The lists ascend and so do the candidates: each cursor only moves forward.
+                var low = cursor[i]
+                var high = lists[i].upperBound
+                while low < high {
+                    let mid = (low + high) / 2
+                    if rows[mid] < row { low = mid + 1 } else { high = mid }
+                }
+                cursor[i] = low
+                guard low < lists[i].upperBound, rows[low] == row else { continue candidates }
+                found[i] = positions(ofPosting: low)
+            }
+            if TextMatchFilter.phraseMatches(found, offsets: filter.offsets, slop: slop) { out[Int(row)] = FilterEvaluator.yes }
+        }
+    }
+}
+
+/// A chunk's match indexes by field, built the first time a filter needs one and shared by every
+/// copy of the chunk (its rows never change). The build holds the lock, so concurrent filters
+/// on a new chunk analyze it once.
+public final class TextIndexCache: Sendable {
+    private let byField = Mutex<[Int64: TextIndex]>([:])
+
+    public init() {}
+
+    public func index(_ fieldID: Int64, of batch: EntityBatch, analyzer: Analyzer) -> TextIndex {
+        byField.withLock { cache in
+            if let known = cache[fieldID] { return known }
+            let built = TextIndex.build(TextMatchFilter.texts(fieldID, batch), analyzer: analyzer)
+            cache[fieldID] = built
+            return built
+        }
+    }
+
+    /// Whether `fieldID`'s index is built (for tests and diagnostics).
+    public func isBuilt(_ fieldID: Int64) -> Bool { byField.withLock { $0[fieldID] != nil } }
+}
