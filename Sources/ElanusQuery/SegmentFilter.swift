@@ -27,12 +27,14 @@ public struct SegmentFilter {
     let jsonPaths: [JSONPathIndex]
     /// RTREE indexes by Geometry field id.
     let spatial: [Int64: SpatialIndex]
-    /// Each batch's match indexes (one cache per batch), or none.
+    /// Match indexes over the whole segment by field id (a flushed segment's), and each batch's
+    /// own (one cache per batch) for the fields without one.
+    let text: [Int64: TextIndex]
     let textIndexes: [TextIndexCache]
 
     public init(
         batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:], ngrams: [Int64: NgramIndex] = [:], jsonPaths: [JSONPathIndex] = [],
-        spatial: [Int64: SpatialIndex] = [:], textIndexes: [TextIndexCache] = []
+        spatial: [Int64: SpatialIndex] = [:], text: [Int64: TextIndex] = [:], textIndexes: [TextIndexCache] = []
     ) {
         self.batches = batches
         self.textIndexes = textIndexes.count == batches.count ? textIndexes : []
@@ -47,6 +49,7 @@ public struct SegmentFilter {
         self.indexes = indexes.filter { $0.value.rowCount == total }
         self.ngrams = ngrams.filter { $0.value.rowCount == total }
         self.spatial = spatial.filter { $0.value.rowCount == total }
+        self.text = text.filter { $0.value.rowCount == total }
         self.jsonPaths = jsonPaths.filter { index in
             switch index.content {
             case .sorted(let sorted): sorted.rowCount == total
@@ -112,7 +115,7 @@ public struct SegmentFilter {
     }
 
     private func isText(_ predicate: Predicate) -> Bool {
-        if case .textMatch = predicate { return !textIndexes.isEmpty }
+        if case .textMatch = predicate { return access(predicate) != nil }
         return false
     }
 
@@ -135,8 +138,8 @@ public struct SegmentFilter {
             return nil
         case .spatial(let fieldID, _):
             return spatial[fieldID].map { .spatial($0) }
-        case .textMatch:
-            return textIndexes.isEmpty ? nil : .text
+        case .textMatch(let filter):
+            return text[filter.fieldID] != nil || !textIndexes.isEmpty ? .text : nil
         default:
             return nil
         }
@@ -166,6 +169,7 @@ public struct SegmentFilter {
             return nil
         case .text:
             guard case .textMatch(let filter) = predicate else { return nil }
+            if let index = text[filter.fieldID] { return index.evaluate(filter) }
             var out: [UInt8] = []
             out.reserveCapacity(rowCount)
             for (c, batch) in batches.enumerated() {

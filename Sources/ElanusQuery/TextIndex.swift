@@ -160,3 +160,44 @@ public final class TextIndexCache: Sendable {
     /// Whether `fieldID`'s index is built (for tests and diagnostics).
     public func isBuilt(_ fieldID: Int64) -> Bool { byField.withLock { $0[fieldID] != nil } }
 }
+
+extension TextIndex {
+    /// The index as bytes: row count, null rows, the tokens in term order, then the posting and
+    /// position arrays.
+    public func encode(into w: inout ByteWriter) {
+        w.write(UInt64(rowCount))
+        w.writeArray(nulls)
+        var ordered = [String](repeating: "", count: terms.count)
+        for (token, t) in terms { ordered[Int(t)] = token }
+        w.write(UInt64(ordered.count))
+        for token in ordered { w.write(token) }
+        w.writeArray(postingStart)
+        w.writeArray(rows)
+        w.writeArray(positionStart)
+        w.writeArray(positions)
+    }
+
+    /// Reads `encode`'s bytes, checking every range and row against the others, so a corrupt
+    /// file can never index out of bounds at query time.
+    public static func decode(from r: inout ByteReader) throws(ElanusError) -> TextIndex {
+        let rowCount = try r.readCount()
+        let nulls = try r.readArray(Int32.self)
+        let termCount = try r.readCount()
+        var terms: [String: Int32] = [:]
+        terms.reserveCapacity(termCount)
+        for t in 0..<termCount { terms[try r.readString()] = Int32(t) }
+        let postingStart = try r.readArray(Int32.self)
+        let rows = try r.readArray(Int32.self)
+        let positionStart = try r.readArray(Int32.self)
+        let positions = try r.readArray(Int32.self)
+        func ascending(_ a: [Int32], last: Int) -> Bool {
+            a.first == 0 && a.last == Int32(last) && zip(a, a.dropFirst()).allSatisfy { $0 <= $1 }
+        }
+        guard terms.count == termCount, postingStart.count == termCount + 1, ascending(postingStart, last: rows.count),
+            positionStart.count == rows.count + 1, ascending(positionStart, last: positions.count),
+            rows.allSatisfy({ $0 >= 0 && Int($0) < rowCount }), nulls.allSatisfy({ $0 >= 0 && Int($0) < rowCount })
+        else { throw r.corrupt("posting lists do not match the tokens") }
+        return TextIndex(
+            rowCount: rowCount, terms: terms, postingStart: postingStart, rows: rows, positionStart: positionStart, positions: positions, nulls: nulls)
+    }
+}

@@ -40,7 +40,7 @@ public struct TextMatchFilter: Equatable, Sendable {
 
     /// A column's strings, nil for null rows (and every row of a chunk written before the field
     /// was added, which has no column).
-    static func texts(_ fieldID: Int64, _ batch: EntityBatch) -> [String?] {
+    public static func texts(_ fieldID: Int64, _ batch: EntityBatch) -> [String?] {
         guard let column = batch.column(fieldID), case .string(let strings) = column.values else {
             return [String?](repeating: nil, count: batch.rowCount)
         }

@@ -8,7 +8,8 @@ import Testing
 /// text_match and phrase_match over random documents, checked against a reference evaluator
 /// written here (its own tokenizer, and phrase matching by trying every choice of positions):
 /// queries, counts, filtered searches and deletes, on growing rows, after a flush (the chunks'
-/// match indexes), after a compaction and after a restart.
+/// match indexes), after the index node has built each flushed segment's match index file, after
+/// a compaction and after a restart (which loads those files rather than rebuilding them).
 @Suite struct TextMatchTests {
     static let vocabulary = ["machine", "learning", "deep", "data", "vector", "search", "the", "of", "fast", "model"]
     /// The field's analyzer drops these (and keeps the others' positions).
@@ -138,12 +139,26 @@ import Testing
         #expect(nonEmpty * 2 > queries.count, sourceLocation: sourceLocation)
     }
 
+    /// Waits until every flushed segment has its match index file (the only index of the
+    /// collection's VarChar field; the vector index is FLAT, which has no file); returns them.
+    static func waitForMatchIndexes(_ dir: TemporaryDirectory, _ info: CollectionInfo, sourceLocation: SourceLocation = #_sourceLocation) -> [String: Date] {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let files = ScalarIndexTests.indexFiles(dir, info)
+            if files.count == SegmentLifecycleTests.segmentFiles(dir, info).count { return files }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Issue.record("match indexes were not built", sourceLocation: sourceLocation)
+        return [:]
+    }
+
     @Test func matchesTheReferenceBeforeAndAfterFlushCompactionAndRestart() throws {
         let dir = TemporaryDirectory()
         var rng = SeededGenerator(seed: 24)
         let queries = Self.queries(&rng)
         var docs: [Int64: String?] = [:]
         var info: CollectionInfo
+        var filesBefore: [String: Date] = [:]
         do {
             let engine = try CompactionTests.open(dir, maxRows: 300)
             defer { engine.close() }
@@ -158,8 +173,12 @@ import Testing
             // Growing rows.
             try Self.expectAnswers(engine, info, docs, queries)
 
-            // Flushed segments, then a delete by text_match, then more growing rows on top.
+            // Flushed segments (answered from their chunks' indexes until the index node has built
+            // their match index files, then from those), a delete by phrase_match, and more
+            // growing rows on top.
             try engine.flush(info)
+            try Self.expectAnswers(engine, info, docs, queries)
+            #expect(Self.waitForMatchIndexes(dir, info).count == 3)
             try Self.expectAnswers(engine, info, docs, queries)
             let deleted = try engine.delete(info, partitionName: nil, filter: "phrase_match(text, 'deep data', 1)")
             let gone = docs.filter { $0.value.map { Query.phrase("deep data", slop: 1).matches($0) } ?? false }.keys
@@ -175,11 +194,15 @@ import Testing
             _ = try CompactionTests.waitForCompaction(engine, id)
             try engine.flush(info)
             try Self.expectAnswers(engine, info, docs, queries)
+            filesBefore = Self.waitForMatchIndexes(dir, info)
         }
+        // A restart loads the match index files; nothing is rebuilt.
         let engine = try CompactionTests.open(dir, maxRows: 300)
         defer { engine.close() }
         info = try engine.catalog.collection(database: "default", name: "c")
         try Self.expectAnswers(engine, info, docs, queries)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(ScalarIndexTests.indexFiles(dir, info) == filesBefore && !filesBefore.isEmpty)
 
         // The query text may come from exprParams.
         let predicate = try FilterChecker.check("text_match(text, {q}, minimum_should_match=2) and phrase_match(text, {p}, {s})", schema: info.schema,

@@ -186,7 +186,12 @@ struct Segment: Sendable {
         var ngrams: [Int64: NgramIndex] = [:]
         var spatial: [Int64: SpatialIndex] = [:]
         var jsonPaths: [JSONPathIndex] = []
+        var text: [Int64: TextIndex] = [:]
         for (field, index) in indexes {
+            if let index = index as? TextMatchIndex {
+                text[field &- IndexPlan.textMatchKey(0)] = index.index
+                continue
+            }
             guard let index = index as? ScalarIndex else { continue }
             if let target = index.plan.json {
                 jsonPaths.append(JSONPathIndex(target: target, content: index.content))
@@ -198,7 +203,7 @@ struct Segment: Sendable {
             case .spatial(let index): spatial[field] = index
             }
         }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial, textIndexes: chunks.map(\.text))
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial, text: text, textIndexes: chunks.map(\.text))
             .evaluate(predicate, cancellation: cancellation)
     }
 

@@ -51,6 +51,9 @@ public struct IndexPlan: Sendable, Equatable {
         case ngram(minGram: Int, maxGram: Int)
         /// RTREE: the envelopes of a Geometry field's rows, for spatial filters.
         case rtree
+        /// The implicit match index of a VarChar field with `enable_match` (`TextMatchIndex`),
+        /// under the field's analyzer params (JSON text, empty for the standard analyzer).
+        case textMatch(analyzerParams: String)
     }
 
     public let indexType: String
@@ -67,7 +70,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
         case .scann(let nlist, let subquantizers, _): return "IVF\(max(1, min(nlist, rows / 39))),PQ\(subquantizers)x4"
-        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree: return nil
+        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree, .textMatch: return nil
         }
     }
 
@@ -90,6 +93,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .scalarSorted: shape = "scalarSorted"
         case .ngram(let minGram, let maxGram): shape = "ngram min=\(minGram) max=\(maxGram)"
         case .rtree: shape = "rtree"
+        case .textMatch(let params): shape = "textMatch analyzer=\(params)"
         }
         let path = json.map { " json=\($0.fieldID)\(JSONIndexTarget.pointer($0.path)) cast=\($0.cast.rawValue)" } ?? ""
         return "\(indexType.uppercased()) \(metric.rawValue) \(shape)\(path)"
@@ -173,7 +177,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .sparseInverted:
             supported = field.dataType == .sparseFloatVector && (metric == .ip || metric == .bm25)
             if metric == .bm25 { _ = try BM25Parameters(spec) }
-        case .scalarSorted, .ngram, .rtree: supported = false
+        case .scalarSorted, .ngram, .rtree, .textMatch: supported = false
         }
         guard supported, metric.rawValue == metricName else {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")

@@ -69,6 +69,8 @@ enum IndexFile {
             return SparseInvertedIndex.build(plan, rows: rows, dropRatio: dropRatio)
         case .scalarSorted, .ngram, .rtree:
             return try ScalarIndex.build(plan, segment: segment, field: field)
+        case .textMatch:
+            return try TextMatchIndex.build(plan, segment: segment, field: field)
         }
     }
 
@@ -120,11 +122,12 @@ enum IndexFile {
         case .hnsw, .ivf, .hnswQuantized, .scann:
             guard let (offset, length) = try reader.nextVerifiedRange() else { throw .unexpected("\(path) is corrupt: no index body") }
             index = try FaissIndex.read(reader, at: offset, length: length, plan: plan, dim: dim, rows: rows)
-        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree:
+        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree, .textMatch:
             guard let body = try reader.next() else { throw .unexpected("\(path) is corrupt: no index body") }
             switch plan.kind {
             case .binaryIVF: index = try BinaryIVFIndex.deserialize(body, name: path, plan: plan, rows: rows)
             case .sparseInverted: index = try SparseInvertedIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            case .textMatch: index = try TextMatchIndex.deserialize(body, name: path, plan: plan, rows: rows)
             default: index = try ScalarIndex.deserialize(body, name: path, plan: plan, rows: rows)
             }
         }
