@@ -24,7 +24,8 @@ extension Engine {
     /// or a JSON path's own key). Specs the catalog holds were validated when created, so one that
     /// no longer validates is skipped rather than fatal.
     /// Each VarChar field with `enable_match` also gets its implicit match index (see
-    /// `TextMatchIndex`), which no spec names.
+    /// `TextMatchIndex`), and each BM25 function's output its term statistics (see
+    /// `TermStatisticsIndex`), which no spec names.
     func indexTargets(_ info: CollectionInfo) -> [(field: FieldSchema, plan: IndexPlan, key: Int64)] {
         let specified: [(field: FieldSchema, plan: IndexPlan, key: Int64)] = info.indexes.compactMap { spec in
             guard let field = info.schema.field(named: spec.fieldName),
@@ -35,7 +36,12 @@ extension Engine {
         let implicit = info.schema.fields.filter { $0.dataType == .varChar && $0.enableAnalyzer && $0.enableMatch }.map { field in
             (field: field, plan: IndexPlan.textMatch(field), key: IndexPlan.textMatchKey(field.fieldID))
         }
-        return specified + implicit
+        let statistics = info.schema.functions.filter { $0.type == .bm25 }.compactMap { function in
+            function.outputFieldNames.first.flatMap { info.schema.field(named: $0) }.map { field in
+                (field: field, plan: IndexPlan.termStatistics, key: IndexPlan.termStatisticsKey(field.fieldID))
+            }
+        }
+        return specified + implicit + statistics
     }
 
     /// The plans of the collection's indexes, by key (the field id for a whole column).
