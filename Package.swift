@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "elanus-bench",
             dependencies: [
-                "CFaiss", "CSystem", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "ElanusHTTP2", "ElanusProto",
+                "CFaiss", "CSystem", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusText", "ElanusHTTP", "ElanusHTTP2", "ElanusProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
