@@ -22,61 +22,83 @@ public struct TextIndex: Sendable {
     /// Rows whose value is null: a match on them is unknown, as any comparison with null.
     public let nulls: [Int32]
 
-    /// The index of `texts` (nil for a null row) under `analyzer`.
+    /// Rows analyzed at a time while building: bounds the memory of the analyzer's token values.
+    static let rowsPerAnalysis = 4096
+
+    /// The index of `texts` (nil for a null row) under `analyzer`. Every token occurrence is
+    /// recorded in three flat arrays as the rows are analyzed (a few thousand at a time), then
+    /// sorted by term with a counting sort that keeps row order, so a million rows cost a few
+    /// flat arrays rather than an allocation per posting.
     public static func build(_ texts: [String?], analyzer: Analyzer) -> TextIndex {
-        var present: [Int] = []
-        var strings: [String] = []
         var nulls: [Int32] = []
-        for (row, text) in texts.enumerated() {
-            if let text {
-                present.append(row)
-                strings.append(text)
-            } else {
-                nulls.append(Int32(row))
-            }
-        }
-        // Rows are visited in ascending order, so each term's posting list is built sorted.
         var termIDs: [String: Int32] = [:]
-        var termRows: [[Int32]] = []
-        var termPositions: [[[Int32]]] = []
-        let analyzed = analyzer.analyze(strings)
-        for (i, tokens) in analyzed.enumerated() {
-            let row = Int32(present[i])
-            for token in tokens {
-                let id: Int32
-                if let known = termIDs[token.text] {
-                    id = known
-                } else {
-                    id = Int32(termRows.count)
-                    termIDs[token.text] = id
-                    termRows.append([])
-                    termPositions.append([])
-                }
-                let t = Int(id)
-                if termRows[t].last == row {
-                    termPositions[t][termPositions[t].count - 1].append(Int32(token.position))
-                } else {
-                    termRows[t].append(row)
-                    termPositions[t].append([Int32(token.position)])
+        var occurrenceTerm: [Int32] = []
+        var occurrenceRow: [Int32] = []
+        var occurrencePosition: [Int32] = []
+        var batchRows: [Int32] = []
+        var batchTexts: [String] = []
+        func analyzeBatch() {
+            for (i, tokens) in analyzer.analyze(batchTexts).enumerated() {
+                for token in tokens {
+                    let id: Int32
+                    if let known = termIDs[token.text] {
+                        id = known
+                    } else {
+                        id = Int32(termIDs.count)
+                        termIDs[token.text] = id
+                    }
+                    occurrenceTerm.append(id)
+                    occurrenceRow.append(batchRows[i])
+                    occurrencePosition.append(Int32(token.position))
                 }
             }
+            batchRows.removeAll(keepingCapacity: true)
+            batchTexts.removeAll(keepingCapacity: true)
         }
+        for (row, text) in texts.enumerated() {
+            guard let text else {
+                nulls.append(Int32(row))
+                continue
+            }
+            batchRows.append(Int32(row))
+            batchTexts.append(text)
+            if batchTexts.count == rowsPerAnalysis { analyzeBatch() }
+        }
+        if !batchTexts.isEmpty { analyzeBatch() }
+
+        // Counting sort of the occurrences by term; within a term they stay in row order, and
+        // within a row in token order (positions ascend: filters keep the tokenizer's positions).
+        var termStart = [Int](repeating: 0, count: termIDs.count + 1)
+        for t in occurrenceTerm { termStart[Int(t) + 1] += 1 }
+        for t in 0..<termIDs.count { termStart[t + 1] += termStart[t] }
+        var fill = termStart
+        var sortedRow = [Int32](repeating: 0, count: occurrenceTerm.count)
+        var sortedPosition = [Int32](repeating: 0, count: occurrenceTerm.count)
+        for i in occurrenceTerm.indices {
+            let t = Int(occurrenceTerm[i])
+            sortedRow[fill[t]] = occurrenceRow[i]
+            sortedPosition[fill[t]] = occurrencePosition[i]
+            fill[t] += 1
+        }
+        occurrenceTerm = []
+        occurrenceRow = []
+        occurrencePosition = []
+
         var postingStart: [Int32] = [0]
         var rows: [Int32] = []
         var positionStart: [Int32] = [0]
-        var positions: [Int32] = []
-        for t in termRows.indices {
-            rows += termRows[t]
-            postingStart.append(Int32(rows.count))
-            for list in termPositions[t] {
-                // Filters keep the tokenizer's positions, which ascend; sorted anyway for the search below.
-                positions += list.sorted()
-                positionStart.append(Int32(positions.count))
+        postingStart.reserveCapacity(termIDs.count + 1)
+        for t in 0..<termIDs.count {
+            for i in termStart[t]..<termStart[t + 1] where i == termStart[t] || sortedRow[i] != sortedRow[i - 1] {
+                if i > termStart[t] { positionStart.append(Int32(i)) }
+                rows.append(sortedRow[i])
             }
+            if termStart[t + 1] > termStart[t] { positionStart.append(Int32(termStart[t + 1])) }
+            postingStart.append(Int32(rows.count))
         }
         return TextIndex(
-            rowCount: texts.count, terms: termIDs, postingStart: postingStart, rows: rows, positionStart: positionStart, positions: positions,
-            nulls: nulls)
+            rowCount: texts.count, terms: termIDs, postingStart: postingStart, rows: rows, positionStart: positionStart,
+            positions: sortedPosition, nulls: nulls)
     }
 
     /// Postings of `token`: the slice of `rows` (and of `positionStart`) it owns.
