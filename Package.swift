@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "ElanusGeometry", dependencies: ["CGEOS"]),
         .target(name: "ElanusCore", dependencies: ["ElanusGeometry"]),
         .target(name: "ElanusStorage", dependencies: ["ElanusCore", "CRocksDB", "CSystem"]),
-        .target(name: "ElanusQuery", dependencies: ["ElanusCore", "ElanusGeometry"]),
+        .target(name: "ElanusQuery", dependencies: ["ElanusCore", "ElanusGeometry", "ElanusText"]),
         // Text analyzers (tokenizers and token filters) for full-text search: pure, no engine.
         .target(name: "ElanusText", dependencies: ["ElanusCore", "CICU", "CStemmer"]),
         // Milvus's protobuf messages and rpc table, for the gRPC front end; depends on nothing of ours.
@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "elanus-bench",
             dependencies: [
-                "CFaiss", "CSystem", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusHTTP", "ElanusHTTP2", "ElanusProto",
+                "CFaiss", "CSystem", "ElanusCore", "ElanusEngine", "ElanusQuery", "ElanusText", "ElanusHTTP", "ElanusHTTP2", "ElanusProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "ElanusGeometryTests", dependencies: ["ElanusGeometry"]),
         .testTarget(name: "ElanusTextTests", dependencies: ["ElanusText", "ElanusCore"]),
         .testTarget(name: "ElanusProtoTests", dependencies: ["ElanusProto"], exclude: ["make-pymilvus-fixtures.py"]),
-        .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusTestSupport"]),
+        .testTarget(name: "ElanusQueryTests", dependencies: ["ElanusQuery", "ElanusText", "ElanusTestSupport"]),
         .testTarget(name: "ElanusStorageTests", dependencies: ["ElanusStorage", "ElanusTestSupport"]),
         .testTarget(name: "ElanusHTTP2Tests", dependencies: ["ElanusHTTP2"]),
         .testTarget(name: "ElanusHTTPTests", dependencies: ["ElanusHTTP", "ElanusTestSupport"]),

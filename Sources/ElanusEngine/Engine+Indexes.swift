@@ -23,13 +23,25 @@ extension Engine {
     /// The collection's indexes: each spec's field, plan and key (`IndexPlan.key`: the field id,
     /// or a JSON path's own key). Specs the catalog holds were validated when created, so one that
     /// no longer validates is skipped rather than fatal.
+    /// Each VarChar field with `enable_match` also gets its implicit match index (see
+    /// `TextMatchIndex`), and each BM25 function's output its term statistics (see
+    /// `TermStatisticsIndex`), which no spec names.
     func indexTargets(_ info: CollectionInfo) -> [(field: FieldSchema, plan: IndexPlan, key: Int64)] {
-        info.indexes.compactMap { spec in
+        let specified: [(field: FieldSchema, plan: IndexPlan, key: Int64)] = info.indexes.compactMap { spec in
             guard let field = info.schema.field(named: spec.fieldName),
                 let plan = try? IndexPlan.make(spec, field: field)
             else { return nil }
             return (field, plan, plan.key(fieldID: field.fieldID))
         }
+        let implicit = info.schema.fields.filter { $0.dataType == .varChar && $0.enableAnalyzer && $0.enableMatch }.map { field in
+            (field: field, plan: IndexPlan.textMatch(field), key: IndexPlan.textMatchKey(field.fieldID))
+        }
+        let statistics = info.schema.functions.filter { $0.type == .bm25 }.compactMap { function in
+            function.outputFieldNames.first.flatMap { info.schema.field(named: $0) }.map { field in
+                (field: field, plan: IndexPlan.termStatistics, key: IndexPlan.termStatisticsKey(field.fieldID))
+            }
+        }
+        return specified + implicit + statistics
     }
 
     /// The plans of the collection's indexes, by key (the field id for a whole column).

@@ -147,7 +147,7 @@ extension Engine {
         logger.info("compacting segments", metadata: ["collection": "\(info.name)", "trigger": "\(manual ? "manual" : "automatic")", "segments": "\(plan.sources)"])
         do {
             let outcome = try data.compact(
-                plan, indexes: indexes, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in max(indexBuilder.minSegmentRows, $0.minimumRows) },
+                plan, indexes: indexes, threads: indexBuilder.threads, minIndexRows: { [indexBuilder] in $0.minimumSegmentRows(indexBuilder.minSegmentRows) },
                 currentPlans: { [self] in
                     guard let current = catalog.collection(id: info.id) else { return [:] }
                     return indexPlans(current).filter { $0.value.kind != .exact }

@@ -70,7 +70,7 @@ extension Engine {
                     entry.walLagRecords = s.lastApplied > s.flushed.checkpoint ? s.lastApplied - s.flushed.checkpoint : 0
                 }
                 for job in jobs where job.data === data {
-                    entry.segmentsAwaitingIndex += data.segmentsNeedingIndex(job.key, minRows: max(indexBuilder.minSegmentRows, job.plan.minimumRows)).count
+                    entry.segmentsAwaitingIndex += data.segmentsNeedingIndex(job.key, minRows: job.plan.minimumSegmentRows(indexBuilder.minSegmentRows)).count
                 }
             }
             stats.collections.append(entry)

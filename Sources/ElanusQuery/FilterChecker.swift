@@ -327,8 +327,12 @@ struct Checker {
             var me = self
             return try me.spatial(op, arguments, offset)
         }
+        if name == "text_match" || name == "phrase_match" {
+            var me = self
+            return try me.textMatch(name, arguments, offset)
+        }
         guard let mode = families[name] else {
-            if ["text_match", "phrase_match", "random_sample"].contains(name) || name.hasPrefix("st_") {
+            if name == "random_sample" || name.hasPrefix("st_") {
                 throw FilterError("function \(name) is not supported by Elanus", offset: offset)
             }
             if name == "array_length" { throw FilterError("array_length must be compared, e.g. array_length(a) == 2", offset: offset) }

@@ -49,6 +49,8 @@ public enum FilterEvaluator {
                 return [UInt8](repeating: unknown, count: n)
             }
             return filter.evaluate(strings, column.valid, cancellation)
+        case .textMatch(let filter):
+            return filter.evaluate(batch)
         default:
             break
         }
@@ -226,6 +228,9 @@ public enum FilterEvaluator {
             return ordered(Int64(elements.count), op, n) ? yes : no
         case .spatial(let fieldID, let filter):
             guard case .string(let text) = cell(.scalar(fieldID: fieldID, type: .geometry), batch, row) else { return unknown }
+            return filter.evaluate(text)
+        case .textMatch(let filter):
+            guard case .string(let text) = cell(.scalar(fieldID: filter.fieldID, type: .varChar), batch, row) else { return FilterEvaluator.unknown }
             return filter.evaluate(text)
         }
     }

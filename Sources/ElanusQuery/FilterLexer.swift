@@ -7,7 +7,7 @@ struct FilterToken: Equatable {
         case int(Int64)
         case float(Double)
         case string(String)
-        /// Operators and punctuation: `( ) [ ] { } , == != < <= > >= + - * / % ** & | ^ << >> ~ ! && ||`.
+        /// Operators and punctuation: `( ) [ ] { } , == != < <= > >= + - * / % ** & | ^ << >> ~ ! && || =`.
         case symbol(String)
         /// Case-insensitive keywords: and or not in like is null exists true false.
         case keyword(String)
@@ -22,7 +22,7 @@ struct FilterToken: Equatable {
 /// binary (0b); strings take single or double quotes with C escapes.
 struct FilterLexer {
     static let keywords: Set<String> = ["and", "or", "not", "in", "like", "is", "null", "exists", "true", "false"]
-    static let symbols = ["**", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "(", ")", "[", "]", "{", "}", ",", "<", ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!"]
+    static let symbols = ["**", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "(", ")", "[", "]", "{", "}", ",", "<", ">", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "="]
 
     let text: [UInt8]
     var index = 0

@@ -25,6 +25,8 @@ indirect enum FilterSyntax: Equatable {
     case isoTime(String, offset: Int)
     /// `INTERVAL 'P1DT2H'`: an ISO 8601 duration, added to or subtracted from a Timestamptz field.
     case interval(String, offset: Int)
+    /// `name=value`, only as a function's argument: text_match's `minimum_should_match=2`.
+    case named(String, FilterSyntax, offset: Int)
 }
 
 public enum PathAccessor: Equatable, Hashable, Sendable {
@@ -156,6 +158,16 @@ struct FilterParser {
         return left
     }
 
+    /// A function's argument: an expression, or `name=expression` (Plan.g4's textMatchOption).
+    mutating func argument() throws(FilterError) -> FilterSyntax {
+        if case .identifier(let name) = peek.kind, position + 1 < tokens.count, tokens[position + 1].kind == .symbol("=") {
+            let offset = advance().offset
+            _ = advance()
+            return .named(name, try orExpression(), offset: offset)
+        }
+        return try orExpression()
+    }
+
     mutating func additive() throws(FilterError) -> FilterSyntax {
         var left = try multiplicative()
         while case .symbol(let op) = peek.kind, op == "+" || op == "-" {
@@ -230,7 +242,7 @@ struct FilterParser {
             if accept("(") {
                 var arguments: [FilterSyntax] = []
                 if !accept(")") {
-                    repeat { arguments.append(try orExpression()) } while accept(",")
+                    repeat { arguments.append(try argument()) } while accept(",")
                     guard accept(")") else { throw unexpected("',' or ')'") }
                 }
                 return .call(name.lowercased(), arguments, offset: token.offset)

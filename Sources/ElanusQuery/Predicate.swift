@@ -77,6 +77,8 @@ public indirect enum Predicate: Equatable, Sendable {
     case arrayLength(ColumnRef, CompareOp, Int64)
     /// A spatial relation between a Geometry field and a constant geometry.
     case spatial(fieldID: Int64, SpatialFilter)
+    /// `text_match` or `phrase_match` on a VarChar field with `enable_match`.
+    case textMatch(TextMatchFilter)
     case and([Predicate])
     case or([Predicate])
     case not(Predicate)

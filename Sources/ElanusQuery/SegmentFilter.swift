@@ -10,6 +10,8 @@ import ElanusCore
 ///   candidate rows (and the rows it does not cover); the others cannot match;
 /// - a comparison or `in` list on a JSON path with an index of the constant's type is answered
 ///   by that index, and the rows whose value did not cast are evaluated one by one;
+/// - `text_match` and `phrase_match` read each chunk's match index (`TextIndex`, built once per
+///   chunk and kept in its `TextIndexCache`) instead of analyzing the rows;
 /// - in an `and` (or an `or`), the clauses the indexes answer go first, and once fewer than an
 ///   eighth of the rows are still undecided, each further clause is evaluated only on those
 ///   rows (a selective `category == 7 and json["a"] > 3` reads the JSON of few rows).
@@ -25,12 +27,17 @@ public struct SegmentFilter {
     let jsonPaths: [JSONPathIndex]
     /// RTREE indexes by Geometry field id.
     let spatial: [Int64: SpatialIndex]
+    /// Match indexes over the whole segment by field id (a flushed segment's), and each batch's
+    /// own (one cache per batch) for the fields without one.
+    let text: [Int64: TextIndex]
+    let textIndexes: [TextIndexCache]
 
     public init(
         batches: [EntityBatch], indexes: [Int64: SortedIndex] = [:], ngrams: [Int64: NgramIndex] = [:], jsonPaths: [JSONPathIndex] = [],
-        spatial: [Int64: SpatialIndex] = [:]
+        spatial: [Int64: SpatialIndex] = [:], text: [Int64: TextIndex] = [:], textIndexes: [TextIndexCache] = []
     ) {
         self.batches = batches
+        self.textIndexes = textIndexes.count == batches.count ? textIndexes : []
         var offsets: [Int] = []
         var total = 0
         for batch in batches {
@@ -42,6 +49,7 @@ public struct SegmentFilter {
         self.indexes = indexes.filter { $0.value.rowCount == total }
         self.ngrams = ngrams.filter { $0.value.rowCount == total }
         self.spatial = spatial.filter { $0.value.rowCount == total }
+        self.text = text.filter { $0.value.rowCount == total }
         self.jsonPaths = jsonPaths.filter { index in
             switch index.content {
             case .sorted(let sorted): sorted.rowCount == total
@@ -78,7 +86,8 @@ public struct SegmentFilter {
         var open = rowCount
         for item in ordered {
             if open == 0 || cancellation?.isCancelled == true { break }
-            if open * 8 < rowCount {
+            // A text match reads postings, cheaper than analyzing even a few rows.
+            if open * 8 < rowCount, !isText(item) {
                 for (c, batch) in batches.enumerated() {
                     let base = offsets[c]
                     var evaluated = 0
@@ -102,6 +111,12 @@ public struct SegmentFilter {
         case sorted(SortedIndex, residual: Bool)
         case ngram(NgramIndex)
         case spatial(SpatialIndex)
+        case text
+    }
+
+    private func isText(_ predicate: Predicate) -> Bool {
+        if case .textMatch = predicate { return access(predicate) != nil }
+        return false
     }
 
     private func access(_ predicate: Predicate) -> Access? {
@@ -123,6 +138,8 @@ public struct SegmentFilter {
             return nil
         case .spatial(let fieldID, _):
             return spatial[fieldID].map { .spatial($0) }
+        case .textMatch(let filter):
+            return text[filter.fieldID] != nil || !textIndexes.isEmpty ? .text : nil
         default:
             return nil
         }
@@ -150,6 +167,17 @@ public struct SegmentFilter {
         switch access(predicate) {
         case nil:
             return nil
+        case .text:
+            guard case .textMatch(let filter) = predicate else { return nil }
+            if let index = text[filter.fieldID] { return index.evaluate(filter) }
+            var out: [UInt8] = []
+            out.reserveCapacity(rowCount)
+            for (c, batch) in batches.enumerated() {
+                if cancellation?.isCancelled == true { break }
+                out += textIndexes[c].index(filter.fieldID, of: batch, analyzer: filter.analyzer).evaluate(filter)
+            }
+            if out.count < rowCount { out += [UInt8](repeating: Self.unknown, count: rowCount - out.count) }
+            return out
         case .ngram(let ngram):
             guard case .like(_, let pattern) = predicate, let candidates = ngram.candidates(pattern) else { return nil }
             // Rows that are not candidates cannot match; the candidates and the rows the index

@@ -8,7 +8,7 @@ import CSystem
 /// Speed targets live here, never in unit tests.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Scan.self, Spatial.self, Kernels.self], defaultSubcommand: RunAll.self)
+        commandName: "elanus-bench", abstract: "Benchmarks for Elanus.", subcommands: [RunAll.self, Scan.self, Spatial.self, Text.self, Kernels.self], defaultSubcommand: RunAll.self)
 }
 
 struct RunAll: ParsableCommand {
@@ -26,6 +26,7 @@ struct RunAll: ParsableCommand {
     @Option(help: "Dataset seed.") var seed: UInt64 = 1
     @Option(help: "Where datasets and ground truth are cached.") var dataFolder = "bench-data"
     @Option(help: "The JSON report (default: <data-folder>/results/<date>.json).") var json: String?
+    @Option(help: "Documents in the full-text scenario (0 skips it).") var textRows = 1_000_000
     @Flag(help: "About a minute: 100,000 rows, 200 queries, shorter kernel runs.") var quick = false
     @Flag(help: "Keep the server's data directory at the end (its path is printed).") var keepData = false
     @Option(help: "Points in the spatial scenario (0 skips it; --quick caps it at 100,000).") var spatialPoints = 1_000_000
@@ -54,6 +55,11 @@ struct RunAll: ParsableCommand {
         if points > 0 {
             report.parameter("spatialPoints", .int(Int64(points)))
             try SpatialScenario(report: report, points: points, dim: 32, queries: min(spec.queries, 200), k: 10, keepData: keepData).run()
+        }
+        let documents = quick ? min(textRows, 100_000) : textRows
+        if documents > 0 {
+            report.parameter("textRows", .int(Int64(documents)))
+            try TextScenario(report: report, rows: documents, queries: spec.queries, batch: batch, clients: clients, concurrency: concurrency, seed: seed, keepData: keepData).run()
         }
 
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
@@ -97,6 +103,34 @@ struct Spatial: ParsableCommand {
         guard points >= 1000, queries >= 10, dim > 0 else { throw BenchError("need at least 1,000 points and 10 queries") }
         print("elanus-bench spatial: \(points) points, dim \(dim), \(queries) queries")
         try SpatialScenario(report: Report(), points: points, dim: dim, queries: queries, k: 10, keepData: keepData).run()
+    }
+}
+
+struct Text: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Only the full-text scenario: raw-text inserts with a BM25 function, BM25 search and text_match on a fresh server, against the same scoring in-process.")
+
+    @Option(help: "Documents (1,000 to 10,000,000).") var rows = 1_000_000
+    @Option(help: "Text queries.") var queries = 1000
+    @Option(help: "Rows per insert request.") var batch = 1000
+    @Option(help: "Concurrent insert clients.") var clients = 4
+    @Option(help: "Concurrent search clients.") var concurrency = 4
+    @Option(help: "Corpus seed.") var seed: UInt64 = 1
+    @Option(help: "The JSON report (default: bench-data/results/text-<date>.json).") var json: String?
+    @Flag(help: "Keep the server's data directory at the end (its path is printed).") var keepData = false
+
+    func run() throws {
+        csys_line_buffer_stdio()
+        guard (1000...10_000_000).contains(rows), queries >= 10 else { throw BenchError("need 1,000 to 10,000,000 documents and 10 queries") }
+        let report = Report()
+        for (key, value) in [("textRows", rows), ("queries", queries), ("batch", batch), ("clients", clients), ("concurrency", concurrency)] {
+            report.parameter(key, .int(Int64(value)))
+        }
+        try TextScenario(report: report, rows: rows, queries: queries, batch: batch, clients: clients, concurrency: concurrency, seed: seed, keepData: keepData).run()
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let path = json ?? "bench-data/results/text-\(stamp).json"
+        try report.write(to: path)
+        print("\nreport: \(path)")
     }
 }
 

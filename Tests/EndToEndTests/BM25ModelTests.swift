@@ -6,7 +6,7 @@ import Testing
 /// A model test of BM25 full-text search: random documents from a small vocabulary, inserted
 /// raw; the top hits' scores checked against a plain BM25 written here (Milvus's IDF formula,
 /// the index's k1 and b) over the live documents, before and after deletes, upserts, a flush,
-/// a compaction and a restart.
+/// a compaction and a restart (which reads the statistics the index node wrote).
 @Suite struct BM25ModelTests {
     static let vocabulary = (0..<40).map { "w\($0)" }
     static let k1 = 1.5
@@ -88,6 +88,22 @@ import Testing
         Issue.record("the BM25 index was not built in time")
     }
 
+    /// Waits until every flushed segment has `perSegment` index files (its BM25 term statistics,
+    /// and the sparse index when built), so that a restart reads them.
+    static func waitForIndexFiles(_ data: String, perSegment: Int) {
+        let deadline = Date().addingTimeInterval(60)
+        let objects = data + "/objects"
+        while Date() < deadline {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: objects)) ?? []).flatMap { dir in
+                ((try? FileManager.default.contentsOfDirectory(atPath: objects + "/" + dir)) ?? [])
+            }
+            let segments = names.filter { $0.hasSuffix(".seg") }.count
+            if segments > 0, names.filter({ $0.hasSuffix(".idx") }).count == segments * perSegment { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("the index files were not written in time")
+    }
+
     /// Unindexed: every segment is scanned exactly. Indexed: flushed segments are searched
     /// through the sparse inverted index with BM25 scoring.
     @Test(arguments: [false, true])
@@ -144,6 +160,8 @@ import Testing
         }
         if indexed { try Self.waitForIndex(rest) }
         try Self.check(rest, reference, &random, "after a compaction")
+        // The restart reads every flushed segment's term statistics from its file.
+        Self.waitForIndexFiles(dir.file("data"), perSegment: indexed ? 2 : 1)
 
         #expect(server.terminate() == 0)
         server = ElanusProcess(dataDirectory: dir.file("data"), port: server.port, environment: environment)

@@ -57,3 +57,33 @@ def test_text_embedding_functions_are_refused(client):
     with pytest.raises(MilvusException) as error:
         client.create_collection("emb", schema=schema)
     assert error.value.code == 1100 and "TextEmbedding functions need a model provider" in error.value.message
+
+
+def test_text_match_and_phrase_match(client):
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True, enable_match=True)
+    schema.add_field("plain", DataType.VARCHAR, max_length=200, enable_analyzer=True)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index(field_name="dense", index_type="FLAT", metric_type="L2")
+    client.create_collection("match", schema=schema, index_params=index)
+    client.insert("match", [
+        {"id": 1, "text": "machine learning boosts efficiency", "plain": "a", "dense": [1, 0]},
+        {"id": 2, "text": "learning machine designs", "plain": "b", "dense": [0, 1]},
+        {"id": 3, "text": "deep machine learning models", "plain": "c", "dense": [1, 1]},
+    ])
+
+    def ids(expr, **kwargs):
+        return sorted(r["id"] for r in client.query("match", filter=expr, output_fields=["id"], **kwargs))
+
+    assert ids("text_match(text, 'efficiency designs')") == [1, 2]
+    assert ids("text_match(text, 'machine deep', minimum_should_match=2)") == [3]
+    assert ids("phrase_match(text, 'machine learning')") == [1, 3]
+    assert ids("phrase_match(text, 'machine learning', 2)") == [1, 2, 3]
+    assert ids("text_match(text, {q}) and id > 1", filter_params={"q": "machine"}) == [2, 3]
+    hits = client.search("match", data=[[0, 0]], anns_field="dense", limit=3, filter="phrase_match(text, 'machine learning')")[0]
+    assert sorted(h["id"] for h in hits) == [1, 3]
+    with pytest.raises(MilvusException) as error:
+        client.query("match", filter="text_match(plain, 'a')")
+    assert error.value.code == 1100 and 'field "plain" does not enable match' in error.value.message

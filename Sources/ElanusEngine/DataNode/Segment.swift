@@ -30,6 +30,9 @@ struct Segment: Sendable {
         /// BM25 term statistics of the rows, computed when a search first needs them and shared
         /// by every copy of the chunk (the rows never change).
         let terms = ChunkTermCache()
+        /// Match indexes of its `enable_match` fields, built when a text_match or phrase_match
+        /// first reads the chunk and shared by every copy of it, like `terms`.
+        let text = TextIndexCache()
 
         init(timestamp: UInt64, position: UInt64, batch: EntityBatch, dead: [UInt64]? = nil) {
             self.timestamp = timestamp
@@ -183,7 +186,12 @@ struct Segment: Sendable {
         var ngrams: [Int64: NgramIndex] = [:]
         var spatial: [Int64: SpatialIndex] = [:]
         var jsonPaths: [JSONPathIndex] = []
+        var text: [Int64: TextIndex] = [:]
         for (field, index) in indexes {
+            if let index = index as? TextMatchIndex {
+                text[field &- IndexPlan.textMatchKey(0)] = index.index
+                continue
+            }
             guard let index = index as? ScalarIndex else { continue }
             if let target = index.plan.json {
                 jsonPaths.append(JSONPathIndex(target: target, content: index.content))
@@ -195,7 +203,7 @@ struct Segment: Sendable {
             case .spatial(let index): spatial[field] = index
             }
         }
-        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial)
+        return SegmentFilter(batches: chunks.map(\.batch), indexes: sorted, ngrams: ngrams, jsonPaths: jsonPaths, spatial: spatial, text: text, textIndexes: chunks.map(\.text))
             .evaluate(predicate, cancellation: cancellation)
     }
 

@@ -9,7 +9,8 @@ import Synchronization
 /// index, builds each with faiss (using up to `threads` threads), writes the index file
 /// and swaps the index into the segment. Searches and inserts go on meanwhile; a segment without
 /// its index is searched exactly. Segments smaller than `minSegmentRows` are not indexed (an
-/// exact scan of them is as fast), as in Milvus.
+/// exact scan of them is as fast), as in Milvus; the implicit indexes are built for every flushed
+/// segment (`IndexPlan.minimumSegmentRows`).
 final class IndexBuilder: Sendable {
     struct Job: Sendable {
         let data: CollectionData
@@ -59,7 +60,7 @@ final class IndexBuilder: Sendable {
     /// Builds the first missing index it finds; returns whether it built (or tried) one.
     private func buildOne(_ jobs: [Job]) -> Bool {
         for job in jobs where status.withLock({ $0.failures[job.data.collectionID]?[job.key] == nil }) {
-            guard let segmentID = job.data.segmentsNeedingIndex(job.key, minRows: max(minSegmentRows, job.plan.minimumRows)).first else { continue }
+            guard let segmentID = job.data.segmentsNeedingIndex(job.key, minRows: job.plan.minimumSegmentRows(minSegmentRows)).first else { continue }
             // With the disk below its reserve the file could not be written: no build until
             // there is room (the next rounds look again).
             if let reserve = job.data.objects.reserve, (try? reserve.check(writing: 0, what: "an index build")) == nil { return false }

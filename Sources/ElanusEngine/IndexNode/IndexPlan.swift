@@ -53,6 +53,11 @@ public struct IndexPlan: Sendable, Equatable {
         case ngram(minGram: Int, maxGram: Int)
         /// RTREE: the envelopes of a Geometry field's rows, for spatial filters.
         case rtree
+        /// The implicit match index of a VarChar field with `enable_match` (`TextMatchIndex`),
+        /// under the field's analyzer params (JSON text, empty for the standard analyzer).
+        case textMatch(analyzerParams: String)
+        /// The implicit BM25 term statistics of a BM25 function's output (`TermStatisticsIndex`).
+        case termStatistics
     }
 
     public let indexType: String
@@ -69,7 +74,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .hnsw(let m, _): return "HNSW\(m)"
         case .ivf(let nlist, let codec, _): return "IVF\(max(1, min(nlist, rows / 39))),\(codec)"
         case .scann(let nlist, let subquantizers, _): return "IVF\(max(1, min(nlist, rows / 39))),PQ\(subquantizers)x4"
-        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree: return nil
+        case .exact, .hnswQuantized, .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree, .textMatch, .termStatistics: return nil
         }
     }
 
@@ -92,6 +97,8 @@ public struct IndexPlan: Sendable, Equatable {
         case .scalarSorted: shape = "scalarSorted"
         case .ngram(let minGram, let maxGram): shape = "ngram min=\(minGram) max=\(maxGram)"
         case .rtree: shape = "rtree"
+        case .textMatch(let params): shape = "textMatch analyzer=\(params)"
+        case .termStatistics: shape = "termStatistics"
         }
         let path = json.map { " json=\($0.fieldID)\(JSONIndexTarget.pointer($0.path)) cast=\($0.cast.rawValue)" } ?? ""
         return "\(indexType.uppercased()) \(metric.rawValue) \(shape)\(path)"
@@ -104,6 +111,17 @@ public struct IndexPlan: Sendable, Equatable {
         case .ivf(_, _, let rows), .hnswQuantized(_, _, _, _, let rows): return rows
         case .scann: return 16
         default: return 1
+        }
+    }
+
+    /// The fewest rows a flushed segment needs before the index node builds this index, with
+    /// `configured` the server's `index.minSegmentRows`. The implicit indexes (match index, BM25
+    /// term statistics) are built for every flushed segment, as Milvus builds them: they hold
+    /// what would otherwise be recomputed from the rows, however few, after every restart.
+    func minimumSegmentRows(_ configured: Int) -> Int {
+        switch kind {
+        case .textMatch, .termStatistics: return 1
+        default: return max(configured, minimumRows)
         }
     }
 
@@ -176,7 +194,7 @@ public struct IndexPlan: Sendable, Equatable {
         case .sparseInverted:
             supported = field.dataType == .sparseFloatVector && (metric == .ip || metric == .bm25)
             if metric == .bm25 { _ = try BM25Parameters(spec) }
-        case .scalarSorted, .ngram, .rtree: supported = false
+        case .scalarSorted, .ngram, .rtree, .textMatch, .termStatistics: supported = false
         }
         guard supported, metric.rawValue == metricName else {
             throw .invalidParameter("index type \(spec.indexType) does not support metric \(metricName) on \(field.dataType.rawValue)")

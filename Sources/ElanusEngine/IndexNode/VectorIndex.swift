@@ -76,6 +76,10 @@ enum IndexFile {
             return SparseInvertedIndex.build(plan, rows: rows, dropRatio: dropRatio)
         case .scalarSorted, .ngram, .rtree:
             return try ScalarIndex.build(plan, segment: segment, field: field)
+        case .textMatch:
+            return try TextMatchIndex.build(plan, segment: segment, field: field)
+        case .termStatistics:
+            return TermStatisticsIndex.build(plan, segment: segment, field: field)
         }
     }
 
@@ -127,11 +131,13 @@ enum IndexFile {
         case .hnsw, .ivf, .hnswQuantized, .scann:
             guard let (offset, length) = try reader.nextVerifiedRange() else { throw .unexpected("\(path) is corrupt: no index body") }
             index = try FaissIndex.read(reader, at: offset, length: length, plan: plan, dim: dim, rows: rows)
-        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree:
+        case .binaryIVF, .sparseInverted, .scalarSorted, .ngram, .rtree, .textMatch, .termStatistics:
             guard let body = try reader.next() else { throw .unexpected("\(path) is corrupt: no index body") }
             switch plan.kind {
             case .binaryIVF: index = try BinaryIVFIndex.deserialize(body, name: path, plan: plan, rows: rows)
             case .sparseInverted: index = try SparseInvertedIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            case .textMatch: index = try TextMatchIndex.deserialize(body, name: path, plan: plan, rows: rows)
+            case .termStatistics: index = try TermStatisticsIndex.deserialize(body, name: path, plan: plan, rows: rows)
             default: index = try ScalarIndex.deserialize(body, name: path, plan: plan, rows: rows)
             }
         }

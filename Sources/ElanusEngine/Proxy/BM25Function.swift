@@ -25,8 +25,7 @@ enum BM25Function {
         for function in schema.functions where function.type == .bm25 {
             guard let inputName = function.inputFieldNames.first, let outputName = function.outputFieldNames.first,
                 let input = schema.field(named: inputName), let output = schema.field(named: outputName),
-                let inputColumn = batch.column(input.fieldID),
-                let slot = batch.columns.firstIndex(where: { $0.fieldID == output.fieldID })
+                let inputColumn = batch.column(input.fieldID)
             else { continue }
             guard case .string(let texts) = inputColumn.values else {
                 throw .unexpected("BM25 function \(function.name): input field \(inputName) holds no text column")
@@ -36,7 +35,9 @@ enum BM25Function {
             let valid = inputColumn.valid
             let documents = texts.enumerated().map { valid?[$0.offset] == false ? "" : $0.element }
             let vectors = analyzer.analyze(documents).map(termFrequencies)
-            batch.columns[slot] = Column(fieldID: output.fieldID, values: .sparseVector(vectors))
+            // A batch without the output column (an engine caller's own) gets one.
+            let column = Column(fieldID: output.fieldID, values: .sparseVector(vectors))
+            if let slot = batch.columns.firstIndex(where: { $0.fieldID == output.fieldID }) { batch.columns[slot] = column } else { batch.columns.append(column) }
         }
     }
 

@@ -13,6 +13,18 @@ struct ChunkTermStatistics: Sendable {
     var tokens: Double = 0
     var documentFrequency: [UInt32: Int32] = [:]
 
+    /// A chunk without the field's column: every row an empty document.
+    init(rows: Int) {
+        documentLengths = [Float](repeating: 0, count: rows)
+    }
+
+    /// Statistics read back from a file (`TermStatisticsIndex`).
+    init(documentLengths: [Float], documentFrequency: [UInt32: Int32]) {
+        self.documentLengths = documentLengths
+        self.documentFrequency = documentFrequency
+        tokens = documentLengths.reduce(0) { $0 + Double($1) }
+    }
+
     init(_ vectors: [SparseVector]) {
         documentLengths.reserveCapacity(vectors.count)
         for vector in vectors {
@@ -38,6 +50,10 @@ final class ChunkTermCache: Sendable {
         byField.withLock { $0[field] = computed }
         return computed
     }
+
+    /// Whether `field`'s statistics were computed (for tests: a segment whose statistics come
+    /// from its file never computes them).
+    func isComputed(_ field: Int64) -> Bool { byField.withLock { $0[field] != nil } }
 }
 
 /// BM25 corpus statistics of one field over a snapshot's live rows, exact: every segment,
@@ -61,8 +77,10 @@ struct BM25Corpus: Sendable {
     init(_ segments: [Segment], field: Int64, terms: Set<UInt32>) {
         for term in terms { documentFrequency[term] = 0 }
         for segment in segments {
-            for chunk in segment.chunks where chunk.batch.rowCount > 0 {
-                guard let stats = chunk.terms.statistics(field, of: chunk.batch) else { continue }
+            // A flushed segment's statistics from its file, when the index node has written one.
+            let persisted = (segment.indexes[IndexPlan.termStatisticsKey(field)] as? TermStatisticsIndex)?.statistics(for: segment)
+            for (c, chunk) in segment.chunks.enumerated() where chunk.batch.rowCount > 0 {
+                guard let stats = persisted?[c] ?? chunk.terms.statistics(field, of: chunk.batch) else { continue }
                 let live = chunk.liveCount
                 documents += Int64(live)
                 tokens += stats.tokens
