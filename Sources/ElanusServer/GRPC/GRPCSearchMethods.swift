@@ -128,8 +128,10 @@ enum GRPCSearchMethods {
         let dim = field.dim ?? 0
         var out: [QueryVector] = []
         out.reserveCapacity(values.count)
+        // Float queries against a float, float16 or bfloat16 field: decided once, not per vector.
+        let floatQueries = placeholder.type == .floatVector && [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType)
         for value in values {
-            if placeholder.type == .floatVector, [.floatVector, .float16Vector, .bfloat16Vector].contains(field.dataType) {
+            if floatQueries {
                 guard value.count == dim * 4 else { throw dimensionError(field, value.count / 4) }
                 // Little-endian float32 on the wire: one copy straight into the vector searched.
                 var floats = [Float](repeating: 0, count: dim)
