@@ -8,6 +8,6 @@ extension FieldSchema {
 
     static func flag(_ text: String?) -> Bool {
         guard let text else { return false }
-        return ["1", "t", "T", "TRUE", "true", "True"].contains(text)
+        return GoBool.parse(text) == true
     }
 }

@@ -70,6 +70,20 @@ import Testing
          "indexParams":[{"fieldName":"sparse","indexType":"SPARSE_INVERTED_INDEX","metricType":"BM25"},{"fieldName":"dense","metricType":"COSINE"}]}
         """#
 
+    /// A server holding the `rag` collection and its four documents.
+    static func startWithRAGCollection(_ data: String) throws -> (ElanusProcess, RESTClient) {
+        let (server, rest) = try start(data)
+        #expect(try rest.call("collections/create", ragCollection).code == 0)
+        let rows = #"""
+            [{"id":1,"topic":"ir","text":"Information retrieval is a field of study.","dense":[1,0]},
+             {"id":2,"topic":"ir","text":"Information retrieval focuses on finding relevant information in large datasets.","dense":[0,1]},
+             {"id":3,"topic":"db","text":"Data mining and information retrieval overlap in research.","dense":[0.7,0.7]},
+             {"id":4,"topic":"db","text":"Vector databases store embeddings.","dense":[0.1,1]}]
+            """#
+        #expect(try rest.call("entities/insert", #"{"collectionName":"rag","data":\#(rows)}"#).code == 0)
+        return (server, rest)
+    }
+
     static func ids(_ reply: RESTClient.Reply) -> [Int64] {
         guard case .array(let rows)? = reply.data else { return [] }
         return rows.compactMap { if case .int(let i)? = $0["id"] { i } else { nil } }
@@ -79,16 +93,8 @@ import Testing
     /// queries out, fused with a dense search.
     @Test func hybridRAGFlow() throws {
         let dir = TemporaryDirectory()
-        let (server, rest) = try Self.start(dir.file("data"))
+        let (server, rest) = try Self.startWithRAGCollection(dir.file("data"))
         defer { server.terminate() }
-        #expect(try rest.call("collections/create", Self.ragCollection).code == 0)
-        let rows = #"""
-            [{"id":1,"topic":"ir","text":"Information retrieval is a field of study.","dense":[1,0]},
-             {"id":2,"topic":"ir","text":"Information retrieval focuses on finding relevant information in large datasets.","dense":[0,1]},
-             {"id":3,"topic":"db","text":"Data mining and information retrieval overlap in research.","dense":[0.7,0.7]},
-             {"id":4,"topic":"db","text":"Vector databases store embeddings.","dense":[0.1,1]}]
-            """#
-        #expect(try rest.call("entities/insert", #"{"collectionName":"rag","data":\#(rows)}"#).code == 0)
 
         // Full-text search: only documents sharing a term are hits, the best first.
         var reply = try rest.call(
@@ -145,6 +151,87 @@ import Testing
             #expect(reply.message.hasPrefix(message), "\(reply.message)")
         }
         #expect(try rest.call("collections/has", #"{"collectionName":"bad"}"#).data == ["has": false])
+    }
+
+    /// Each hit's highlight of one field, by primary key.
+    static func highlights(_ reply: RESTClient.Reply, field: String) -> [Int64: [String]] {
+        guard case .array(let rows)? = reply.data else { return [:] }
+        var out: [Int64: [String]] = [:]
+        for row in rows {
+            guard case .int(let id)? = row["id"], case .array(let fragments)? = row["highlight"]?[field]?["fragments"] else { continue }
+            out[id] = fragments.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        }
+        return out
+    }
+
+    /// Milvus 2.6.8's lexical highlighter (a gRPC search option in Milvus, a `highlighter` member
+    /// of the search body here): the BM25 query's own terms, `TextMatch` queries on any analyzed
+    /// field, tags, fragment shape, and Milvus's errors.
+    @Test func highlightingMarksTheQueryTermsOfEachHit() throws {
+        let dir = TemporaryDirectory()
+        let (server, rest) = try Self.startWithRAGCollection(dir.file("data"))
+        defer { server.terminate() }
+        func search(_ data: String, _ highlighter: String, field: String = "sparse", limit: Int = 10) throws -> RESTClient.Reply {
+            try rest.call("entities/search", #"{"collectionName":"rag","data":\#(data),"annsField":"\#(field)","limit":\#(limit),"highlighter":\#(highlighter)}"#)
+        }
+
+        // The search's text, through the field's english analyzer: "retrieving" finds "retrieval".
+        var reply = try search(#"["informational retrieving"]"#, #"{"type":"lexical","params":{"highlight_search_text":true}}"#)
+        #expect(reply.code == 0, "\(reply.body.serialized())")
+        #expect(Self.highlights(reply, field: "text") == [
+            1: ["<em>Information</em> <em>retrieval</em> is a field of study."],
+            2: ["<em>Information</em> <em>retrieval</em> focuses on finding relevant <em>information</em> in large datasets."],
+            3: ["<em>information</em> <em>retrieval</em> overlap in research."],
+        ], "\(reply.body.serialized())")
+
+        // Several queries: each hit is marked with its own query's terms, plus every TextMatch query's.
+        reply = try search(
+            #"["study", "datasets"]"#,
+            #"{"params":{"highlight_search_text":"True","pre_tags":["[","{"],"post_tags":["]"],"fragment_size":10,"num_of_fragments":2,"highlight_query":[{"type":"TextMatch","field":"text","text":"field"}]}}"#)
+        #expect(reply.code == 0, "\(reply.body.serialized())")
+        guard case .array(let hits)? = reply.data, hits.count == 2 else {
+            Issue.record("two hits expected: \(reply.body.serialized())")
+            return
+        }
+        #expect(hits[0]["highlight"] == ["text": ["fragments": ["[field] of {study]"], "scores": []]])
+        #expect(hits[1]["highlight"] == ["text": ["fragments": ["[datasets]."], "scores": []]])
+
+        // A dense search highlights TextMatch queries; fragment_offset gives context before a span.
+        reply = try search(
+            "[[0,1]]", #"{"params":{"highlight_query":[{"type":"TextMatch","field":"text","text":"embedding"}],"fragment_offset":6,"fragment_size":1}}"#,
+            field: "dense", limit: 4)
+        #expect(reply.code == 0, "\(reply.body.serialized())")
+        #expect(Self.highlights(reply, field: "text") == [1: [], 2: [], 3: [], 4: ["store <em>embeddings</em>"]])
+
+        let errors: [(String, String, String, Int64, String)] = [
+            (#"["x"]"#, "sparse", #"{"params":{"pre_tags":[]}}"#, 1100, "pre_tags cannot be empty list"),
+            (#"["x"]"#, "sparse", #"{"params":{"post_tags":"<b>"}}"#, 1100, "unmarshal post_tags as string list failed"),
+            (#"["x"]"#, "sparse", #"{"params":{"fragment_size":0}}"#, 1100, "invalid fragment_size: 0"),
+            (#"["x"]"#, "sparse", #"{"params":{"num_of_fragments":-1}}"#, 1100, "invalid num_of_fragments: -1"),
+            (#"["x"]"#, "sparse", #"{"params":{"fragment_offset":"x"}}"#, 1100, "invalid fragment_offset: x"),
+            (#"["x"]"#, "sparse", #"{"params":{"highlight_search_text":"yes"}}"#, 1100, "unmarshal highlight_search_text as bool failed"),
+            (#"["x"]"#, "sparse", #"{"params":{"highlight_query":[{"type":"Phrase","field":"text","text":"a"}]}}"#, 1100,
+             "unmarshal highlight queries failed: invalid highlight query type: Phrase"),
+            (#"["x"]"#, "sparse", #"{"params":{"highlight_query":[{"type":"TextMatch","text":"a"}]}}"#, 1100,
+             "unmarshal highlight queries failed: must set `field` in query"),
+            (#"["x"]"#, "sparse", #"{"params":{"highlight_query":[{"type":"TextMatch","field":"nope","text":"a"}]}}"#, 1100,
+             "highlight field not found in schema: nope"),
+            (#"["x"]"#, "sparse", #"{"params":{"highlight_query":[{"type":"TextMatch","field":"topic","text":"a"}]}}"#, 1100,
+             "get highlight failed, the highlight field not found, topic:"),
+            ("[[0,1]]", "dense", #"{"params":{"highlight_search_text":true}}"#, 1100,
+             "Search highlight only support with metric type \"BM25\" but was: COSINE"),
+            (#"["x"]"#, "sparse", #"{"type":"semantic","params":{}}"#, 1100, "semantic highlighting needs a model provider"),
+            (#"["x"]"#, "sparse", #"{"type":"fancy"}"#, 1100, "unsupported highlight type: \"fancy\""),
+        ]
+        for (data, field, highlighter, code, message) in errors {
+            let reply = try search(data, highlighter, field: field)
+            #expect(reply.code == code, "\(highlighter): \(reply.body.serialized())")
+            #expect(reply.message.hasPrefix(message), "\(reply.message)")
+        }
+        reply = try rest.call(
+            "entities/hybrid_search",
+            #"{"collectionName":"rag","search":[{"data":["information"],"annsField":"sparse","limit":4}],"rerank":{"strategy":"rrf"},"limit":4,"highlighter":{"params":{}}}"#)
+        #expect(reply.code == 1100 && reply.message.hasPrefix("highlighter is not supported in hybrid search"), "\(reply.body.serialized())")
     }
 
     /// CRC-32 (IEEE), as a reference for Milvus's term hash, written out plainly.

@@ -2,7 +2,7 @@
 function, raw text in and out, run_analyzer, and the errors of the function's output field."""
 
 import pytest
-from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
+from pymilvus import DataType, Function, FunctionType, LexicalHighlighter, MilvusClient, MilvusException
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +12,8 @@ def client(server):
     c.close()
 
 
-def test_bm25_function_insert_search_and_analyzer(client):
+def create_bm25_collection(client, name):
+    """An english-analyzed text field and its BM25 function's sparse output, indexed for BM25."""
     schema = client.create_schema()
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("text", DataType.VARCHAR, max_length=1000, enable_analyzer=True, analyzer_params={"type": "english"})
@@ -20,7 +21,11 @@ def test_bm25_function_insert_search_and_analyzer(client):
     schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]))
     index = client.prepare_index_params()
     index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.2, "bm25_b": 0.75})
-    client.create_collection("fts", schema=schema, index_params=index)
+    client.create_collection(name, schema=schema, index_params=index)
+
+
+def test_bm25_function_insert_search_and_analyzer(client):
+    create_bm25_collection(client, "fts")
 
     functions = client.describe_collection("fts")["functions"]
     assert [(f["name"], f["type"], f["input_field_names"], f["output_field_names"]) for f in functions] == [
@@ -45,6 +50,27 @@ def test_bm25_function_insert_search_and_analyzer(client):
     detail = client.run_analyzer(["Héllo wörld"], analyzer_params={"type": "standard"}, with_detail=True, with_hash=True)
     first = detail[0].tokens[0]
     assert (first["token"], first["start_offset"], first["end_offset"], first["position"]) == ("héllo", 0, 6, 0)
+
+
+def test_lexical_highlighter(client):
+    """pymilvus's LexicalHighlighter: the BM25 query's terms and TextMatch queries, marked in each hit."""
+    create_bm25_collection(client, "highlight")
+    client.insert("highlight", [
+        {"id": 1, "text": "Information retrieval is a field of study."},
+        {"id": 2, "text": "Vector databases store embeddings for retrieval."},
+    ])
+    highlighter = LexicalHighlighter(highlight_search_text=True, pre_tags=["**"], post_tags=["**"], fragment_size=20)
+    highlighter.with_query("text", "embedding", "TextMatch")
+    hits = client.search("highlight", data=["retrieving information"], anns_field="sparse", limit=2,
+                         output_fields=["text"], highlighter=highlighter)[0]
+    marked = {h["id"]: h["highlight"]["text"]["fragments"] for h in hits}
+    assert marked == {
+        1: ["**Information** **retrieval**"],
+        2: ["**embeddings** for **retrieval**"],
+    }
+    with pytest.raises(MilvusException) as error:
+        client.search("highlight", data=["x"], anns_field="sparse", limit=2, highlighter=LexicalHighlighter(pre_tags=[]))
+    assert error.value.code == 1100 and "pre_tags cannot be empty list" in error.value.message
 
 
 def test_text_embedding_functions_are_refused(client):

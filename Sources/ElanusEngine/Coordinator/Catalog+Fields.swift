@@ -95,10 +95,7 @@ extension Catalog {
                 throw .invalidParameter("the maximum capacity specified for a Array should be in (0, \(limits.maxArrayCapacity)]")
             }
         case FieldProperty.allowInsertAutoID:
-            // Go's strconv.ParseBool spellings.
-            let spellings: [String: Bool] = ["1": true, "t": true, "T": true, "TRUE": true, "true": true, "True": true,
-                                             "0": false, "f": false, "F": false, "FALSE": false, "false": false, "False": false]
-            guard let allow = spellings[kv.value] else {
+            guard let allow = GoBool.parse(kv.value) else {
                 throw .invalidParameter("the value for allow_insert_auto_id must be a boolean")
             }
             let autoID = info.schema.primaryField?.autoID ?? false

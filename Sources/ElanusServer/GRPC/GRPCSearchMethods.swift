@@ -23,11 +23,37 @@ enum GRPCSearchMethods {
         if request.hasFunctionScore { throw ElanusError.invalidParameter("function_score rerankers are not supported by Elanus yet") }
         let info = try context.collection(request.dbName, request.collectionName)
         let searchRequest = try self.searchRequest(context, request, info: info, partitions: request.partitionNames, allowGrouping: true)
+        let highlighter = request.hasHighlighter ? try self.highlighter(request.highlighter) : nil
+        try highlighter?.check(searchRequest, schema: info.schema)
         let hits = try context.engine.search(info, searchRequest, cancellation: context.cancellation)
         let roundDecimal = try GRPCEntityMethods.integerParam(request.searchParams, "round_decimal") ?? -1
         // pymilvus sends `timezone` among the search params, its value as plain text.
         let zone = try context.engine.timeZone(info, requested: GRPCEntityMethods.param(request.searchParams, Timestamptz.propertyKey))
-        return try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal, timeZone: zone)
+        var answer = try results(hits, request: searchRequest, info: info, outputFields: request.outputFields, roundDecimal: roundDecimal, timeZone: zone)
+        if let highlighter {
+            let fields = try highlighter.highlight(
+                hits, request: searchRequest, schema: info.schema, byteLimit: ReadRequest.maxOutputBytes, cancellation: context.cancellation)
+            answer.results.highlightResults = fields.map { field in
+                var result = Milvus_Proto_Common_HighlightResult()
+                result.fieldName = field.fieldName
+                result.datas = field.fragments.map { fragments in
+                    var data = Milvus_Proto_Common_HighlightData()
+                    data.fragments = fragments
+                    return data
+                }
+                return result
+            }
+        }
+        return answer
+    }
+
+    /// The search's highlighter: lexical ones are built; semantic ones need a model provider.
+    private static func highlighter(_ message: Milvus_Proto_Common_Highlighter) throws(ElanusError) -> Highlighter {
+        switch message.type {
+        case .lexical: return try Highlighter(params: message.params.map { ($0.key, $0.value) })
+        case .semantic: throw Highlighter.semanticRefused
+        case .UNRECOGNIZED(let value): throw ElanusError.invalidParameter("unsupported highlight type: \(value)")
+        }
     }
 
     /// A search's key/value parameters as the REST search body, decoded by the REST route's code.

@@ -58,13 +58,7 @@ enum GoJSON {
     }
 
     /// `strconv.ParseBool`.
-    static func parseBool(_ text: String) -> Bool? {
-        switch text {
-        case "1", "t", "T", "TRUE", "true", "True": true
-        case "0", "f", "F", "FALSE", "false", "False": false
-        default: nil
-        }
-    }
+    static func parseBool(_ text: String) -> Bool? { GoBool.parse(text) }
 
     /// The error `strconv.ParseBool` returns for `text`.
     static func parseBoolError(_ text: String) -> String { "strconv.ParseBool: parsing \(quote(text)): invalid syntax" }

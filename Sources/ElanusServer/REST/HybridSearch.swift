@@ -20,6 +20,10 @@ extension QueryRoutes {
         if let grouping = try body.string("groupingField"), !grouping.isEmpty {
             throw ElanusError.invalidParameter("groupingField is not supported in hybrid search yet")
         }
+        // As in Milvus, whose hybrid search takes no highlighter.
+        if let value = body["highlighter"], !value.isNull {
+            throw ElanusError.invalidParameter("highlighter is not supported in hybrid search; highlight the hits of a search")
+        }
         let partitions = try body.stringArray("partitionNames")
         var requests: [SearchRequest] = []
         for search in searches {

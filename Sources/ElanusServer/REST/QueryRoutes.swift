@@ -47,8 +47,36 @@ enum QueryRoutes {
         let body = try context.body("SearchReqV2")
         let info = try collection(body, context)
         let request = try searchRequest(body, info: info, context: context, allowGrouping: true)
+        let highlighter = try self.highlighter(body)
+        try highlighter?.check(request, schema: info.schema)
         let results = try context.engine.search(info, request, cancellation: context.cancellation)
-        return try render(results, info: info, body: body, context: context)
+        let highlights = try highlighter?.highlight(
+            results, request: request, schema: info.schema, byteLimit: ReadRequest.maxOutputBytes, cancellation: context.cancellation)
+        return try render(results, info: info, body: body, context: context, highlights: highlights ?? [])
+    }
+
+    /// The body's `highlighter` (an Elanus addition: Milvus's REST search has none, its gRPC one
+    /// does): `{"type": "lexical", "params": {...}}` with pymilvus's `LexicalHighlighter`
+    /// parameters as JSON values, handed to the highlighter as the text pymilvus would send.
+    static func highlighter(_ body: RequestBody) throws(ElanusError) -> Highlighter? {
+        guard let value = body["highlighter"], !value.isNull else { return nil }
+        guard case .object = value else { throw body.wrongType("highlighter", value, expected: "map[string]interface {}") }
+        switch value["type"] {
+        case nil, .null?: break
+        case .string(let type)? where type.lowercased() == "lexical": break
+        case .string(let type)? where type.lowercased() == "semantic": throw Highlighter.semanticRefused
+        case let type?: throw ElanusError.invalidParameter("unsupported highlight type: \(type.serialized())")
+        }
+        var params: [(key: String, value: String)] = []
+        switch value["params"] {
+        case nil, .null?: break
+        case .object(let members)?:
+            for (key, item) in members {
+                if case .string(let text) = item { params.append((key, text)) } else { params.append((key, item.serialized())) }
+            }
+        case let other?: throw ElanusError.invalidParameter("highlighter params must be an object, got \(other.typeName)")
+        }
+        return try Highlighter(params: params)
     }
 
     /// One search of a search request (or one entry of a hybrid request's `search` list).
@@ -133,7 +161,11 @@ enum QueryRoutes {
     }
 
     /// The flat result list of every query, with `topks`.
-    static func render(_ results: [[SearchHit]], info: CollectionInfo, body: RequestBody, context: RouteContext) throws(ElanusError) -> HTTPResponse {
+    /// `highlights` (one per field highlighted, each with every hit's fragments) add a
+    /// `highlight` member to each hit, shaped as pymilvus shows a hit's highlight.
+    static func render(
+        _ results: [[SearchHit]], info: CollectionInfo, body: RequestBody, context: RouteContext, highlights: [Highlighter.FieldResult] = []
+    ) throws(ElanusError) -> HTTPResponse {
         let renderer = try outputRenderer(body, info: info, context: context)
         var items: [JSON] = []
         var budget = ReadRequest.OutputBudget(what: "search")
@@ -141,7 +173,15 @@ enum QueryRoutes {
             let rows = renderer.render(hits.map { ($0.batch, $0.row) })
             for (hit, row) in zip(hits, rows) {
                 try budget.add(row)
-                items.append(withDistance(row, hit.score))
+                var item = withDistance(row, hit.score)
+                if !highlights.isEmpty, case .object(var members) = item {
+                    let index = items.count
+                    members.append(("highlight", .object(highlights.map { field in
+                        (field.fieldName, .object([("fragments", .array(field.fragments[index].map { .string($0) })), ("scores", .array([]))]))
+                    })))
+                    item = .object(members)
+                }
+                items.append(item)
             }
         }
         return Envelope.success(.array(items), extra: [("topks", .array(results.map { .int(Int64($0.count)) })), ("cost", 0)])
