@@ -176,6 +176,9 @@ import Testing
         #expect(try plan("AUTOINDEX", "", binary).kind == .binaryIVF(nlist: 1024))
         #expect(try plan("AUTOINDEX", "", sparse).kind == .sparseInverted(dropRatio: 0))
         #expect(try plan("SPARSE_INVERTED_INDEX", "IP", sparse, [KeyValue("drop_ratio_build", "0.2")]).kind == .sparseInverted(dropRatio: 0.2))
+        // A BM25 index keeps every term, so its document lengths are the corpus statistics' ones.
+        #expect(try plan("SPARSE_INVERTED_INDEX", "BM25", sparse, [KeyValue("drop_ratio_build", "0.2")]).kind == .sparseInverted(dropRatio: 0))
+        #expect(throws: ElanusError.self) { try plan("SPARSE_INVERTED_INDEX", "BM25", sparse, [KeyValue("drop_ratio_build", "1")]) }
         #expect(throws: ElanusError.self) { try plan("BIN_IVF_FLAT", "L2", binary) }
         #expect(throws: ElanusError.self) { try plan("BIN_IVF_FLAT", "HAMMING", binary, [KeyValue("nlist", "0")]) }
         #expect(throws: ElanusError.self) { try plan("SPARSE_INVERTED_INDEX", "L2", sparse) }

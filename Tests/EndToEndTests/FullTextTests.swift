@@ -234,6 +234,47 @@ import Testing
         #expect(reply.code == 1100 && reply.message.hasPrefix("highlighter is not supported in hybrid search"), "\(reply.body.serialized())")
     }
 
+    /// A NumPy import carries only the text, as an insert does: the BM25 vectors are computed on
+    /// the way in, and a file for the function's output field is refused.
+    @Test func numpyImportComputesBM25Vectors() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        let (server, rest) = try Self.start(data)
+        defer { server.terminate() }
+        #expect(try rest.call("collections/create", Self.ragCollection).code == 0)
+        let folder = data + "/import/npy"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let texts = ["Information retrieval is a field of study.", "Vector databases store embeddings.", "Retrieval of information, again."]
+        func write(_ name: String, _ descr: String, _ shape: [Int], _ bytes: [UInt8]) throws {
+            try ImportTests.npy(descr, shape, bytes).write(to: URL(fileURLWithPath: folder + "/" + name))
+        }
+        try write("id.npy", "<i8", [3], ImportTests.littleEndian([Int64(1), 2, 3]))
+        try write("topic.npy", "<U2", [3], ImportTests.unicode(["ir", "db", "ir"], width: 2))
+        try write("text.npy", "<U48", [3], ImportTests.unicode(texts, width: 48))
+        try write("dense.npy", "<f4", [3, 2], ImportTests.littleEndian([Float](repeating: 0.5, count: 6).map(\.bitPattern)))
+        try write("sparse.npy", "<f4", [3, 2], ImportTests.littleEndian([Float](repeating: 0.5, count: 6).map(\.bitPattern)))
+
+        func importFiles(_ files: [String]) throws -> JSON {
+            let list = files.map { "\"npy/\($0)\"" }.joined(separator: ",")
+            let reply = try rest.call("jobs/import/create", #"{"collectionName":"rag","files":[[\#(list)]]}"#)
+            guard case .string(let job)? = reply.data?["jobId"] else { throw ElanusError(.unexpected, "import refused: \(reply.body.serialized())") }
+            return try ImportTests.wait(rest, job)
+        }
+        let refused = try importFiles(["id.npy", "topic.npy", "text.npy", "dense.npy", "sparse.npy"])
+        #expect(refused["state"] == "Failed")
+        guard case .string(let reason)? = refused["reason"] else {
+            Issue.record("no reason: \(refused.serialized())")
+            return
+        }
+        #expect(reason.contains("attempt to insert bm25 function output field sparse"), "\(reason)")
+        let done = try importFiles(["id.npy", "topic.npy", "text.npy", "dense.npy"])
+        #expect(done["state"] == "Completed", "\(done.serialized())")
+        let reply = try rest.call(
+            "entities/search", #"{"collectionName":"rag","data":["information retrieval"],"annsField":"sparse","limit":10,"outputFields":["text"]}"#)
+        #expect(reply.code == 0, "\(reply.body.serialized())")
+        #expect(Set(Self.ids(reply)) == [1, 3], "\(reply.body.serialized())")
+    }
+
     /// CRC-32 (IEEE), as a reference for Milvus's term hash, written out plainly.
     static func crc(_ text: String) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF

@@ -159,6 +159,7 @@ struct ImportReader {
                 throw ImportReader.failure(name, line: 0, "no field of the collection is named \(fieldName) (a .npy file is named after its field)")
             }
             if field.isPrimary && field.autoID { throw ImportReader.failure(name, line: 0, "the primary key field '\(fieldName)' is auto-generated (autoID); do not import it") }
+            if schema.isFunctionOutput(field.name) { throw ImportReader.failure(name, line: 0, EntityRowDecoder.functionOutputGiven(field)) }
             guard arrays[field.fieldID] == nil else { throw ImportReader.failure(name, line: 0, "field \(fieldName) is given twice") }
             arrays[field.fieldID] = (name, array)
         }
@@ -166,7 +167,8 @@ struct ImportReader {
         guard counts.count == 1, let rows = counts.first, rows > 0 else {
             throw ElanusError(.importFailed, "import failed: the .npy files must all hold the same number of rows, and at least one: \(files.map(\.name)) hold \(counts.sorted())")
         }
-        for field in schema.fields where arrays[field.fieldID] == nil && !(field.isPrimary && field.autoID) && FieldValue.missing(field) == nil {
+        for field in schema.fields
+        where arrays[field.fieldID] == nil && !(field.isPrimary && field.autoID) && !schema.isFunctionOutput(field.name) && FieldValue.missing(field) == nil {
             throw ElanusError(.importFailed, "import failed: no file for field \(field.name), which is neither nullable nor has a default value (expected \(field.name).npy)")
         }
         var start = 0
@@ -178,6 +180,9 @@ struct ImportReader {
                 builder.reserve(end - start)
                 if let (name, array) = arrays[field.fieldID] {
                     for row in start..<end { try appendNumpy(array, row: row, field: field, name: name, to: &builder) }
+                } else if schema.isFunctionOutput(field.name) {
+                    // Computed from the function's input below, as for inserted rows.
+                    for _ in start..<end { builder.append(.sparseVector(SparseVector(indices: [], values: []))) }
                 } else {
                     let value = field.isPrimary && field.autoID ? FieldValue.int(0) : FieldValue.missing(field)!
                     for _ in start..<end { builder.append(value) }
@@ -202,7 +207,9 @@ struct ImportReader {
                     dynamic!.append(document)
                 }
             }
-            try body(EntityBatch(rowCount: end - start, columns: columns, dynamic: dynamic), Double(end) / Double(rows))
+            var batch = EntityBatch(rowCount: end - start, columns: columns, dynamic: dynamic)
+            try BM25Function.fill(&batch, schema: schema)
+            try body(batch, Double(end) / Double(rows))
             start = end
         }
     }

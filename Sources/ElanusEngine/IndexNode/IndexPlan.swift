@@ -179,7 +179,10 @@ public struct IndexPlan: Sendable, Equatable {
         case "AUTOINDEX" where field.dataType == .binaryVector:
             kind = .binaryIVF(nlist: 1024)
         case "SPARSE_INVERTED_INDEX", "SPARSE_WAND":
-            kind = .sparseInverted(dropRatio: try ratio("drop_ratio_build"))
+            // Checked for both metrics, but a BM25 index keeps every term: its document lengths
+            // must be the ones the corpus statistics count (knowhere 2.6 ignores the parameter).
+            let dropRatio = try ratio("drop_ratio_build")
+            kind = .sparseInverted(dropRatio: metric == .bm25 ? 0 : dropRatio)
         case "AUTOINDEX" where field.dataType == .sparseFloatVector:
             kind = .sparseInverted(dropRatio: 0)
         default:
