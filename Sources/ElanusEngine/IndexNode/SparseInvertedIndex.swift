@@ -1,6 +1,8 @@
 import ElanusCore
 import ElanusQuery
 import ElanusStorage
+import Foundation
+import Synchronization
 
 /// SPARSE_INVERTED_INDEX (and SPARSE_WAND, which Milvus answers from the same kind of index): a
 /// posting list per dimension of (row, value), scored term at a time for inner product. A search
@@ -22,6 +24,10 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
     /// BM25 indexes: each row's document length (the sum of its indexed term frequencies),
     /// derived from the posting lists when the index is built or read back.
     private let documentLengths: [Float]
+    /// Score accumulators kept between searches, all clear while pooled: a fresh one per search
+    /// costs an allocation, zeroing and page faults that grow with the segment, more than the
+    /// search itself; a search clears only the rows it touched. At most one per core is kept.
+    private let accumulators = Mutex<[Accumulator]>([])
 
     private init(plan: IndexPlan, rows: Int, dims: [UInt32], offsets: [Int64], postingRows: [Int32], postingValues: [Float]) {
         self.plan = plan
@@ -80,31 +86,59 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         case .bm25(let q) where plan.metric == .bm25: (terms, bm25) = (Array(zip(q.weights.indices, q.weights.values)), q)
         default: return []
         }
-        var scores = [Float](repeating: 0, count: rows)
-        var touched = [Bool](repeating: false, count: rows)
+        var acc = accumulators.withLock { $0.popLast() } ?? Accumulator(rows: rows)
         var candidates: [Int32] = []
         for (dim, weight) in terms {
             guard let slot = slot(of: dim) else { continue }
             for i in Int(offsets[slot])..<Int(offsets[slot + 1]) {
                 let row = Int(postingRows[i])
                 if let bm25 {
-                    scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: documentLengths[row])
+                    acc.scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: documentLengths[row])
                 } else {
-                    scores[row] += weight * postingValues[i]
+                    acc.scores[row] += weight * postingValues[i]
                 }
-                if !touched[row] {
-                    touched[row] = true
-                    candidates.append(postingRows[i])
-                }
+                if acc.touch(row) { candidates.append(postingRows[i]) }
             }
         }
         var top = TopK<Int>(k: k)
         for candidate in candidates {
             let row = Int(candidate)
+            let score = acc.clear(row)
             if let bitmap, bitmap[row >> 3] & (1 << UInt8(row & 7)) == 0 { continue }
-            top.push(-scores[row], row)
+            top.push(-score, row)
+        }
+        accumulators.withLock { pool in
+            if pool.count < ProcessInfo.processInfo.activeProcessorCount { pool.append(acc) }
         }
         return top.sorted().map { (score: -$0.key, row: $0.item) }
+    }
+
+    /// A search's scores, one per row, and which rows have one: a row is a candidate from its
+    /// first posting on, and its score may still be 0 (inner products), so the first touch is
+    /// kept as a bit rather than told by the score.
+    private struct Accumulator {
+        var scores: [Float]
+        var touched: [UInt64]
+
+        init(rows: Int) {
+            scores = [Float](repeating: 0, count: rows)
+            touched = [UInt64](repeating: 0, count: (rows + 63) / 64)
+        }
+
+        /// Marks the row touched; whether this is its first touch.
+        mutating func touch(_ row: Int) -> Bool {
+            let mask: UInt64 = 1 << UInt64(row & 63)
+            let old = touched[row >> 6]
+            touched[row >> 6] = old | mask
+            return old & mask == 0
+        }
+
+        /// The row's score, leaving the row clear for the next search.
+        mutating func clear(_ row: Int) -> Float {
+            touched[row >> 6] &= ~(1 << UInt64(row & 63))
+            defer { scores[row] = 0 }
+            return scores[row]
+        }
     }
 
     private func slot(of dim: UInt32) -> Int? {
