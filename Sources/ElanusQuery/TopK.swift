@@ -1,21 +1,24 @@
 /// The k best candidates seen so far, by a key where smaller is better (distances as they are,
 /// similarities negated). A binary max-heap on the key, so the worst kept candidate is at the
 /// root and a candidate that cannot make it costs one comparison.
+///
+/// Inlinable so each caller gets it specialized for its item type: an unspecialized push per
+/// candidate (witness tables, metadata lookups) cost more than the heap work itself.
 public struct TopK<Item> {
     public let k: Int
-    private var keys: [Float] = []
-    private var items: [Item] = []
+    @usableFromInline var keys: [Float] = []
+    @usableFromInline var items: [Item] = []
 
-    public init(k: Int) {
+    @inlinable public init(k: Int) {
         self.k = k
         keys.reserveCapacity(min(k, 4096))
         items.reserveCapacity(min(k, 4096))
     }
 
     /// The key a candidate must beat to get in (infinity until the heap is full).
-    public var threshold: Float { keys.count < k ? .infinity : keys[0] }
+    @inlinable public var threshold: Float { keys.count < k ? .infinity : keys[0] }
 
-    public mutating func push(_ key: Float, _ item: Item) {
+    @inlinable public mutating func push(_ key: Float, _ item: Item) {
         guard k > 0 else { return }
         if keys.count < k {
             keys.append(key)
@@ -47,7 +50,7 @@ public struct TopK<Item> {
     }
 
     /// The kept candidates, best first.
-    public func sorted() -> [(key: Float, item: Item)] {
+    @inlinable public func sorted() -> [(key: Float, item: Item)] {
         zip(keys, items).map { (key: $0, item: $1) }.sorted { $0.key < $1.key }
     }
 }

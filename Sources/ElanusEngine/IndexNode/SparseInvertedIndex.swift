@@ -88,24 +88,46 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         }
         var acc = accumulators.withLock { $0.popLast() } ?? Accumulator(rows: rows)
         var candidates: [Int32] = []
-        for (dim, weight) in terms {
-            guard let slot = slot(of: dim) else { continue }
-            for i in Int(offsets[slot])..<Int(offsets[slot + 1]) {
-                let row = Int(postingRows[i])
-                if let bm25 {
-                    acc.scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: documentLengths[row])
-                } else {
-                    acc.scores[row] += weight * postingValues[i]
-                }
-                if acc.touch(row) { candidates.append(postingRows[i]) }
-            }
-        }
         var top = TopK<Int>(k: k)
-        for candidate in candidates {
-            let row = Int(candidate)
-            let score = acc.clear(row)
-            if let bitmap, bitmap[row >> 3] & (1 << UInt8(row & 7)) == 0 { continue }
-            top.push(-score, row)
+        // Row numbers in the posting lists were checked against `rows` when the index was built
+        // or read back, so the loops below index the accumulator without bounds checks.
+        acc.scores.withUnsafeMutableBufferPointer { scores in
+            acc.touched.withUnsafeMutableBufferPointer { touched in
+                postingRows.withUnsafeBufferPointer { postingRows in
+                    postingValues.withUnsafeBufferPointer { postingValues in
+                        documentLengths.withUnsafeBufferPointer { lengths in
+                            for (dim, weight) in terms {
+                                guard let slot = slot(of: dim) else { continue }
+                                for i in Int(offsets[slot])..<Int(offsets[slot + 1]) {
+                                    let row = Int(postingRows[i])
+                                    if let bm25 {
+                                        scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: lengths[row])
+                                    } else {
+                                        scores[row] += weight * postingValues[i]
+                                    }
+                                    // A row is a candidate from its first posting on; its score
+                                    // may still be 0 (inner products), hence a bit per row.
+                                    let mask: UInt64 = 1 << UInt64(row & 63)
+                                    let word = touched[row >> 6]
+                                    if word & mask == 0 {
+                                        touched[row >> 6] = word | mask
+                                        candidates.append(Int32(truncatingIfNeeded: row))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                // Every touched row is cleared again, so the accumulator goes back to the pool clear.
+                for candidate in candidates {
+                    let row = Int(candidate)
+                    let score = scores[row]
+                    scores[row] = 0
+                    touched[row >> 6] = 0
+                    if let bitmap, bitmap[row >> 3] & (1 << UInt8(row & 7)) == 0 { continue }
+                    top.push(-score, row)
+                }
+            }
         }
         accumulators.withLock { pool in
             if pool.count < ProcessInfo.processInfo.activeProcessorCount { pool.append(acc) }
@@ -113,9 +135,8 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         return top.sorted().map { (score: -$0.key, row: $0.item) }
     }
 
-    /// A search's scores, one per row, and which rows have one: a row is a candidate from its
-    /// first posting on, and its score may still be 0 (inner products), so the first touch is
-    /// kept as a bit rather than told by the score.
+    /// A search's scores, one per row, and one bit per row for the rows it touched; all clear
+    /// between searches.
     private struct Accumulator {
         var scores: [Float]
         var touched: [UInt64]
@@ -123,21 +144,6 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         init(rows: Int) {
             scores = [Float](repeating: 0, count: rows)
             touched = [UInt64](repeating: 0, count: (rows + 63) / 64)
-        }
-
-        /// Marks the row touched; whether this is its first touch.
-        mutating func touch(_ row: Int) -> Bool {
-            let mask: UInt64 = 1 << UInt64(row & 63)
-            let old = touched[row >> 6]
-            touched[row >> 6] = old | mask
-            return old & mask == 0
-        }
-
-        /// The row's score, leaving the row clear for the next search.
-        mutating func clear(_ row: Int) -> Float {
-            touched[row >> 6] &= ~(1 << UInt64(row & 63))
-            defer { scores[row] = 0 }
-            return scores[row]
         }
     }
 
