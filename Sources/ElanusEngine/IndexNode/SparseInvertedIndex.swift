@@ -87,7 +87,10 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
         default: return []
         }
         var acc = accumulators.withLock { $0.popLast() } ?? Accumulator(rows: rows)
+        // Moved out of the accumulator, so the list is uniquely held and reused in place.
         var candidates: [Int32] = []
+        swap(&candidates, &acc.candidates)
+        candidates.removeAll(keepingCapacity: true)
         var top = TopK<Int>(k: k)
         // Row numbers in the posting lists were checked against `rows` when the index was built
         // or read back, so the loops below index the accumulator without bounds checks.
@@ -129,6 +132,7 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
                 }
             }
         }
+        acc.candidates = candidates
         accumulators.withLock { pool in
             if pool.count < ProcessInfo.processInfo.activeProcessorCount { pool.append(acc) }
         }
@@ -136,10 +140,12 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
     }
 
     /// A search's scores, one per row, and one bit per row for the rows it touched; all clear
-    /// between searches.
+    /// between searches. The candidate list's storage is kept too (a common term's postings
+    /// grow it to thousands of rows).
     private struct Accumulator {
         var scores: [Float]
         var touched: [UInt64]
+        var candidates: [Int32] = []
 
         init(rows: Int) {
             scores = [Float](repeating: 0, count: rows)
