@@ -99,22 +99,33 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
                 postingRows.withUnsafeBufferPointer { postingRows in
                     postingValues.withUnsafeBufferPointer { postingValues in
                         documentLengths.withUnsafeBufferPointer { lengths in
+                            // A row is a candidate from its first posting on; its score may
+                            // still be 0 (inner products), hence a bit per row.
+                            func touch(_ row: Int) {
+                                let mask: UInt64 = 1 << UInt64(row & 63)
+                                let word = touched[row >> 6]
+                                if word & mask == 0 {
+                                    touched[row >> 6] = word | mask
+                                    candidates.append(Int32(truncatingIfNeeded: row))
+                                }
+                            }
+                            let scorer = bm25?.postingScorer
                             for (dim, weight) in terms {
                                 guard let slot = slot(of: dim) else { continue }
-                                for i in Int(offsets[slot])..<Int(offsets[slot + 1]) {
-                                    let row = Int(postingRows[i])
-                                    if let bm25 {
-                                        scores[row] += bm25.termScore(weight: weight, frequency: postingValues[i], length: lengths[row])
-                                    } else {
-                                        scores[row] += weight * postingValues[i]
+                                let postings = Int(offsets[slot])..<Int(offsets[slot + 1])
+                                if let (p1, p2, p3) = scorer {
+                                    let scaled = weight * p1
+                                    for i in postings {
+                                        let row = Int(postingRows[i])
+                                        let tf = postingValues[i]
+                                        scores[row] += scaled * tf / (tf + p2 + p3 * lengths[row])
+                                        touch(row)
                                     }
-                                    // A row is a candidate from its first posting on; its score
-                                    // may still be 0 (inner products), hence a bit per row.
-                                    let mask: UInt64 = 1 << UInt64(row & 63)
-                                    let word = touched[row >> 6]
-                                    if word & mask == 0 {
-                                        touched[row >> 6] = word | mask
-                                        candidates.append(Int32(truncatingIfNeeded: row))
+                                } else {
+                                    for i in postings {
+                                        let row = Int(postingRows[i])
+                                        scores[row] += weight * postingValues[i]
+                                        touch(row)
                                     }
                                 }
                             }

@@ -12,11 +12,21 @@ final class TermStatisticsIndex: SerializedSegmentIndex {
     let plan: IndexPlan
     let chunks: [ChunkTermStatistics]
     let rows: Int
+    /// Every chunk's tokens and term document counts added up: a search reads a segment's
+    /// statistics with one lookup per query term, not one per chunk and term.
+    let tokens: Double
+    let documentFrequency: [UInt32: Int64]
 
     init(plan: IndexPlan, chunks: [ChunkTermStatistics]) {
         self.plan = plan
         self.chunks = chunks
         rows = chunks.reduce(0) { $0 + $1.documentLengths.count }
+        tokens = chunks.reduce(0) { $0 + $1.tokens }
+        var frequency: [UInt32: Int64] = [:]
+        for chunk in chunks {
+            for (term, count) in chunk.documentFrequency { frequency[term, default: 0] += Int64(count) }
+        }
+        documentFrequency = frequency
     }
 
     static func build(_ plan: IndexPlan, segment: Segment, field: FieldSchema) -> TermStatisticsIndex {

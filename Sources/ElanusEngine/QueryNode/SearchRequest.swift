@@ -24,14 +24,16 @@ public struct BM25Query: Sendable, Equatable {
     public var k1: Double
     public var b: Double
 
-    /// One term's part of a document's score: weight * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)).
-    @inline(__always) func termScore(weight: Float, frequency: Float, length: Float) -> Float {
-        guard averageLength > 0 else { return 0 }
-        let tf = Double(frequency)
-        return Float(Double(weight) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(length) / averageLength)))
+    /// The constants of knowhere's BM25 scorer for a posting-list walk: a term's part of the score
+    /// is `weight * p1 * tf / (tf + p2 + p3 * dl)`, in single precision, one division a posting.
+    /// All zero for an empty corpus, whose scores are 0.
+    var postingScorer: (p1: Float, p2: Float, p3: Float) {
+        guard averageLength > 0 else { return (0, 1, 0) }
+        return (Float(k1 + 1), Float(k1 * (1 - b)), Float(k1 * b / averageLength))
     }
 
-    /// A document's score: the sum of termScore over the terms it shares with the query.
+    /// A document's score: over the terms it shares with the query,
+    /// weight * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)), in double precision.
     func score(_ document: SparseVector) -> Float {
         guard averageLength > 0 else { return 0 }
         var length: Float = 0

@@ -77,14 +77,22 @@ struct BM25Corpus: Sendable {
     init(_ segments: [Segment], field: Int64, terms: Set<UInt32>) {
         for term in terms { documentFrequency[term] = 0 }
         for segment in segments {
-            // A flushed segment's statistics from its file, when the index node has written one.
-            let persisted = (segment.indexes[IndexPlan.termStatisticsKey(field)] as? TermStatisticsIndex)?.statistics(for: segment)
+            // A flushed segment's statistics from its file, when the index node has written one:
+            // its totals at once, then per chunk only the live count and the dead rows.
+            let file = segment.indexes[IndexPlan.termStatisticsKey(field)] as? TermStatisticsIndex
+            let persisted = file?.statistics(for: segment)
+            if let file, persisted != nil {
+                tokens += file.tokens
+                for term in terms { documentFrequency[term]! += file.documentFrequency[term] ?? 0 }
+            }
             for (c, chunk) in segment.chunks.enumerated() where chunk.batch.rowCount > 0 {
                 guard let stats = persisted?[c] ?? chunk.terms.statistics(field, of: chunk.batch) else { continue }
                 let live = chunk.liveCount
                 documents += Int64(live)
-                tokens += stats.tokens
-                for term in terms { documentFrequency[term]! += Int64(stats.documentFrequency[term] ?? 0) }
+                if persisted == nil {
+                    tokens += stats.tokens
+                    for term in terms { documentFrequency[term]! += Int64(stats.documentFrequency[term] ?? 0) }
+                }
                 guard live < chunk.batch.rowCount, case .sparseVector(let vectors)? = chunk.batch.column(field)?.values else { continue }
                 // Take the dead rows back out: only they are read, not the live ones.
                 for (w, word) in chunk.dead.enumerated() where word != 0 {
