@@ -132,14 +132,21 @@ final class SparseInvertedIndex: VectorIndex, SerializedSegmentIndex {
                         }
                     }
                 }
-                // Every touched row is cleared again, so the accumulator goes back to the pool clear.
+                // Every touched row is cleared again, so the accumulator goes back to the pool
+                // clear. Once the heap is full, a candidate that cannot enter costs one compare
+                // here rather than a call (push would refuse it the same way).
+                var pushed = 0
+                var bar = Float.infinity
                 for candidate in candidates {
                     let row = Int(candidate)
                     let score = scores[row]
                     scores[row] = 0
                     touched[row >> 6] = 0
+                    guard pushed < k || -score < bar else { continue }
                     if let bitmap, bitmap[row >> 3] & (1 << UInt8(row & 7)) == 0 { continue }
                     top.push(-score, row)
+                    pushed += 1
+                    if pushed >= k { bar = top.threshold }
                 }
             }
         }
