@@ -62,7 +62,7 @@ extension Engine {
         let partitions = try readablePartitions(info, partitionNames)
         // Without a filter the writer's live counts are the answer; no scan needed.
         if predicate == nil { return try data(for: info).liveRows(partitions: partitions) }
-        return try ScanPlan(try data(for: info).snapshot(partitions: partitions), predicate: predicate, cancellation: cancellation).rowCount
+        return try ScanPlan.count(try data(for: info).snapshot(partitions: partitions), predicate: predicate, cancellation: cancellation)
     }
 
     /// Search: per query vector, the hits best first. Flushed segments with a ready index of the

@@ -93,6 +93,44 @@ struct ScanPlan {
 
     var rowCount: Int { parts.reduce(0) { $0 + $1.count } }
 
+    /// How many rows a plan of `segments` would allow, without building its row lists: count(*)
+    /// needs only the number, and the lists cost four bytes a row per request.
+    static func count(_ segments: [Segment], predicate: Predicate?, cancellation: Cancellation? = nil) throws(ElanusError) -> Int {
+        var total = 0
+        for segment in segments {
+            try cancellation?.check()
+            guard let predicate else {
+                total += segment.chunks.reduce(0) { $0 + $1.liveCount }
+                continue
+            }
+            let mask = segment.filter(predicate, cancellation: cancellation)
+            // A filter stopped part way leaves its mask incomplete: never counted.
+            try cancellation?.check()
+            let yes = FilterEvaluator.yes
+            var base = 0
+            for chunk in segment.chunks {
+                let n = chunk.batch.rowCount
+                defer { base += n }
+                guard n > 0 else { continue }
+                // The low bit of a state is the filter's yes (0 no, 1 yes, 2 unknown); a live
+                // row's dead bit is 0. No branch per row.
+                mask.withUnsafeBufferPointer { m in
+                    let states = m.baseAddress! + base
+                    var count = 0
+                    if segment.deadRows == 0 || chunk.dead.allSatisfy({ $0 == 0 }) {
+                        for r in 0..<n { count &+= Int(states[r] & yes) }
+                    } else {
+                        chunk.dead.withUnsafeBufferPointer { dead in
+                            for r in 0..<n { count &+= Int(states[r] & yes) & Int(truncatingIfNeeded: (dead[r >> 6] >> UInt64(r & 63)) & 1 ^ 1) }
+                        }
+                    }
+                    total += count
+                }
+            }
+        }
+        return total
+    }
+
     /// Calls `body` with each allowed (batch, row) in order until it returns false.
     func forEachRow(_ body: (EntityBatch, Int) -> Bool) {
         for part in parts {
