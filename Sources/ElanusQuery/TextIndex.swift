@@ -117,8 +117,13 @@ public struct TextIndex: Sendable {
         switch filter.mode {
         case .any(let minimum):
             if minimum <= 1 {
-                for token in filter.tokens {
-                    for p in postings(token) { out[Int(rows[p])] = FilterEvaluator.yes }
+                // Row numbers were checked against rowCount when the index was built or read.
+                out.withUnsafeMutableBufferPointer { states in
+                    rows.withUnsafeBufferPointer { rows in
+                        for token in filter.tokens {
+                            for p in postings(token) { states[Int(rows[p])] = FilterEvaluator.yes }
+                        }
+                    }
                 }
             } else {
                 // Each query token (repeats included, as tantivy counts its clauses) that a row holds.
