@@ -148,6 +148,35 @@ def test_timestamptz_default_value_over_grpc(client):
     client.drop_collection("tsz_default")
 
 
+def test_timestamptz_zone_fixed_at_create_over_grpc(client):
+    """CreateCollection's `timezone` property is the collection's zone: default values and rows
+    without an offset are local times there, and describe writes the default back in it."""
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00")
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    index = client.prepare_index_params()
+    index.add_index("v", index_type="FLAT", metric_type="L2")
+    client.create_collection("tsz_zone", schema=schema, index_params=index, properties={"timezone": "Asia/Tokyo"})
+    described = client.describe_collection("tsz_zone")
+    assert described["properties"]["timezone"] == "Asia/Tokyo"
+    field = next(f for f in described["fields"] if f["name"] == "d")
+    assert field["default_value"].string_data == "2025-06-01T08:00:00+09:00"
+    client.insert("tsz_zone", [{"id": 1, "v": [0.0, 0.0]}, {"id": 2, "d": "2025-01-01T09:00:00", "v": [0.0, 0.0]}])
+    got = sorted((r["id"], r["d"]) for r in client.query("tsz_zone", filter="id > 0", output_fields=["d"], timezone="UTC"))
+    assert got == [(1, "2025-05-31T23:00:00Z"), (2, "2025-01-01T00:00:00Z")]
+    # Without the property the collection gets UTC, as Milvus copies its database's (none) or UTC.
+    scalar_collection(client, "tsz_zone_utc", lambda s: s.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00"))
+    assert client.describe_collection("tsz_zone_utc")["properties"]["timezone"] == "UTC"
+    client.insert("tsz_zone_utc", [{"id": 1, "v": [0.0, 0.0]}])
+    assert client.query("tsz_zone_utc", filter="id > 0", output_fields=["d"])[0]["d"] == "2025-06-01T08:00:00Z"
+    with pytest.raises(MilvusException) as e:
+        client.create_collection("tsz_zone_bad", schema=schema, index_params=index, properties={"timezone": "Mars/Olympus"})
+    assert e.value.code == 1100
+    client.drop_collection("tsz_zone")
+    client.drop_collection("tsz_zone_utc")
+
+
 def test_geometry_over_grpc(client):
     name = "geo_grpc"
     scalar_collection(client, name, lambda s: s.add_field("geo", DataType.GEOMETRY, nullable=True))
