@@ -311,8 +311,16 @@ struct Checker {
             switch type {
             case .bool: value == .bool(true) || value == .bool(false)
             case .varChar: { if case .string = value { true } else { false } }()
+            // Milvus's plan passes a template value for a Timestamptz field through as it is,
+            // and its segments read it as the int64 instant: microseconds since 1970 UTC.
+            case .timestamptz: { if case .int = value { true } else { false } }()
             default: value.isNumber
             }
+        if !ok, type == .timestamptz {
+            throw FilterError(
+                "cannot compare a Timestamptz field with \(value.typeName): write the time as ISO '2025-01-01T00:00:00Z', or give its instant as an integer of microseconds since 1970-01-01T00:00:00Z (a template value, as Milvus takes it)",
+                offset: offset)
+        }
         guard ok else {
             throw FilterError("cannot compare a \(type.rawValue) field with \(value.typeName)", offset: offset)
         }

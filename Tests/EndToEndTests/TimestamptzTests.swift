@@ -129,6 +129,38 @@ import Testing
         }, "\(search.body.serialized())")
     }
 
+    /// exprParams templates against a Timestamptz field hold its instant as an integer of
+    /// microseconds (what Milvus's plan hands its segments); ISO text in a template is 1100.
+    @Test func templatesHoldInstants() throws {
+        let dir = TemporaryDirectory()
+        let server = ElanusProcess(dataDirectory: dir.file("data"))
+        try server.start()
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        let create = try rest.call("collections/create", #"""
+            {"collectionName":"tp","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"t","dataType":"Timestamptz"},
+             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},"indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"}]}
+            """#)
+        #expect(create.code == 0, "\(create.body.serialized())")
+        let rows = (0..<10).map { #"{"id":\#($0),"t":"2025-01-0\#($0)T12:00:00Z","v":[\#($0),0]}"# }.dropFirst()
+        #expect(try rest.call("entities/insert", #"{"collectionName":"tp","data":[\#(rows.joined(separator: ","))]}"#).code == 0)
+        // Day d at noon UTC is 1735732800 + (d - 1) * 86400 seconds.
+        func micros(_ day: Int64) -> Int64 { (1_735_732_800 + (day - 1) * 86_400) * 1_000_000 }
+        let cases: [(String, String, [Int64])] = [
+            ("t > {a}", #"{"a":\#(micros(7))}"#, [8, 9]),
+            ("{a} <= t < {b}", #"{"a":\#(micros(2)),"b":\#(micros(4))}"#, [2, 3]),
+            ("t in {l}", #"{"l":[\#(micros(1)),\#(micros(5))]}"#, [1, 5]),
+        ]
+        for (filter, params, want) in cases {
+            let reply = try rest.call("entities/query", #"{"collectionName":"tp","filter":"\#(filter)","exprParams":\#(params),"outputFields":["id"]}"#)
+            #expect(Self.ids(reply) == Set(want), "\(filter): \(reply.body.serialized())")
+            let search = try rest.call("entities/search", #"{"collectionName":"tp","data":[[0,0]],"limit":10,"filter":"\#(filter)","exprParams":\#(params)}"#)
+            #expect(Self.ids(search) == Set(want), "search \(filter): \(search.body.serialized())")
+        }
+        let text = try rest.call("entities/query", #"{"collectionName":"tp","filter":"t > {a}","exprParams":{"a":"2025-01-07T00:00:00Z"}}"#)
+        #expect(text.code == 1100 && text.message.contains("cannot compare a Timestamptz field with a string: write the time as ISO"), "\(text.body.serialized())")
+    }
+
     @Test func errorsCarryMilvusCodes() throws {
         let dir = TemporaryDirectory()
         let server = ElanusProcess(dataDirectory: dir.file("data"))

@@ -123,6 +123,14 @@ def test_timestamptz_over_grpc(client):
     assert [r["id"] for r in client.query(name, filter="tsz is null", output_fields=["id"])] == [7]
     expr = "tsz + INTERVAL 'P2D' <= ISO '2025-01-04T00:00:00+08:00'"
     assert sorted(r["id"] for r in client.query(name, filter=expr, output_fields=["id"])) == [0, 1]
+    # A template holds the instant as microseconds since the epoch (expr_template_values'
+    # int64_val), as Milvus's segments read it; ISO text in a template is refused.
+    micros = int(instant(15).timestamp()) * 1_000_000
+    got = client.query(name, filter="tsz >= {t}", filter_params={"t": micros}, output_fields=["id"])
+    assert sorted(r["id"] for r in got) == [15, 16, 17, 18, 19]
+    with pytest.raises(MilvusException) as e:
+        client.query(name, filter="tsz >= {t}", filter_params={"t": instant(15).isoformat()}, output_fields=["id"])
+    assert e.value.code == 1100 and "cannot compare a Timestamptz field with a string" in e.value.message
 
     client.flush(name)
     hits = client.search(name, data=[[3.0, 0.0]], limit=2, filter="tsz > ISO '2025-01-03T00:00:00Z'",
