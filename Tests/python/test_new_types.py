@@ -185,6 +185,45 @@ def test_timestamptz_zone_fixed_at_create_over_grpc(client):
     client.drop_collection("tsz_zone_utc")
 
 
+def test_search_grouped_by_timestamptz_over_grpc(client, server):
+    """Grouping by a Timestamptz field: output fields are text in the request's zone and the
+    group values are the instants (timestamptz_data), as Milvus 2.6 sends them. pymilvus does
+    not read group values, so the Search call is made here by hand."""
+    import struct
+
+    import grpc
+    from pymilvus.grpc_gen import common_pb2, milvus_pb2
+
+    name = "tsz_group"
+    scalar_collection(client, name, lambda s: s.add_field("t", DataType.TIMESTAMPTZ))
+    day = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z in microseconds
+    rows = [{"id": i, "t": f"2025-01-0{i % 3 + 1}T00:00:00Z", "v": [float(i), 0.0]} for i in range(12)]
+    client.insert(name, rows)
+    hits = client.search(name, data=[[0.0, 0.0]], limit=2, group_by_field="t", group_size=2, output_fields=["t"])
+    assert [h["id"] for h in hits[0]] == [0, 3, 1, 4]
+    assert [h["entity"]["t"] for h in hits[0]] == ["2025-01-01T00:00:00Z"] * 2 + ["2025-01-02T00:00:00Z"] * 2
+
+    group = common_pb2.PlaceholderGroup(placeholders=[common_pb2.PlaceholderValue(
+        tag="$0", type=common_pb2.PlaceholderType.FloatVector, values=[struct.pack("<2f", 0.0, 0.0)])])
+    params = {"anns_field": "v", "topk": "2", "metric_type": "L2", "params": "{}", "group_by_field": "t",
+              "group_size": "2", "timezone": "Asia/Shanghai"}
+    request = milvus_pb2.SearchRequest(
+        collection_name=name, dsl_type=common_pb2.DslType.BoolExprV1, placeholder_group=group.SerializeToString(), nq=1,
+        output_fields=["t"], search_params=[common_pb2.KeyValuePair(key=k, value=v) for k, v in params.items()])
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        call = channel.unary_unary("/milvus.proto.milvus.MilvusService/Search", request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=milvus_pb2.SearchResults.FromString)
+        reply = call(request, timeout=30)
+    assert reply.status.code == 0, reply.status.reason
+    assert list(reply.results.ids.int_id.data) == [0, 3, 1, 4]
+    value = reply.results.group_by_field_value
+    assert value.field_name == "t" and value.type == 26  # DataType.Timestamptz
+    assert list(value.scalars.timestamptz_data.data) == [day, day, day + 86_400_000_000, day + 86_400_000_000]
+    out = next(f for f in reply.results.fields_data if f.field_name == "t")
+    assert list(out.scalars.string_data.data) == ["2025-01-01T08:00:00+08:00"] * 2 + ["2025-01-02T08:00:00+08:00"] * 2
+    client.drop_collection(name)
+
+
 def test_geometry_over_grpc(client):
     name = "geo_grpc"
     scalar_collection(client, name, lambda s: s.add_field("geo", DataType.GEOMETRY, nullable=True))

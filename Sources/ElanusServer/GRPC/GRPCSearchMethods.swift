@@ -214,6 +214,15 @@ enum GRPCSearchMethods {
         data.outputFields = fields.map(\.name) + (dynamic ? (selection.dynamicKeys ?? []) : [])
         if let grouping = request.grouping {
             data.groupByFieldValue = GRPCFieldDataCodec.encode(refs, fields: [grouping.field], dynamicKeys: [], schema: CollectionSchema(fields: []))[0]
+            if grouping.field.dataType == .timestamptz {
+                // Milvus turns Timestamptz output fields into text in the zone, but sends the
+                // group values as its segments produce them: the instants (timestamptz_data).
+                var instants = Milvus_Proto_Schema_TimestamptzArray()
+                instants.data = refs.map { ref in
+                    if case .int(let micros)? = ref.batch.column(grouping.field.fieldID)?.value(at: ref.row) { micros } else { 0 }
+                }
+                data.groupByFieldValue.scalars.timestamptzData = instants
+            }
         }
         var results = Milvus_Proto_Milvus_SearchResults()
         results.collectionName = info.name

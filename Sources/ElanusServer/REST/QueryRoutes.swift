@@ -86,7 +86,8 @@ enum QueryRoutes {
         if let name = try body.string("groupingField"), !name.isEmpty {
             guard allowGrouping else { throw ElanusError.invalidParameter("groupingField is not supported in hybrid search sub-requests") }
             guard let groupField = info.schema.field(named: name) else { throw ElanusError(.fieldNotFound, "field not found[field=\(name)]") }
-            guard [.bool, .int8, .int16, .int32, .int64, .varChar].contains(groupField.dataType) else {
+            // Milvus 2.6's group-by operator takes these types (and JSON paths, not built here).
+            guard [.bool, .int8, .int16, .int32, .int64, .varChar, .timestamptz].contains(groupField.dataType) else {
                 throw ElanusError.invalidParameter("grouping by a \(groupField.dataType.rawValue) field is not supported")
             }
             let size = Int(try body.int("groupSize") ?? 1)
