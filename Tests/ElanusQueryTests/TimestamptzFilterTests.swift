@@ -1,4 +1,5 @@
 import ElanusCore
+import struct Foundation.TimeZone
 import Testing
 
 @testable import ElanusQuery
@@ -30,6 +31,15 @@ import Testing
         #expect(try check("ts in {l}", t) == .inList(Self.ts, [.int(Self.jan1), .int(Self.jan2)], negated: false))
         #expect(try check("ts == ISO '2025-01-01T08:00:00+08:00'") == .compare(Self.ts, .eq, .int(Self.jan1)))
         #expect(try check("ts + INTERVAL 'P1D' > {t}", t) == .arithmetic(Self.ts, .add, .int(86_400_000_000), .gt, .int(Self.jan1)))
+    }
+
+    /// An ISO literal without an offset is a local time in the zone given (the request's, else
+    /// the collection's), as Milvus's plan reads it; one with an offset is its own instant.
+    @Test func isoLiteralsWithoutAnOffsetAreLocalTimes() throws {
+        let shanghai = TimeZone(identifier: "Asia/Shanghai")!
+        #expect(try FilterChecker.check("ts == ISO '2025-01-01T08:00:00'", schema: Self.schema, timeZone: shanghai) == .compare(Self.ts, .eq, .int(Self.jan1)))
+        #expect(try FilterChecker.check("ts == ISO '2025-01-01T00:00:00Z'", schema: Self.schema, timeZone: shanghai) == .compare(Self.ts, .eq, .int(Self.jan1)))
+        #expect(try check("ts == ISO '2025-01-01T00:00:00'") == .compare(Self.ts, .eq, .int(Self.jan1)))
     }
 
     @Test(arguments: [

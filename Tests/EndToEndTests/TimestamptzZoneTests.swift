@@ -50,6 +50,24 @@ import Testing
         let filtered = try rest.call("entities/query", #"{"dbName":"east","collectionName":"d","filter":"local == ISO '2025-06-01T00:00:00Z'","outputFields":["id"]}"#)
         #expect(filtered.data == [["id": 1]], "\(filtered.body.serialized())")
 
+        // ISO literals without an offset in a filter are local times of the request's zone,
+        // else the collection's (Shanghai), as Milvus plans them; a delete reads them in the
+        // collection's.
+        for (filter, zone, want) in [("local == ISO '2025-06-01T08:00:00'", "", 1), ("local == ISO '2025-06-01T00:00:00'", "UTC", 1), ("local < ISO '2025-01-01T08:00:01'", "", 2)] {
+            let param = zone.isEmpty ? "" : #","timezone":"\#(zone)""#
+            let reply = try rest.call("entities/query", #"{"dbName":"east","collectionName":"d","filter":"\#(filter)","outputFields":["id"]\#(param)}"#)
+            #expect(reply.data == [["id": .int(Int64(want))]], "\(filter) \(zone): \(reply.body.serialized())")
+        }
+        let search = try rest.call("entities/search", #"{"dbName":"east","collectionName":"d","data":[[0,0]],"limit":5,"filter":"local == ISO '2025-01-01T00:00:00'","searchParams":{"timezone":"UTC"}}"#)
+        guard case .array(let hits)? = search.data else {
+            Issue.record("\(search.body.serialized())")
+            return
+        }
+        #expect(hits.map { $0["id"] } == [2], "\(search.body.serialized())")
+        let deleted = try rest.call("entities/delete", #"{"dbName":"east","collectionName":"d","filter":"local == ISO '2025-01-01T08:00:00'"}"#)
+        #expect(deleted.code == 0, "\(deleted.body.serialized())")
+        #expect(try rest.call("entities/query", #"{"dbName":"east","collectionName":"d","filter":"id > 0","outputFields":["id"]}"#).data == [["id": 1]])
+
         // A collection created now copies the database's new zone.
         let later = try rest.call("collections/create", #"{"dbName":"east","collectionName":"later","dimension":2}"#)
         #expect(later.code == 0, "\(later.body.serialized())")

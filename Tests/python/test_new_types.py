@@ -173,6 +173,11 @@ def test_timestamptz_zone_fixed_at_create_over_grpc(client):
     client.insert("tsz_zone", [{"id": 1, "v": [0.0, 0.0]}, {"id": 2, "d": "2025-01-01T09:00:00", "v": [0.0, 0.0]}])
     got = sorted((r["id"], r["d"]) for r in client.query("tsz_zone", filter="id > 0", output_fields=["d"], timezone="UTC"))
     assert got == [(1, "2025-05-31T23:00:00Z"), (2, "2025-01-01T00:00:00Z")]
+    # ISO literals without an offset in a filter: the request's zone, else the collection's.
+    assert [r["id"] for r in client.query("tsz_zone", filter="d == ISO '2025-06-01T08:00:00'", output_fields=["id"])] == [1]
+    assert [r["id"] for r in client.query("tsz_zone", filter="d == ISO '2025-05-31T23:00:00'", output_fields=["id"], timezone="UTC")] == [1]
+    hits = client.search("tsz_zone", data=[[0.0, 0.0]], limit=5, filter="d == ISO '2025-01-01T00:00:00'", timezone="UTC")
+    assert [h["id"] for h in hits[0]] == [2]
     # Without the property the collection gets UTC, as Milvus copies its database's (none) or UTC.
     scalar_collection(client, "tsz_zone_utc", lambda s: s.add_field("d", DataType.TIMESTAMPTZ, default_value="2025-06-01T08:00:00"))
     assert client.describe_collection("tsz_zone_utc")["properties"]["timezone"] == "UTC"

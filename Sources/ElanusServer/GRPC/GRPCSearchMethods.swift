@@ -60,6 +60,8 @@ enum GRPCSearchMethods {
             searchParams.append(("params", parsed))
         }
         if let ignore = GRPCEntityMethods.param(params, "ignore_growing") { searchParams.append(("ignore_growing", .string(ignore))) }
+        // The zone of ISO literals without an offset in the filter, as of the output.
+        if let zone = GRPCEntityMethods.param(params, Timestamptz.propertyKey) { searchParams.append((Timestamptz.propertyKey, .string(zone))) }
         members.append(("searchParams", .object(searchParams)))
         if case .ids(let ids)? = request.searchInput {
             switch ids.idField {
