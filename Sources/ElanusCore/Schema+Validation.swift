@@ -135,8 +135,16 @@ extension FieldSchema {
             if defaultValue != nil { throw .invalidParameter("vector field \(name) does not support default_value") }
             if isPartitionKey { throw .invalidParameter("the data type of partition key should be Int64 or VarChar") }
         }
-        if dataType == .timestamptz, let value = defaultValue, !{ if case .int = value { true } else { false } }() {
-            throw .invalidParameter("the default value of Timestamptz field \(name) must be an ISO 8601 time")
+        if dataType == .timestamptz, let value = defaultValue {
+            // An instant, or ISO text still to be read in the collection's zone (see
+            // `resolveTimestamptzDefault`).
+            let valid: Bool =
+                switch value {
+                case .int: true
+                case .string(let text): Timestamptz.parse(text, zone: Timestamptz.utc) != nil
+                default: false
+                }
+            if !valid { throw .invalidParameter("the default value of Timestamptz field \(name) must be an ISO 8601 time") }
         }
         if (dataType == .json || dataType == .array) && defaultValue != nil && !isPrimary {
             throw .invalidParameter("\(dataType.rawValue) field \(name) does not support default_value")
@@ -188,9 +196,10 @@ extension ScalarValue {
             guard let text = try? GeometryText.normalize(wkt: s) else { throw fail("\(s) is not a WKT geometry") }
             return .string(text)
         case (.timestamptz, .string(let s)):
-            // Kept as the instant (Milvus's ValueField timestamptz_data); without an offset, UTC.
-            guard let micros = Timestamptz.parse(s, zone: Timestamptz.utc) else { throw fail("\(s) is not an ISO 8601 time") }
-            return .int(micros)
+            // Kept as its text until the catalog knows the collection's zone, which reads it when
+            // it has no offset; it is stored as the instant (see `resolveTimestamptzDefault`).
+            guard Timestamptz.parse(s, zone: Timestamptz.utc) != nil else { throw fail("\(s) is not an ISO 8601 time") }
+            return .string(s)
         default:
             throw fail("\(json.typeName) value does not match data type \(type.rawValue)")
         }

@@ -12,6 +12,9 @@ import Foundation
 public enum Timestamptz {
     /// The zone when nothing sets one.
     public static let utc = TimeZone(secondsFromGMT: 0)!
+    /// The name a collection's `timezone` property gets when neither the request nor its
+    /// database names one (Milvus's `common.DefaultTimezone`).
+    public static let utcName = "UTC"
     /// The property key of a collection's or database's zone, and the request parameter.
     public static let propertyKey = "timezone"
 

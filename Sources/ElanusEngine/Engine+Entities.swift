@@ -69,7 +69,9 @@ extension Engine {
         }
         let collection = try data(for: info)
         var keys: [PrimaryKey]
-        let predicate = try FilterChecker.check(filter, schema: info.schema, params: params)
+        // ISO literals without an offset are local times of the collection's zone, as Milvus
+        // plans a delete.
+        let predicate = try FilterChecker.check(filter, schema: info.schema, params: params, timeZone: try timeZone(info))
         if let direct = Engine.primaryKeys(of: predicate, primary) {
             keys = direct
         } else {

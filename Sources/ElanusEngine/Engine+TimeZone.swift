@@ -19,3 +19,12 @@ extension Catalog {
         state.withLock { s in s.databases.values.first(where: { $0.id == id })?.properties }
     }
 }
+
+extension CollectionInfo {
+    /// The zone `describe` writes a Timestamptz default value in: the collection's `timezone`
+    /// property, else UTC, as Milvus's describe reads the collection's properties alone. Every
+    /// collection created since the zone is fixed at creation has the property.
+    public var describedZone: TimeZone {
+        properties[Timestamptz.propertyKey].flatMap { TimeZone(identifier: $0) } ?? Timestamptz.utc
+    }
+}

@@ -110,12 +110,11 @@ public final class Geometry {
         return (x, y)
     }
 
-    /// The point of this geometry nearest to `other`, in the plane of their coordinates.
-    public func nearestPoint(to other: Geometry) -> (x: Double, y: Double)? {
-        guard let sequence = GEOSNearestPoints_r(context.handle, pointer, other.pointer) else { return nil }
-        defer { GEOSCoordSeq_destroy_r(context.handle, sequence) }
-        var x = 0.0, y = 0.0
-        guard GEOSCoordSeq_getXY_r(context.handle, sequence, 0, &x, &y) == 1 else { return nil }
-        return (x, y)
+    /// The planar distance to `other` in the units of their coordinates (0 when they meet); nil
+    /// when GEOS fails on them.
+    public func distance(to other: Geometry) -> Double? {
+        var d = 0.0
+        guard GEOSDistance_r(context.handle, pointer, other.pointer, &d) == 1 else { return nil }
+        return d
     }
 }

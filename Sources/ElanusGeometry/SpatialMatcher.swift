@@ -5,7 +5,8 @@ import Foundation
 /// Each reads `op(field, 'WKT')`: the row's geometry first, the query geometry second, so
 /// `st_contains(geo, 'POINT (1 1)')` keeps rows whose geometry contains the point and
 /// `st_within(geo, 'POLYGON (...)')` rows inside the polygon. `st_dwithin(geo, 'POINT (lon lat)', meters)`
-/// keeps rows within that many meters of the point on a sphere.
+/// keeps rows within that many meters of the point, measured as Milvus 2.6 measures them (see
+/// `SpatialMatcher.matches`).
 public enum SpatialOp: String, CaseIterable, Sendable {
     case equals = "st_equals"
     case touches = "st_touches"
@@ -22,8 +23,10 @@ public enum SpatialOp: String, CaseIterable, Sendable {
 ///
 /// Not thread-safe (it holds a GEOS context); make one per chunk evaluation.
 public final class SpatialMatcher {
-    /// The mean Earth radius (IUGG), for `st_dwithin`'s great-circle distances.
-    public static let earthRadiusMeters = 6_371_008.8
+    /// The Earth radius of Milvus's haversine distance, for `st_dwithin` between points.
+    public static let earthRadiusMeters = 6_371_000.0
+    /// Milvus's meters per degree of latitude, for `st_dwithin` from other shapes.
+    public static let metersPerDegreeOfLatitude = 111_320.0
 
     let context = GEOSContext()
     let op: SpatialOp
@@ -72,12 +75,21 @@ public final class SpatialMatcher {
         case .intersects: r = GEOSPreparedIntersects_r(h, prepared, row.pointer)
         case .dwithin:
             guard let center = query.point, !row.isEmpty else { return nil }
-            // A point row is measured exactly; another shape at its point nearest the center
-            // in longitude/latitude (0 when it covers the center).
-            guard let near = row.point ?? row.nearestPoint(to: query) else { return nil }
-            return Self.greatCircleMeters(center, near) <= distance
+            // As Milvus's segcore measures it: a point row by the haversine distance; any other
+            // shape by GEOS's planar distance in degrees (0 when it covers the center), turned
+            // into meters with the scale at the center's latitude.
+            if let point = row.point { return Self.greatCircleMeters(center, point) <= distance }
+            guard let degrees = row.distance(to: query) else { return nil }
+            return degrees * Self.metersPerDegree(atLatitude: center.y) <= distance
         }
         return r == 2 ? nil : r == 1
+    }
+
+    /// Meters per degree of planar distance near latitude `latitude` (degrees): Milvus's mean of
+    /// a degree of latitude and one of longitude there, 111320 * sqrt((1 + cos²φ) / 2).
+    public static func metersPerDegree(atLatitude latitude: Double) -> Double {
+        let c = cos(latitude * Double.pi / 180)
+        return metersPerDegreeOfLatitude * ((1 + c * c) / 2).squareRoot()
     }
 
     /// The haversine distance between two (longitude, latitude) points in degrees.

@@ -1,13 +1,18 @@
 import ElanusCore
 import ElanusGeometry
+import struct Foundation.TimeZone
 
 /// Turns filter text into a checked Predicate for one schema: resolves names (schema fields, then
 /// dynamic keys), fills `{templates}` from exprParams, folds constant arithmetic, and refuses
 /// type mismatches and unsupported forms with a plan error (1100) that says why and where.
 public enum FilterChecker {
-    public static func check(_ filter: String, schema: CollectionSchema, params: [(key: String, value: JSON)] = []) throws(ElanusError) -> Predicate {
+    /// `timeZone` reads `ISO '...'` literals without an offset: Milvus's plan reads them in the
+    /// request's zone, else the collection's.
+    public static func check(
+        _ filter: String, schema: CollectionSchema, params: [(key: String, value: JSON)] = [], timeZone: TimeZone = Timestamptz.utc
+    ) throws(ElanusError) -> Predicate {
         do {
-            var checker = Checker(schema: schema, params: params)
+            var checker = Checker(schema: schema, params: params, timeZone: timeZone)
             return try checker.predicate(try FilterParser.parse(filter))
         } catch {
             throw error.planError(filter)
@@ -26,6 +31,8 @@ enum Operand {
 struct Checker {
     let schema: CollectionSchema
     let params: [(key: String, value: JSON)]
+    /// The zone of ISO literals without an offset.
+    let timeZone: TimeZone
     /// UTF-8 bytes of the `like` patterns seen so far (placeholders resolved).
     var likeBytes = 0
 
@@ -127,8 +134,9 @@ struct Checker {
         case .path(let name, let accessors, let offset):
             return .column(try resolve(name, accessors, offset))
         case .isoTime(let text, let offset):
-            // A Timestamptz compares as its instant; a literal without an offset is UTC.
-            guard let micros = Timestamptz.parse(text, zone: Timestamptz.utc) else {
+            // A Timestamptz compares as its instant; a literal without an offset is a local
+            // time in the zone of the request.
+            guard let micros = Timestamptz.parse(text, zone: timeZone) else {
                 throw FilterError("invalid ISO 8601 time '\(text)': expected YYYY-MM-DDThh:mm:ss[.ffffff][Z|+hh:mm]", offset: offset)
             }
             return .value(.int(micros))
@@ -311,8 +319,16 @@ struct Checker {
             switch type {
             case .bool: value == .bool(true) || value == .bool(false)
             case .varChar: { if case .string = value { true } else { false } }()
+            // Milvus's plan passes a template value for a Timestamptz field through as it is,
+            // and its segments read it as the int64 instant: microseconds since 1970 UTC.
+            case .timestamptz: { if case .int = value { true } else { false } }()
             default: value.isNumber
             }
+        if !ok, type == .timestamptz {
+            throw FilterError(
+                "cannot compare a Timestamptz field with \(value.typeName): write the time as ISO '2025-01-01T00:00:00Z', or give its instant as an integer of microseconds since 1970-01-01T00:00:00Z (a template value, as Milvus takes it)",
+                offset: offset)
+        }
         guard ok else {
             throw FilterError("cannot compare a \(type.rawValue) field with \(value.typeName)", offset: offset)
         }

@@ -44,9 +44,14 @@ public struct SpatialFilter: Equatable, Sendable {
         let latitude = e.minY / degrees
         let ratio = sin(min(delta, Double.pi / 2)) / cos(latitude)
         guard abs(e.minY) + dLat < 90, ratio < 1 else { return nil }
-        let dLon = asin(ratio) * degrees * 1.01 + 1e-9
-        guard e.minX - dLon > -180, e.minX + dLon < 180 else { return nil }
-        return Envelope(minX: e.minX - dLon, minY: e.minY - dLat, maxX: e.minX + dLon, maxY: e.minY + dLat)
+        // A shape other than a point matches by planar distance in degrees (see
+        // `SpatialMatcher`), at most the distance over the scale at the center's latitude in
+        // either axis: the box is widened to that too.
+        let planar = distance / SpatialMatcher.metersPerDegree(atLatitude: e.minY) * 1.01 + 1e-9
+        let halfLat = max(dLat, planar)
+        let dLon = max(asin(ratio) * degrees * 1.01 + 1e-9, planar)
+        guard abs(e.minY) + halfLat < 90, e.minX - dLon > -180, e.minX + dLon < 180 else { return nil }
+        return Envelope(minX: e.minX - dLon, minY: e.minY - halfLat, maxX: e.minX + dLon, maxY: e.minY + halfLat)
     }
 
     /// One row's state, for the row-by-row evaluation (a matcher of its own).

@@ -113,6 +113,20 @@ import Testing
         #expect(try FieldValue.convert(.string("2025-01-01T08:00:00Z"), for: field, row: 0, timeZone: shanghai) == .int(Self.us(1_735_718_400)))
         #expect(throws: FieldConversionError.self) { try FieldValue.convert(.int(5), for: field, row: 0) }
         #expect(throws: FieldConversionError.self) { try FieldValue.convert(.string("yesterday"), for: field, row: 0) }
-        #expect(try ScalarValue.defaultValue(from: .string("2025-01-01T00:00:00Z"), for: .timestamptz, field: "t") == .int(Self.us(1_735_689_600)))
+    }
+
+    /// A default is decoded as its text and becomes an instant once the collection's zone is
+    /// known: text without an offset is a local time there, text with one is its own instant.
+    @Test func defaultValuesResolveInTheCollectionsZone() throws {
+        #expect(try ScalarValue.defaultValue(from: .string("2025-01-01T08:00:00"), for: .timestamptz, field: "t") == .string("2025-01-01T08:00:00"))
+        #expect(throws: ElanusError.self) { try ScalarValue.defaultValue(from: .string("soon"), for: .timestamptz, field: "t") }
+        var schema = CollectionSchema(fields: [
+            FieldSchema(name: "local", dataType: .timestamptz, defaultValue: .string("2025-01-01T08:00:00")),
+            FieldSchema(name: "utc", dataType: .timestamptz, defaultValue: .string("2025-01-01T00:00:00Z")),
+            FieldSchema(name: "instant", dataType: .timestamptz, defaultValue: .int(5)),
+            FieldSchema(name: "name", dataType: .varChar, defaultValue: .string("2025-01-01T08:00:00")),
+        ])
+        try schema.resolveTimestamptzDefaults(in: Self.zone("Asia/Shanghai"))
+        #expect(schema.fields.map(\.defaultValue) == [.int(Self.us(1_735_689_600)), .int(Self.us(1_735_689_600)), .int(5), .string("2025-01-01T08:00:00")])
     }
 }

@@ -55,14 +55,24 @@ import Testing
     }
 
     @Test func distanceWithin() throws {
-        // One degree of latitude on the IUGG sphere is 111195.08 m.
+        // One degree of latitude on Milvus's haversine sphere (radius 6371000 m) is 111194.93 m.
         let degree = SpatialMatcher.greatCircleMeters((0, 0), (0, 1))
-        #expect(abs(degree - 111_195.08) < 0.01)
+        #expect(abs(degree - 111_194.93) < 0.01)
         let berlin = try SpatialMatcher(.dwithin, wkt: "POINT (13.4 52.52)", distance: 1000)
         #expect(berlin.matches("POINT (13.4 52.528)") == true)  // 890 m north
         #expect(berlin.matches("POINT (13.4 52.53)") == false)  // 1112 m north
         // A polygon covering the center is at distance 0.
         #expect(berlin.matches("POLYGON ((13 52, 14 52, 14 53, 13 53, 13 52))") == true)
+        // Other shapes as Milvus measures them: GEOS's planar distance in degrees times
+        // 111320 * sqrt((1 + cos²φ) / 2) at the center's latitude φ, here 92142.2 m a degree. A
+        // line 0.01° north is 921.4 m away by that (its great-circle distance is 1113 m), one
+        // 0.01° east too (great-circle: 677 m); a multipoint is such a shape as well.
+        let scale = SpatialMatcher.metersPerDegree(atLatitude: 52.52)
+        #expect(abs(scale - 92_142.2) < 0.1)
+        for row in ["LINESTRING (13 52.53, 14 52.53)", "LINESTRING (13.41 52, 13.41 53)", "MULTIPOINT ((13.41 52.52), (20 20))"] {
+            #expect(berlin.matches(row) == true, "\(row)")
+            #expect(try SpatialMatcher(.dwithin, wkt: "POINT (13.4 52.52)", distance: 921).matches(row) == false, "\(row)")
+        }
         #expect(throws: GeometryError.self) { try SpatialMatcher(.dwithin, wkt: Self.square, distance: 1) }
         #expect(throws: GeometryError.self) { try SpatialMatcher(.dwithin, wkt: "POINT (0 0)", distance: -1) }
         #expect(throws: GeometryError.self) { try SpatialMatcher(.dwithin, wkt: "POINT (0 0)", distance: .nan) }

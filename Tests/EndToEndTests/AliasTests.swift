@@ -64,7 +64,7 @@ import Testing
         let described = try ok("collections/describe", "{\(a)}").data
         #expect(described?["collectionName"] == "books" && described?["aliases"] == ["library"])
         #expect(try ok("collections/describe", #"{"collectionName":"books"}"#).data?["aliases"] == ["library"])
-        #expect(try ok("collections/describe", #"{"collectionName":"books"}"#).data?["properties"] == [["key": "mmap.enabled", "value": "false"]])
+        #expect(try ok("collections/describe", #"{"collectionName":"books"}"#).data?["properties"] == [["key": "timezone", "value": "UTC"], ["key": "mmap.enabled", "value": "false"]])
         #expect(try ok("aliases/describe", #"{"aliasName":"library"}"#).data == ["dbName": "default", "collectionName": "books", "aliasName": "library"])
         #expect(try ok("aliases/list", "{}").data == ["library"])
         #expect(try ok("aliases/list", #"{"collectionName":"books"}"#).data == ["library"])

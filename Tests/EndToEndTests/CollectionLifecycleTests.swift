@@ -66,7 +66,7 @@ import Testing
         #expect(try rest.call("collections/release", #"{"collectionName":"quick"}"#).code == 0)
         #expect(try rest.call("collections/drop_properties", #"{"collectionName":"quick","propertyKeys":["mmap.enabled"]}"#).code == 0)
         #expect(try rest.call("collections/load", #"{"collectionName":"quick"}"#).code == 0)
-        #expect(try rest.call("collections/describe", #"{"collectionName":"quick"}"#).data?["properties"] == [["key": "collection.ttl.seconds", "value": "60"]])
+        #expect(try rest.call("collections/describe", #"{"collectionName":"quick"}"#).data?["properties"] == [["key": "timezone", "value": "UTC"], ["key": "collection.ttl.seconds", "value": "60"]])
 
         #expect(try rest.call("databases/create", #"{"dbName":"archive","properties":{"database.max.collections":10}}"#).code == 0)
         #expect(try rest.call("collections/rename", #"{"collectionName":"quick","newCollectionName":"moved","newDbName":"archive"}"#).code == 0)
@@ -106,7 +106,7 @@ import Testing
                 ["indexName": "half", "fieldName": "half", "metricType": "IP"], ["indexName": "brain", "fieldName": "brain", "metricType": "COSINE"],
                 ["indexName": "sparse", "fieldName": "sparse", "metricType": "IP"],
             ])
-        #expect(d["properties"] == [["key": "collection.ttl.seconds", "value": "3600"]])
+        #expect(d["properties"] == [["key": "collection.ttl.seconds", "value": "3600"], ["key": "timezone", "value": "UTC"]])
         guard case .array(let fields)? = d["fields"] else { Issue.record("no fields"); return }
         func field(_ name: String) -> JSON? { fields.first { $0["name"] == .string(name) } }
         #expect(fields.count == 16)

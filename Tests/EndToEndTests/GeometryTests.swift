@@ -164,20 +164,61 @@ import Testing
         #expect(Self.ids(left) == Set(0..<n).subtracting(doomed))
     }
 
+    /// Collection `name`: an Int64 key `id`, a Geometry field `geo` and a 2-d vector `v` (FLAT).
+    static func createPlaces(_ rest: RESTClient, _ name: String) throws {
+        let create = try rest.call("collections/create", #"""
+            {"collectionName":"\#(name)","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"geo","dataType":"Geometry"},
+             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},"indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"}]}
+            """#)
+        #expect(create.code == 0, "\(create.body.serialized())")
+    }
+
+    /// ST_DWITHIN from shapes other than points, as Milvus 2.6 measures it: GEOS's planar
+    /// distance in degrees times 111320 * sqrt((1 + cos²φ) / 2) at the center's latitude φ
+    /// (92142.2 m a degree at 52.52°), the same through the RTREE index, whose box is widened
+    /// to that scale (a line 0.01° north is 921 m away by it, outside the great-circle box).
+    @Test func distanceFromShapesIsMilvussPlanarDistance() throws {
+        let dir = TemporaryDirectory()
+        let server = ElanusProcess(dataDirectory: dir.file("data"), environment: ["ELANUS_INDEX_MIN_SEGMENT_ROWS": "1"])
+        try server.start()
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        try Self.createPlaces(rest, "shapes")
+        let shapes = [
+            "LINESTRING (13 52.53, 14 52.53)",  // 0.01° north: 921.4 m (great-circle 1113 m)
+            "LINESTRING (13.41 52, 13.41 53)",  // 0.01° east: 921.4 m (great-circle 677 m)
+            "POLYGON ((13 52, 14 52, 14 53, 13 53, 13 52))",  // covers the center: 0 m
+            "POLYGON ((13.42 52.5, 13.5 52.5, 13.5 52.6, 13.42 52.6, 13.42 52.5))",  // 0.02° east: 1842.8 m
+            "POINT (13.4 52.528)",  // a point, by haversine: 889.6 m
+        ]
+        let rows = shapes.enumerated().map { #"{"id":\#($0.offset),"geo":"\#($0.element)","v":[0,0]}"# }
+        #expect(try rest.call("entities/insert", #"{"collectionName":"shapes","data":[\#(rows.joined(separator: ","))]}"#).code == 0)
+        let expected: [(Double, Set<Int>)] = [(100, [2]), (900, [2, 4]), (950, [0, 1, 2, 4]), (1900, [0, 1, 2, 3, 4])]
+        for phase in ["scanned", "indexed"] {
+            if phase == "indexed" {
+                #expect(try rest.call("indexes/create", #"{"collectionName":"shapes","indexParams":[{"fieldName":"geo","indexName":"geo","indexType":"RTREE"}]}"#).code == 0)
+                #expect(try rest.call("collections/flush", #"{"collectionName":"shapes"}"#).code == 0)
+                let item = try IndexTests.waitForIndex(rest, collection: "shapes", "geo")
+                #expect(item?["indexState"] == "Finished", "\(item?.serialized() ?? "")")
+            }
+            for (radius, want) in expected {
+                let reply = try rest.call("entities/query", #"{"collectionName":"shapes","filter":"st_dwithin(geo, 'POINT (13.4 52.52)', \#(radius))","outputFields":["id"]}"#)
+                #expect(Self.ids(reply) == want, "\(phase) \(radius): \(reply.body.serialized())")
+            }
+        }
+    }
+
     @Test func distanceAndErrors() throws {
         let dir = TemporaryDirectory()
         let server = ElanusProcess(dataDirectory: dir.file("data"), environment: ["ELANUS_INDEX_MIN_SEGMENT_ROWS": "1"])
         try server.start()
         defer { server.terminate() }
         let rest = RESTClient(port: server.port)
-        #expect(try rest.call("collections/create", #"""
-            {"collectionName":"pois","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"geo","dataType":"Geometry"},
-             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},"indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"}]}
-            """#).code == 0)
+        try Self.createPlaces(rest, "pois")
         // Points east of a center in Berlin, 100 m apart; a degree of longitude at latitude φ is
-        // 111195 * cos(φ) meters on the IUGG sphere.
+        // 111195 * cos(φ) meters on Milvus's haversine sphere (radius 6371000 m).
         let lat = 52.52, lon = 13.4
-        let metersPerDegree = 6_371_008.8 * Double.pi / 180 * cos(lat * Double.pi / 180)
+        let metersPerDegree = 6_371_000 * Double.pi / 180 * cos(lat * Double.pi / 180)
         let rows = (0..<20).map { i in #"{"id":\#(i),"geo":"POINT (\#(lon + Double(i) * 100 / metersPerDegree) \#(lat))","v":[0,0]}"# }
         #expect(try rest.call("entities/insert", #"{"collectionName":"pois","data":[\#(rows.joined(separator: ","))]}"#).code == 0)
         for radius in [50.0, 450.0, 1050.0] {

@@ -162,7 +162,7 @@ import Testing
         #expect(try rest.call("collections/create", #"{"collectionName":"n1","dimension":2,"params":{"shardsNum":"2","ttlSeconds":60,"mmap.enabled":"T"}}"#).code == 0)
         let n1 = try #require(try rest.call("collections/describe", #"{"collectionName":"n1"}"#).data)
         #expect(n1["shardsNum"] == 2)
-        #expect(n1["properties"] == [["key": "collection.ttl.seconds", "value": "60"], ["key": "mmap.enabled", "value": "true"]])
+        #expect(n1["properties"] == [["key": "collection.ttl.seconds", "value": "60"], ["key": "mmap.enabled", "value": "true"], ["key": "timezone", "value": "UTC"]])
         #expect(try rest.call("collections/create", #"{"collectionName":"n2","dimension":2,"params":{"shardsNum":"two","ttlSeconds":"60"}}"#).code == 0)
         #expect(try rest.call("collections/describe", #"{"collectionName":"n2"}"#).data?["shardsNum"] == 1)
         // A JSON number is a float64 to Go, and %v prints 1000000 as 1e+06: not an integer TTL.

@@ -129,6 +129,75 @@ import Testing
         }, "\(search.body.serialized())")
     }
 
+    /// Collection `name`: an Int64 key `id`, a Timestamptz field `t` and a 2-d vector `v` with a
+    /// FLAT index.
+    static func createCollection(_ rest: RESTClient, _ name: String, nullable: Bool) throws {
+        let create = try rest.call("collections/create", #"""
+            {"collectionName":"\#(name)","schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"t","dataType":"Timestamptz","nullable":\#(nullable)},
+             {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},"indexParams":[{"fieldName":"v","indexType":"FLAT","metricType":"L2"}]}
+            """#)
+        #expect(create.code == 0, "\(create.body.serialized())")
+    }
+
+    /// exprParams templates against a Timestamptz field hold its instant as an integer of
+    /// microseconds (what Milvus's plan hands its segments); ISO text in a template is 1100.
+    @Test func templatesHoldInstants() throws {
+        let dir = TemporaryDirectory()
+        let server = ElanusProcess(dataDirectory: dir.file("data"))
+        try server.start()
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        try Self.createCollection(rest, "tp", nullable: false)
+        let rows = (0..<10).map { #"{"id":\#($0),"t":"2025-01-0\#($0)T12:00:00Z","v":[\#($0),0]}"# }.dropFirst()
+        #expect(try rest.call("entities/insert", #"{"collectionName":"tp","data":[\#(rows.joined(separator: ","))]}"#).code == 0)
+        // Day d at noon UTC is 1735732800 + (d - 1) * 86400 seconds.
+        func micros(_ day: Int64) -> Int64 { (1_735_732_800 + (day - 1) * 86_400) * 1_000_000 }
+        let cases: [(String, String, [Int64])] = [
+            ("t > {a}", #"{"a":\#(micros(7))}"#, [8, 9]),
+            ("{a} <= t < {b}", #"{"a":\#(micros(2)),"b":\#(micros(4))}"#, [2, 3]),
+            ("t in {l}", #"{"l":[\#(micros(1)),\#(micros(5))]}"#, [1, 5]),
+        ]
+        for (filter, params, want) in cases {
+            let reply = try rest.call("entities/query", #"{"collectionName":"tp","filter":"\#(filter)","exprParams":\#(params),"outputFields":["id"]}"#)
+            #expect(Self.ids(reply) == Set(want), "\(filter): \(reply.body.serialized())")
+            let search = try rest.call("entities/search", #"{"collectionName":"tp","data":[[0,0]],"limit":10,"filter":"\#(filter)","exprParams":\#(params)}"#)
+            #expect(Self.ids(search) == Set(want), "search \(filter): \(search.body.serialized())")
+        }
+        let text = try rest.call("entities/query", #"{"collectionName":"tp","filter":"t > {a}","exprParams":{"a":"2025-01-07T00:00:00Z"}}"#)
+        #expect(text.code == 1100 && text.message.contains("cannot compare a Timestamptz field with a string: write the time as ISO"), "\(text.body.serialized())")
+    }
+
+    /// A search grouped by a Timestamptz field, as Milvus 2.6's group-by operator allows:
+    /// groups by instant (null rows are one group), the values written in the request's zone.
+    @Test func searchGroupsByTimestamptz() throws {
+        let dir = TemporaryDirectory()
+        let server = ElanusProcess(dataDirectory: dir.file("data"))
+        try server.start()
+        defer { server.terminate() }
+        let rest = RESTClient(port: server.port)
+        try Self.createCollection(rest, "g", nullable: true)
+        // Row i is at [i, 0], on day i % 4 of January 2025 (null when i % 4 == 3).
+        let rows = (0..<30).map { i in
+            let t = i % 4 == 3 ? "null" : #""2025-01-0\#(i % 4 + 1)T00:00:00Z""#
+            return #"{"id":\#(i),"t":\#(t),"v":[\#(i),0]}"#
+        }
+        #expect(try rest.call("entities/insert", #"{"collectionName":"g","data":[\#(rows.joined(separator: ","))]}"#).code == 0)
+        for phase in ["growing", "flushed"] {
+            if phase == "flushed" { #expect(try rest.call("collections/flush", #"{"collectionName":"g"}"#).code == 0) }
+            let reply = try rest.call("entities/search", #"{"collectionName":"g","data":[[0,0]],"limit":3,"groupingField":"t","groupSize":2,"outputFields":["t"],"searchParams":{"timezone":"Asia/Tokyo"}}"#)
+            guard case .array(let hits)? = reply.data else {
+                Issue.record("\(phase): \(reply.body.serialized())")
+                continue
+            }
+            #expect(hits.map { $0["id"] } == [0, 4, 1, 5, 2, 6], "\(phase): \(reply.body.serialized())")
+            #expect(hits.map { $0["t"] } == ["2025-01-01T09:00:00+09:00", "2025-01-01T09:00:00+09:00", "2025-01-02T09:00:00+09:00", "2025-01-02T09:00:00+09:00", "2025-01-03T09:00:00+09:00", "2025-01-03T09:00:00+09:00"], "\(phase)")
+            // The null rows are a group of their own.
+            let more = try rest.call("entities/search", #"{"collectionName":"g","data":[[0,0]],"limit":4,"groupingField":"t","outputFields":["t"]}"#)
+            guard case .array(let four)? = more.data else { continue }
+            #expect(four.map { $0["id"] } == [0, 1, 2, 3] && four.last?["t"] == .null, "\(phase): \(more.body.serialized())")
+        }
+    }
+
     @Test func errorsCarryMilvusCodes() throws {
         let dir = TemporaryDirectory()
         let server = ElanusProcess(dataDirectory: dir.file("data"))
@@ -171,10 +240,11 @@ import Testing
         #expect(property.code == 1100 && property.message.contains("invalid timezone: Nowhere"), "\(property.body.serialized())")
         let database = try rest.call("databases/alter", #"{"dbName":"default","properties":{"timezone":"Nowhere"}}"#)
         #expect(database.code == 1100 && database.message.contains("invalid timezone: Nowhere"), "\(database.body.serialized())")
-        // A database's zone applies to its collections without one of their own.
+        // A collection's zone is fixed when it is created (UTC here): the database's zone set
+        // later does not change how its local times are read.
         #expect(try rest.call("databases/alter", #"{"dbName":"default","properties":{"timezone":"Asia/Shanghai"}}"#).code == 0)
         #expect(try rest.call("entities/insert", #"{"collectionName":"e","data":[{"id":2,"t":"2025-01-01T08:00:00","v":[1,1]}]}"#).code == 0)
-        let shanghai = try rest.call("entities/query", #"{"collectionName":"e","filter":"id == 2","outputFields":["t"],"timezone":"UTC"}"#)
-        #expect(shanghai.data == [["id": 2, "t": "2025-01-01T00:00:00Z"]], "\(shanghai.body.serialized())")
+        let utc = try rest.call("entities/query", #"{"collectionName":"e","filter":"id == 2","outputFields":["t"]}"#)
+        #expect(utc.data == [["id": 2, "t": "2025-01-01T08:00:00Z"]], "\(utc.body.serialized())")
     }
 }

@@ -22,6 +22,10 @@ extension Catalog {
             try info.schema.validateAddedField(field, limits: limits)
             try BM25Function.validateAnalyzers(CollectionSchema(fields: [field]))
             var added = field
+            // A Timestamptz default without an offset is a local time in the collection's zone
+            // (fixed at its creation; collections created before that follow their database's).
+            let zoneName = info.properties[Timestamptz.propertyKey] ?? s.databases.values.first(where: { $0.id == info.databaseID })?.properties[Timestamptz.propertyKey]
+            try added.resolveTimestamptzDefault(in: try zoneName.map(Timestamptz.zone) ?? Timestamptz.utc)
             added.fieldID = info.schema.nextFieldID
             info.schema.fields.append(added)
             info.schemaUpdatedAt = max(clock(), (info.schemaUpdatedAt ?? info.createdAt) + 1)

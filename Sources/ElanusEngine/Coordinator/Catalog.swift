@@ -177,8 +177,17 @@ public final class Catalog: Sendable {
         }
         return try state.withLock { s throws(ElanusError) in
             let db = try s.database(request.database)
+            // The collection's zone is fixed now, as Milvus's root coordinator fixes it: the
+            // request's `timezone` property, else a copy of the database's, else UTC. Later
+            // changes to the database's zone leave the collection's alone.
+            var properties = request.properties
+            if properties[Timestamptz.propertyKey] == nil {
+                properties.append(KeyValue(Timestamptz.propertyKey, db.properties[Timestamptz.propertyKey] ?? Timestamptz.utcName))
+            }
+            var schema = request.schema
+            try schema.resolveTimestamptzDefaults(in: try Timestamptz.zone(properties[Timestamptz.propertyKey]!))
             if let existingID = s.names[db.id]?[request.name], let existing = s.collections[existingID] {
-                guard existing.schema.sameDefinition(as: request.schema) && existing.shardsNum == request.shardsNum else {
+                guard existing.schema.sameDefinition(as: schema) && existing.shardsNum == request.shardsNum else {
                     throw .badRequest("create duplicate collection with different parameters, collection: \(request.name)")
                 }
                 return (existing, false)
@@ -191,7 +200,6 @@ public final class Catalog: Sendable {
                 defer { nextID += 1 }
                 return nextID
             }
-            var schema = request.schema
             for i in schema.fields.indices { schema.fields[i].fieldID = 100 + Int64(i) }
             let now = clock()
             let collectionID = allocate()
@@ -201,7 +209,7 @@ public final class Catalog: Sendable {
                 : [PartitionInfo(id: allocate(), name: Catalog.defaultPartition, createdAt: now)]
             let info = CollectionInfo(
                 id: collectionID, databaseID: db.id, name: request.name, schema: schema, shardsNum: request.shardsNum,
-                consistencyLevel: request.consistencyLevel, properties: request.properties, partitions: partitions,
+                consistencyLevel: request.consistencyLevel, properties: properties, partitions: partitions,
                 indexes: request.indexes, createdAt: now)
             try store.commit([.put(Keys.collection(info.id), try Keys.encode(info)), .put(Keys.nextID, Keys.idBytes(nextID))])
             s.nextID = nextID

@@ -161,6 +161,7 @@ struct ImportReader {
             if field.isPrimary && field.autoID { throw ImportReader.failure(name, line: 0, "the primary key field '\(fieldName)' is auto-generated (autoID); do not import it") }
             if schema.isFunctionOutput(field.name) { throw ImportReader.failure(name, line: 0, EntityRowDecoder.functionOutputGiven(field)) }
             guard arrays[field.fieldID] == nil else { throw ImportReader.failure(name, line: 0, "field \(fieldName) is given twice") }
+            if let reason = array.headerFault(for: field) { throw ImportReader.failure(name, line: 0, reason) }
             arrays[field.fieldID] = (name, array)
         }
         let counts = Set(arrays.values.map(\.array.rows) + (meta.map { [$0.array.rows] } ?? []))
@@ -225,6 +226,11 @@ struct ImportReader {
                 guard floats[j].isFinite else { throw fail("element \(j) is not a finite number") }
             }
             floats.withUnsafeBufferPointer { builder.appendFloatRow($0) }
+            return
+        }
+        if field.dataType == .int8Vector {
+            // The header was checked: int8 elements, `dim` to a row, taken as they are.
+            builder.append(.int8Vector((0..<width).map { Int8(truncatingIfNeeded: array.integer(row * width + $0)) }))
             return
         }
         do {

@@ -147,3 +147,45 @@ struct NumpyArray {
         }
     }
 }
+
+extension NumpyArray {
+    /// The name Milvus's numpy reader gives this element type (`convertNumpyType`): uint8 is
+    /// read as binary-vector bytes, and every string dtype as VarChar.
+    var milvusElementType: String {
+        switch kind {
+        case .bool: "Bool"
+        case .int(1): "Int8"
+        case .int(2): "Int16"
+        case .int(4): "Int32"
+        case .int: "Int64"
+        case .uint(1): "BinaryVector"
+        case .uint(let bytes): "UInt\(bytes * 8)"
+        case .float(4): "Float"
+        case .float: "Double"
+        case .unicode: "VarChar"
+        }
+    }
+
+    /// Milvus's header check (`validateHeader`) for the types Milvus 2.6 added, with its
+    /// messages: an Int8Vector takes an int8 array of shape (n, dim), a Geometry a string array
+    /// of shape (n,) holding WKT; a Timestamptz matches no numpy element type in that check, so
+    /// Milvus refuses every Timestamptz file, and so does Elanus. nil when the header fits (other
+    /// types are checked row by row as inserts are).
+    func headerFault(for field: FieldSchema) -> String? {
+        let type = field.dataType.rawValue
+        switch field.dataType {
+        case .int8Vector:
+            guard case .int(1) = kind else { return "expected element type '\(type)' for field '\(field.name)', got type '\(milvusElementType)'" }
+            guard shape.count == 2 else { return "expected shape '2' for \(type) field '\(field.name)', got shape '\(shape.count)'" }
+            let dim = field.dim ?? 0
+            guard shape[1] == dim else { return "expected dim '\(dim)' for \(type) field '\(field.name)', got dim '\(shape[1])'" }
+        case .geometry:
+            guard case .unicode = kind else { return "expected element type '\(type)' for field '\(field.name)', got type '\(milvusElementType)'" }
+            guard shape.count == 1 else { return "expected shape '1' for \(type) field '\(field.name)', got shape '\(shape.count)'" }
+        case .timestamptz:
+            return "expected element type '\(type)' for field '\(field.name)', got type '\(milvusElementType)'"
+        default: break
+        }
+        return nil
+    }
+}

@@ -139,7 +139,7 @@ enum GRPCCollectionMethods {
             info = try context.engine.catalog.collection(database: database, name: request.collectionName)
         }
         var response = Milvus_Proto_Milvus_DescribeCollectionResponse()
-        response.schema = GRPCSchemaCodec.encode(info.schema, name: info.name)
+        response.schema = GRPCSchemaCodec.encode(info.schema, name: info.name, zone: info.describedZone)
         response.collectionID = info.id
         response.collectionName = info.name
         response.dbName = database

@@ -110,8 +110,9 @@ enum GRPCEntityMethods {
         let info = try context.collection(request.dbName, request.collectionName)
         let params = request.queryParams
         let filter = request.expr.allSatisfy(\.isWhitespace) ? nil : request.expr
+        let zone = try context.engine.timeZone(info, requested: param(params, Timestamptz.propertyKey))
         let predicate = try filter.map { f throws(ElanusError) in
-            try FilterChecker.check(f, schema: info.schema, params: try templateValues(request.exprTemplateValues))
+            try FilterChecker.check(f, schema: info.schema, params: try templateValues(request.exprTemplateValues), timeZone: zone)
         }
         let partitions = request.partitionNames
         var results = Milvus_Proto_Milvus_QueryResults()
@@ -143,7 +144,6 @@ enum GRPCEntityMethods {
                 throw ElanusError.invalidParameter("invalid max query result window, (offset+limit) should be in range [1, \(ReadRequest.maxResultWindow)], but got limit \(limit), offset \(offset)")
             }
         }
-        let zone = try context.engine.timeZone(info, requested: param(params, Timestamptz.propertyKey))
         let selection = try RowRenderer(schema: info.schema, outputFields: outputs, allowInt64: true, timeZone: zone)
         var refs: [(batch: EntityBatch, row: Int)] = []
         let cap = limit.map { Int($0) } ?? Int.max

@@ -90,18 +90,20 @@ enum GRPCSchemaCodec {
 
     /// The dynamic field is not listed (Milvus's proxy leaves it out of DescribeCollection too):
     /// `enable_dynamic_field` says it is there.
-    static func encode(_ schema: CollectionSchema, name: String) -> Milvus_Proto_Schema_CollectionSchema {
+    static func encode(_ schema: CollectionSchema, name: String, zone: TimeZone) -> Milvus_Proto_Schema_CollectionSchema {
         var message = Milvus_Proto_Schema_CollectionSchema()
         message.name = name
         message.description_p = schema.description
         message.enableDynamicField = schema.enableDynamicField
-        message.fields = schema.fields.map(encode)
+        message.fields = schema.fields.map { encode($0, zone: zone) }
         for i in message.fields.indices where schema.isFunctionOutput(message.fields[i].name) { message.fields[i].isFunctionOutput = true }
         message.functions = schema.functions.map { encode($0, schema: schema) }
         return message
     }
 
-    static func encode(_ field: FieldSchema) -> Milvus_Proto_Schema_FieldSchema {
+    /// A Timestamptz default is sent as its RFC 3339 text in `zone` (`string_data`), as Milvus's
+    /// DescribeCollection rewrites it.
+    static func encode(_ field: FieldSchema, zone: TimeZone) -> Milvus_Proto_Schema_FieldSchema {
         var message = Milvus_Proto_Schema_FieldSchema()
         message.fieldID = field.fieldID
         message.name = field.name
@@ -121,7 +123,7 @@ enum GRPCSchemaCodec {
             case .int(let i):
                 switch field.dataType {
                 case .int64: proto.longData = i
-                case .timestamptz: proto.timestamptzData = i
+                case .timestamptz: proto.stringData = Timestamptz.format(i, zone: zone)
                 default: proto.intData = Int32(clamping: i)
                 }
             case .float(let f): proto.floatData = f

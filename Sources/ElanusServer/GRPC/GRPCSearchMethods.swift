@@ -86,6 +86,8 @@ enum GRPCSearchMethods {
             searchParams.append(("params", parsed))
         }
         if let ignore = GRPCEntityMethods.param(params, "ignore_growing") { searchParams.append(("ignore_growing", .string(ignore))) }
+        // The zone of ISO literals without an offset in the filter, as of the output.
+        if let zone = GRPCEntityMethods.param(params, Timestamptz.propertyKey) { searchParams.append((Timestamptz.propertyKey, .string(zone))) }
         members.append(("searchParams", .object(searchParams)))
         if case .ids(let ids)? = request.searchInput {
             switch ids.idField {
@@ -240,6 +242,15 @@ enum GRPCSearchMethods {
         data.outputFields = fields.map(\.name) + (dynamic ? (selection.dynamicKeys ?? []) : [])
         if let grouping = request.grouping {
             data.groupByFieldValue = GRPCFieldDataCodec.encode(refs, fields: [grouping.field], dynamicKeys: [], schema: CollectionSchema(fields: []))[0]
+            if grouping.field.dataType == .timestamptz {
+                // Milvus turns Timestamptz output fields into text in the zone, but sends the
+                // group values as its segments produce them: the instants (timestamptz_data).
+                var instants = Milvus_Proto_Schema_TimestamptzArray()
+                instants.data = refs.map { ref in
+                    if case .int(let micros)? = ref.batch.column(grouping.field.fieldID)?.value(at: ref.row) { micros } else { 0 }
+                }
+                data.groupByFieldValue.scalars.timestamptzData = instants
+            }
         }
         var results = Milvus_Proto_Milvus_SearchResults()
         results.collectionName = info.name

@@ -17,7 +17,8 @@ enum QueryRoutes {
         let info = try collection(body, context)
         try ReadRequest.checkConsistency(body)
         let outputFields = try body.stringArray("outputFields") ?? []
-        let predicate = try ReadRequest.predicate(body, schema: info.schema)
+        let zone = try RowRenderer.timeZone(body, info: info, context: context)
+        let predicate = try ReadRequest.predicate(body, schema: info.schema, timeZone: zone)
         let partitions = try body.stringArray("partitionNames") ?? []
         if outputFields.contains(where: { $0.lowercased() == "count(*)" }) {
             guard outputFields.count == 1 else { throw ElanusError.invalidParameter("count(*) cannot be combined with other output fields") }
@@ -27,8 +28,7 @@ enum QueryRoutes {
         let window = try ReadRequest.queryWindow(body)
         if window == nil && predicate == nil { throw ReadRequest.emptyFilterWithoutLimit }
         let renderer = try RowRenderer(
-            schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context),
-            timeZone: try RowRenderer.timeZone(body, info: info, context: context))
+            schema: info.schema, outputFields: outputFields, allowInt64: EntityRoutes.allowInt64(context), timeZone: zone)
         // Rows are rendered as the scan finds them, so that a query for every match stops at
         // the output budget instead of copying the collection first.
         let limit = window?.limit ?? Int.max
@@ -114,7 +114,8 @@ enum QueryRoutes {
         if let name = try body.string("groupingField"), !name.isEmpty {
             guard allowGrouping else { throw ElanusError.invalidParameter("groupingField is not supported in hybrid search sub-requests") }
             guard let groupField = info.schema.field(named: name) else { throw ElanusError(.fieldNotFound, "field not found[field=\(name)]") }
-            guard [.bool, .int8, .int16, .int32, .int64, .varChar].contains(groupField.dataType) else {
+            // Milvus 2.6's group-by operator takes these types (and JSON paths, not built here).
+            guard [.bool, .int8, .int16, .int32, .int64, .varChar, .timestamptz].contains(groupField.dataType) else {
                 throw ElanusError.invalidParameter("grouping by a \(groupField.dataType.rawValue) field is not supported")
             }
             let size = Int(try body.int("groupSize") ?? 1)
@@ -124,7 +125,7 @@ enum QueryRoutes {
         try ReadRequest.checkResultEntries(nq: vectors.count, limit: limit, offset: offset, groupSize: grouping?.size ?? 1)
         // Checked in this order (the first fault is the one reported).
         let metric = try ReadRequest.metric(body, field: field, info: info)
-        let predicate = try ReadRequest.predicate(body, schema: info.schema)
+        let predicate = try ReadRequest.predicate(body, schema: info.schema, timeZone: try RowRenderer.timeZone(body, info: info, context: context()))
         let partitionNames = try body.stringArray("partitionNames") ?? []
         let params = try ReadRequest.SearchParams(body)
         var request = SearchRequest(

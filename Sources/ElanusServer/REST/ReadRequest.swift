@@ -1,4 +1,5 @@
 import ElanusCore
+import struct Foundation.TimeZone
 import ElanusEngine
 import ElanusQuery
 
@@ -68,11 +69,12 @@ enum ReadRequest {
 
     static let emptyFilterWithoutLimit = ElanusError.invalidParameter("empty expression should be used with limit")
 
-    /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams.
-    static func predicate(_ body: RequestBody, schema: CollectionSchema) throws(ElanusError) -> Predicate? {
+    /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams
+    /// and ISO literals without an offset read in `timeZone`.
+    static func predicate(_ body: RequestBody, schema: CollectionSchema, timeZone: TimeZone) throws(ElanusError) -> Predicate? {
         guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
         let params = try body.map("exprParams")?.members ?? []
-        return try FilterChecker.check(filter, schema: schema, params: params)
+        return try FilterChecker.check(filter, schema: schema, params: params, timeZone: timeZone)
     }
 
     static func checkConsistency(_ body: RequestBody) throws(ElanusError) {

@@ -1,4 +1,5 @@
 import ElanusCore
+import Foundation
 
 /// Response bodies shaped the way Milvus shapes them (Go encoding/json field names).
 enum Render {
@@ -8,12 +9,15 @@ enum Render {
         })
     }
 
-    /// `{"Data":{"LongData":5}}` and friends: the proto form Milvus's tests assert.
-    static func defaultValue(_ value: ScalarValue, type: DataType) -> JSON {
+    /// `{"Data":{"LongData":5}}` and friends: the proto form Milvus's tests assert. A Timestamptz
+    /// default is its RFC 3339 text in the collection's zone (`StringData`), as Milvus's
+    /// describe rewrites it.
+    static func defaultValue(_ value: ScalarValue, type: DataType, zone: TimeZone) -> JSON {
         let inner: (String, JSON) =
             switch value {
             case .bool(let b): ("BoolData", .bool(b))
-            case .int(let i): (type == .int64 ? "LongData" : type == .timestamptz ? "TimestamptzData" : "IntData", .int(i))
+            case .int(let i) where type == .timestamptz: ("StringData", .string(Timestamptz.format(i, zone: zone)))
+            case .int(let i): (type == .int64 ? "LongData" : "IntData", .int(i))
             case .float(let f): ("FloatData", .double(Double(f)))
             case .double(let d): ("DoubleData", .double(d))
             case .string(let s): ("StringData", .string(s))
@@ -21,7 +25,7 @@ enum Render {
         return ["Data": .object([(key: inner.0, value: inner.1)])]
     }
 
-    static func field(_ f: FieldSchema) -> JSON {
+    static func field(_ f: FieldSchema, zone: TimeZone) -> JSON {
         var members: [(key: String, value: JSON)] = [
             ("name", .string(f.name)), ("id", .int(f.fieldID)), ("type", .string(f.dataType.rawValue)),
             ("primaryKey", .bool(f.isPrimary)), ("partitionKey", .bool(f.isPartitionKey)),
@@ -30,7 +34,7 @@ enum Render {
         ]
         if !f.typeParams.isEmpty { members.append(("params", keyValues(f.typeParams))) }
         if let element = f.elementType { members.append(("elementType", .string(element.rawValue))) }
-        if let value = f.defaultValue { members.append(("defaultValue", defaultValue(value, type: f.dataType))) }
+        if let value = f.defaultValue { members.append(("defaultValue", defaultValue(value, type: f.dataType, zone: zone))) }
         return .object(members)
     }
 
@@ -64,7 +68,7 @@ enum Render {
             ("collectionID", .int(info.id)),
             ("description", .string(info.schema.description)),
             ("autoId", .bool(info.schema.primaryField?.autoID ?? false)),
-            ("fields", .array(info.schema.fields.map(field))),
+            ("fields", .array(info.schema.fields.map { field($0, zone: info.describedZone) })),
             ("functions", .array(info.schema.functions.enumerated().map { function($1, id: Int64(100 + $0)) })),
             ("aliases", .array(aliases.map { .string($0) })),
             ("indexes", .array(indexes)),
