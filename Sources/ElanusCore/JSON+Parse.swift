@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Why a JSON text was rejected, with the byte offset where the parser stopped.
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     public var offset: Int
@@ -353,8 +356,18 @@ public struct JSONReader {
             let value = n.exponent < 0 ? m / JSONReader.powersOfTen[-n.exponent] : m * JSONReader.powersOfTen[n.exponent]
             return n.negative ? -value : value
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[n.start..<index]), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else {
+        // strtod over a NUL-terminated copy on the stack (the scan already checked the syntax),
+        // not a String per number: a 17-digit float, as Python writes them, comes this way.
+        let length = index - n.start
+        let value: Double? = length < 64
+            ? withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { text in
+                for i in 0..<length { text[i] = CChar(bitPattern: bytes[n.start + i]) }
+                text[length] = 0
+                return strtod(text.baseAddress!, nil)
+            }
+            : Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[n.start..<index]), as: UTF8.self))
+        guard let value, value.isFinite else {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[n.start..<index]), as: UTF8.self)
             throw JSONParseError(offset: n.start, reason: "number \(text) is out of range")
         }
         return value

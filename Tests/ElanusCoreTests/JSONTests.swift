@@ -1,4 +1,5 @@
 import ElanusCore
+import Foundation
 import Testing
 
 @Suite struct JSONTests {
@@ -49,5 +50,24 @@ import Testing
             let bytes = (0..<length).map { _ in Bool.random(using: &rng) ? alphabet.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng) }
             _ = try? JSON.parse(bytes)
         }
+    }
+
+    /// Integers written digit by digit, strings without escapes copied whole, and numbers off
+    /// Clinger's fast path (17 significant digits, as Python writes floats) read by strtod.
+    @Test func numbersAndStringsRoundTripThroughTheFastPaths() throws {
+        for i: Int64 in [0, 7, -7, 10, -10, 99, 1_000_000, Int64.max, Int64.min] {
+            #expect(JSON.int(i).serialized() == String(i))
+        }
+        #expect(JSON.double(-3).serialized() == "-3")
+        #expect(JSON.string("plain ünïcode").serialized() == "\"plain ünïcode\"")
+        #expect(JSON.string("a\"b\\c\nd\u{1}").serialized() == #""a\"b\\c\nd\u0001""#)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let d = Double.random(in: -1...1, using: &rng) * pow(10, Double(Int.random(in: -30...30, using: &rng)))
+            #expect(try JSON.parse(Array(d.description.utf8)) == .double(d), "\(d)")
+        }
+        let long = "0." + String(repeating: "1", count: 80)
+        #expect(try JSON.parse(Array(long.utf8)) == .double(Double(long)!))
+        #expect(throws: JSONParseError.self) { try JSON.parse(Array("1e999".utf8)) }
     }
 }
