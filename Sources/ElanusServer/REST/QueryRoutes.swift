@@ -18,7 +18,7 @@ enum QueryRoutes {
         try ReadRequest.checkConsistency(body)
         let outputFields = try body.stringArray("outputFields") ?? []
         let zone = try RowRenderer.timeZone(body, info: info, context: context)
-        let predicate = try ReadRequest.predicate(body, schema: info.schema, timeZone: zone)
+        let predicate = try ReadRequest.predicate(body, schema: info.schema) { () throws(ElanusError) in zone }
         let partitions = try body.stringArray("partitionNames") ?? []
         if outputFields.contains(where: { $0.lowercased() == "count(*)" }) {
             guard outputFields.count == 1 else { throw ElanusError.invalidParameter("count(*) cannot be combined with other output fields") }
@@ -125,7 +125,9 @@ enum QueryRoutes {
         try ReadRequest.checkResultEntries(nq: vectors.count, limit: limit, offset: offset, groupSize: grouping?.size ?? 1)
         // Checked in this order (the first fault is the one reported).
         let metric = try ReadRequest.metric(body, field: field, info: info)
-        let predicate = try ReadRequest.predicate(body, schema: info.schema, timeZone: try RowRenderer.timeZone(body, info: info, context: context()))
+        let predicate = try ReadRequest.predicate(body, schema: info.schema) { () throws(ElanusError) in
+            try RowRenderer.timeZone(body, info: info, context: context())
+        }
         let partitionNames = try body.stringArray("partitionNames") ?? []
         let params = try ReadRequest.SearchParams(body)
         var request = SearchRequest(

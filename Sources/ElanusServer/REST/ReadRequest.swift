@@ -71,10 +71,16 @@ enum ReadRequest {
 
     /// The checked filter of a request (nil when empty), with `{placeholders}` from exprParams
     /// and ISO literals without an offset read in `timeZone`.
-    static func predicate(_ body: RequestBody, schema: CollectionSchema, timeZone: TimeZone) throws(ElanusError) -> Predicate? {
+    /// `timeZone` reads ISO literals without an offset; it is looked up only when the filter
+    /// may hold one (the zone costs a catalog read, and the gRPC bridge builds a route context
+    /// for it).
+    static func predicate(
+        _ body: RequestBody, schema: CollectionSchema, timeZone: () throws(ElanusError) -> TimeZone
+    ) throws(ElanusError) -> Predicate? {
         guard let filter = try body.string("filter"), !filter.allSatisfy(\.isWhitespace) else { return nil }
         let params = try body.map("exprParams")?.members ?? []
-        return try FilterChecker.check(filter, schema: schema, params: params, timeZone: timeZone)
+        let zone = filter.lowercased().contains("iso") ? try timeZone() : Timestamptz.utc
+        return try FilterChecker.check(filter, schema: schema, params: params, timeZone: zone)
     }
 
     static func checkConsistency(_ body: RequestBody) throws(ElanusError) {
